@@ -1,0 +1,62 @@
+#!/usr/bin/env node
+// Runs every test suite in order and prints one closing line with the test totals.
+// Each suite still runs when an earlier one failed, so one red suite does not hide another.
+'use strict';
+const { spawnSync } = require('child_process');
+const fs = require('fs');
+const path = require('path');
+
+const root = path.resolve(__dirname, '..');
+const env = { ...process.env, PYTHONPATH: [path.join(root, 'runtime'), process.env.PYTHONPATH].filter(Boolean).join(path.delimiter), PYTHONDONTWRITEBYTECODE: '1' };
+const exists = (p) => fs.existsSync(path.join(root, p));
+const hasFiles = (dir, re) => exists(dir) && fs.readdirSync(path.join(root, dir), { recursive: true }).some((f) => re.test(String(f)));
+const only = process.argv.slice(2);
+
+const suites = [
+  { name: 'typecheck', cmd: 'npx', args: ['tsc', '-b'], when: () => true },
+  { name: 'unit', cmd: 'npx', args: ['mocha'], when: () => hasFiles('test/unit', /\.test\.ts$/) },
+  { name: 'python', cmd: 'python3', args: ['-m', 'unittest', 'discover', '-s', 'test/python', '-t', 'test/python'], when: () => hasFiles('test/python', /^test_.*\.py$/) },
+  // gevent comes from Debian's python3-gevent, so its tests also run under Debian's interpreter.
+  { name: 'python-gevent', cmd: '/usr/bin/python3', args: ['-m', 'unittest', 'discover', '-s', 'test/python', '-t', 'test/python', '-p', 'test_gevent*.py'], when: () => hasFiles('test/python', /^test_gevent.*\.py$/) && fs.existsSync('/usr/bin/python3') },
+  { name: 'browser', cmd: 'npx', args: ['mocha', '--spec', 'test/browser/**/*.test.ts', '--timeout', '120000'], when: () => hasFiles('test/browser', /\.test\.ts$/) },
+  { name: 'e2e', cmd: 'npx', args: ['tsx', 'test/e2e/run.ts'], when: () => exists('test/e2e/run.ts') },
+];
+
+let passed = 0, failed = 0, skipped = 0;
+const failedSuites = [];
+for (const s of suites) {
+  if (only.length && !only.includes(s.name)) continue;
+  if (!s.when()) { console.log(`\n=== ${s.name}: nothing to run`); continue; }
+  console.log(`\n=== ${s.name}: ${s.cmd} ${s.args.join(' ')}`);
+  const r = spawnSync(s.cmd, s.args, { cwd: root, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 * 1024 * 1024 });
+  process.stdout.write(r.stdout || '');
+  process.stderr.write(r.stderr || '');
+  const out = `${r.stdout}\n${r.stderr}`;
+  const counts = countTests(out);
+  passed += counts.passed; failed += counts.failed; skipped += counts.skipped;
+  if (r.status !== 0) {
+    failedSuites.push(s.name);
+    if (counts.failed === 0) failed += 1; // a suite that died without reporting counts as one failure
+  }
+}
+if (failedSuites.length) console.log(`\nfailed suites: ${failedSuites.join(', ')}`);
+console.log(`\ntests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
+process.exit(failedSuites.length ? 1 : 0);
+
+/** Reads mocha's and unittest's closing lines; our e2e launcher prints the plain form. */
+function countTests(out) {
+  const c = { passed: 0, failed: 0, skipped: 0 };
+  const num = (re) => { const m = out.match(re); return m ? Number(m[1]) : 0; };
+  if (/\d+ passing/.test(out)) {
+    c.passed = num(/(\d+) passing/); c.failed = num(/(\d+) failing/); c.skipped = num(/(\d+) pending/);
+  } else if (/Ran \d+ tests?/.test(out)) {
+    const ran = num(/Ran (\d+) tests?/);
+    c.failed = num(/failures=(\d+)/) + num(/errors=(\d+)/);
+    c.skipped = num(/skipped=(\d+)/);
+    c.passed = ran - c.failed - c.skipped;
+  } else {
+    const m = out.match(/^(?:\w+: )?(\d+) passed, (\d+) failed(?:, (\d+) skipped)?$/m);
+    if (m) { c.passed = Number(m[1]); c.failed = Number(m[2]); c.skipped = Number(m[3] || 0); }
+  }
+  return c;
+}

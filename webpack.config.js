@@ -1,0 +1,55 @@
+// One config per target, built from one helper (the vscode-eslint habit): the extension host,
+// the language server, the CLI (all Node) and the timeline webview (browser).
+'use strict';
+const path = require('path');
+const webpack = require('webpack');
+const CopyPlugin = require('copy-webpack-plugin');
+
+const dist = path.resolve(__dirname, 'dist');
+
+/** Common settings; TypeScript is only transpiled here, `tsc -b` does the type check. */
+function withDefaults(config) {
+  return {
+    mode: 'none',
+    devtool: 'nosources-source-map',
+    resolve: { extensions: ['.ts', '.js'], mainFields: config.target === 'web' ? ['browser', 'module', 'main'] : ['module', 'main'] },
+    module: {
+      rules: [{ test: /\.ts$/, exclude: /node_modules/, use: { loader: 'ts-loader', options: { transpileOnly: true, onlyCompileBundledFiles: true, configFile: path.resolve(__dirname, config.tsconfig) } } }],
+    },
+    output: { path: dist, filename: '[name].js', libraryTarget: config.target === 'web' ? undefined : 'commonjs2' },
+    performance: { hints: false },
+    ...config,
+    tsconfig: undefined,
+  };
+}
+
+const nodeTarget = (name, entry, tsconfig, extra = {}) => withDefaults({
+  name,
+  target: 'node',
+  entry: { [name]: entry },
+  tsconfig,
+  // Keep __dirname meaning dist/ so the bundles find the runtime, wasm files and the webview bundle.
+  node: { __dirname: false, __filename: false },
+  externals: { vscode: 'commonjs vscode' },
+  ...extra,
+});
+
+module.exports = [
+  nodeTarget('extension', './extension/extension.ts', 'extension/tsconfig.json'),
+  nodeTarget('server', './server/server.ts', 'server/tsconfig.json', {
+    plugins: [new CopyPlugin({ patterns: [
+      { from: 'node_modules/web-tree-sitter/web-tree-sitter.wasm', to: dist },
+      { from: 'node_modules/tree-sitter-python/tree-sitter-python.wasm', to: dist },
+    ] })],
+  }),
+  nodeTarget('cli', './extension/cli/main.ts', 'extension/tsconfig.json', {
+    plugins: [new webpack.BannerPlugin({ banner: '#!/usr/bin/env node', raw: true, entryOnly: true })],
+  }),
+  withDefaults({
+    name: 'webview',
+    target: 'web',
+    entry: { webview: './webview/main.ts' },
+    tsconfig: 'webview/tsconfig.json',
+    plugins: [new CopyPlugin({ patterns: [{ from: 'webview/style.css', to: path.join(dist, 'webview.css'), noErrorOnMissing: true }] })],
+  }),
+];
