@@ -6,7 +6,9 @@
  * `i` (thread scope); counters as `C`; every cross-lane link as a flow pair (`s` then `f` with
  * `bp: "e"`); process and thread names as `M` metadata. Our own fields ride in `args`:
  * `{ k, obj?, corr?, loc?, ...a }`, so reading a saved file gives back the same `TraceEvent`s.
- * Kind-specific `a` fields never use the names `k`, `obj`, `corr`, `loc`, `unfinished`.
+ * An interval written as `X` keeps its begin's `corr` and its end's as `ecorr`; a reader splits such a slice
+ * back into `b`/`e` so links at both ends survive (a thread's spawn and its join, a task's submit and result).
+ * Kind-specific `a` fields never use the names `k`, `obj`, `corr`, `ecorr`, `loc`, `unfinished`.
  *
  * The Python runtime writes this format itself (`runtime/interleave/chrome.py`); both follow this file.
  */
@@ -66,7 +68,7 @@ export function kindCodes(): Record<string, number> {
 
 /** Converts our events to a Chrome trace. Unclosed intervals end at the last timestamp, marked `unfinished`. */
 export function toChrome(events: readonly TraceEvent[], meta: Partial<TraceMetadata> = {}): ChromeTrace {
-  const out: ChromeEvent[] = [];
+  const out: ChromeEvent[] = [producerMark()];
   const open = new Map<string, TraceEvent[]>();
   let lastTs = 0;
   for (const ev of events) lastTs = Math.max(lastTs, ev.ts + (ev.dur ?? 0));
@@ -91,8 +93,9 @@ export function toChrome(events: readonly TraceEvent[], meta: Partial<TraceMetad
       const merged: TraceEvent = { ...start, ph: 'X', dur: Math.max(0, ev.ts - start.ts) };
       const a = { ...(begin?.a ?? {}), ...(ev.a ?? {}) };
       if (Object.keys(a).length) merged.a = a;
-      if (ev.corr !== undefined) merged.corr = ev.corr;
-      out.push(chromeOf(merged));
+      // The begin's corr stays `corr`; the end's (a join, a result) travels as `ecorr` so both links survive.
+      if (begin?.corr === undefined) delete merged.corr;
+      out.push(chromeOf(merged, ev.corr !== undefined ? { ecorr: ev.corr } : undefined));
       continue;
     }
     out.push(chromeOf(ev));
@@ -118,6 +121,18 @@ export function toChrome(events: readonly TraceEvent[], meta: Partial<TraceMetad
     traceEvents: out,
     metadata: { ...meta, producer: PRODUCER, formatVersion: FORMAT_VERSION, kinds: kindCodes() },
   };
+}
+
+/**
+ * The first record of every file we write: a metadata event naming the producer, so a file cut off before
+ * its trailing `metadata` object is still recognised as ours. Viewers ignore unknown `M` names.
+ */
+export function producerMark(): ChromeEvent {
+  return { name: 'interleave', ph: 'M', ts: 0, pid: 0, tid: 0, args: { producer: PRODUCER, formatVersion: FORMAT_VERSION } };
+}
+
+function isProducerMark(r: unknown): boolean {
+  return isObject(r) && r.ph === 'M' && r.name === 'interleave' && isObject(r.args) && r.args.producer === PRODUCER;
 }
 
 function intervalKey(ev: TraceEvent): string {
@@ -151,7 +166,7 @@ export interface ReadResult {
   warnings: string[];
 }
 
-const RESERVED = new Set(['k', 'obj', 'corr', 'loc', 'unfinished']);
+const RESERVED = new Set(['k', 'obj', 'corr', 'ecorr', 'loc', 'unfinished']);
 
 /**
  * Reads Chrome trace JSON text: our files, and generic ones from other tools (VizTracer, Perfetto
@@ -183,13 +198,14 @@ export function readChrome(parsed: unknown): ReadResult {
     raw = parsed.traceEvents;
     if (isObject(parsed.metadata)) metadata = parsed.metadata;
   } else throw new Error('not a Chrome trace: expected {"traceEvents": [...]} or an array of events');
-  const ours = metadata.producer === PRODUCER;
+  const ours = metadata.producer === PRODUCER || raw.slice(0, 8).some(isProducerMark);
   const events: TraceEvent[] = [];
   const ids = new IdMap();
   let skipped = 0;
   for (const r of raw) {
     const ev = isObject(r) ? fromChromeEvent(r as unknown as ChromeEvent, ours, ids) : undefined;
     if (ev === undefined) skipped++;
+    else if (Array.isArray(ev)) events.push(...ev);
     else if (ev !== null) events.push(ev);
   }
   if (skipped) warnings.push(`${skipped} event(s) were malformed or of an unsupported phase and were skipped`);
@@ -211,7 +227,7 @@ class IdMap {
 }
 
 /** `null` means "valid but nothing to keep" (e.g. our own flow events, which are re-derived). */
-function fromChromeEvent(c: ChromeEvent, ours: boolean, ids: IdMap): TraceEvent | null | undefined {
+function fromChromeEvent(c: ChromeEvent, ours: boolean, ids: IdMap): TraceEvent | TraceEvent[] | null | undefined {
   const ts = Number(c.ts ?? 0);
   const pid = ids.get(c.pid ?? 0);
   const tid = ids.get(c.tid ?? c.pid ?? 0);
@@ -219,6 +235,7 @@ function fromChromeEvent(c: ChromeEvent, ours: boolean, ids: IdMap): TraceEvent 
   const args = isObject(c.args) ? c.args : {};
 
   if (c.ph === 'M') {
+    if (c.name === 'interleave') return null;
     const name = args.name;
     if (typeof name !== 'string') return null;
     if (c.name === 'thread_name') return { k: 'thread.name', ph: 'i', ts: 0, pid, tid, a: { name } };
@@ -237,6 +254,8 @@ function fromChromeEvent(c: ChromeEvent, ours: boolean, ids: IdMap): TraceEvent 
   if (ours && isKind(args.k)) {
     const k = args.k;
     const ph = c.ph === 'I' ? 'i' : c.ph;
+    if (ph === 'X' && !isPhaseOf(k, 'X') && isPhaseOf(k, 'b')) return splitInterval(c, k, ts, pid, tid, args);
+    if (ph === 'X' && typeof args.ecorr === 'number') return splitInterval(c, k, ts, pid, tid, args);
     if (!isPhaseOf(k, ph)) return undefined;
     const ev: TraceEvent = { k, ph, ts, pid, tid };
     if (ph === 'X') {
@@ -244,14 +263,7 @@ function fromChromeEvent(c: ChromeEvent, ours: boolean, ids: IdMap): TraceEvent 
       if (!Number.isFinite(dur) || dur < 0) return undefined;
       ev.dur = dur;
     }
-    if (typeof args.obj === 'number') ev.obj = args.obj;
-    if (typeof args.corr === 'number') ev.corr = args.corr;
-    if (typeof args.loc === 'string') ev.loc = args.loc;
-    const a: Args = {};
-    for (const [key, v] of Object.entries(args)) if (!RESERVED.has(key)) a[key] = v as Json;
-    if (args.unfinished === true) a.unfinished = true;
-    if (Object.keys(a).length) ev.a = a;
-    return ev;
+    return withOurFields(ev, args);
   }
   if (ours && (c.ph === 's' || c.ph === 'f' || c.ph === 't')) return null;
 
@@ -273,6 +285,28 @@ function fromChromeEvent(c: ChromeEvent, ours: boolean, ids: IdMap): TraceEvent 
     }
     default: return undefined; // sample, object and memory-dump phases are not drawn
   }
+}
+
+function withOurFields(ev: TraceEvent, args: Record<string, unknown>): TraceEvent {
+  if (typeof args.obj === 'number') ev.obj = args.obj;
+  if (typeof args.corr === 'number') ev.corr = args.corr;
+  if (typeof args.loc === 'string') ev.loc = args.loc;
+  const a: Args = {};
+  for (const [key, v] of Object.entries(args)) if (!RESERVED.has(key)) a[key] = v as Json;
+  if (args.unfinished === true) a.unfinished = true;
+  if (Object.keys(a).length) ev.a = a;
+  return ev;
+}
+
+/** An `X` slice of ours that carries links at both ends becomes its `b`/`e` pair again. */
+function splitInterval(c: ChromeEvent, k: Kind, ts: number, pid: number, tid: number, args: Record<string, unknown>): TraceEvent[] | undefined {
+  const dur = Number(c.dur ?? 0);
+  if (!Number.isFinite(dur) || dur < 0 || !isPhaseOf(k, 'b') || !isPhaseOf(k, 'e')) return undefined;
+  const begin = withOurFields({ k, ph: 'b', ts, pid, tid }, args);
+  const end: TraceEvent = { k, ph: 'e', ts: ts + dur, pid, tid };
+  if (begin.obj !== undefined) end.obj = begin.obj;
+  if (typeof args.ecorr === 'number') end.corr = args.ecorr;
+  return [begin, end];
 }
 
 /**

@@ -27,10 +27,12 @@ export interface WireHello {
 }
 
 /**
- * `[code, ph, ts, tid, obj, corr, loc, dur, a]` — trailing fields may be omitted; `0` means absent
- * for obj/corr/loc/dur, `null` for a. `code` is `KINDS[k].code`; `loc` is an id from `str`.
+ * `[code, ph, ts, tid, obj, corr, loc, dur, a, pid]` — trailing fields may be omitted; `0` means absent
+ * for obj/corr/loc/dur/pid, `null` for a. `code` is `KINDS[k].code`; `loc` is an id from `str`.
+ * `pid` overrides the connection's pid: a process reporting on another (an external child such as `ls`,
+ * or the supervisor reporting how the program exited) sets it.
  */
-export type WireEvent = [number, Phase, number, number, number?, number?, number?, number?, (Args | null)?];
+export type WireEvent = [number, Phase, number, number, number?, number?, number?, number?, (Args | null)?, number?];
 
 export interface WireBatch {
   t: 'batch';
@@ -43,10 +45,11 @@ export interface WireBatch {
 
 export type WireMessage = WireHello | WireBatch;
 
-export function encodeEvent(ev: TraceEvent, intern: (s: string) => number): WireEvent {
+/** `connectionPid`: the pid of the hello; events of other processes carry their own. */
+export function encodeEvent(ev: TraceEvent, intern: (s: string) => number, connectionPid = ev.pid): WireEvent {
   const t: WireEvent = [
     KINDS[ev.k].code, ev.ph, ev.ts, ev.tid,
-    ev.obj ?? 0, ev.corr ?? 0, ev.loc ? intern(ev.loc) : 0, ev.dur ?? 0, ev.a ?? null,
+    ev.obj ?? 0, ev.corr ?? 0, ev.loc ? intern(ev.loc) : 0, ev.dur ?? 0, ev.a ?? null, ev.pid === connectionPid ? 0 : ev.pid,
   ];
   while (t.length > 4 && (t[t.length - 1] === 0 || t[t.length - 1] === null)) t.pop();
   return t;
@@ -110,13 +113,14 @@ function checkHello(m: Record<string, unknown>): WireHello {
 }
 
 export function decodeWireEvent(raw: unknown, pid: number, strings: ReadonlyMap<number, string>): TraceEvent | undefined {
-  if (!Array.isArray(raw) || raw.length < 4 || raw.length > 9) return undefined;
-  const [code, ph, ts, tid, obj = 0, corr = 0, loc = 0, dur = 0, a = null] = raw as unknown[];
+  if (!Array.isArray(raw) || raw.length < 4 || raw.length > 10) return undefined;
+  const [code, ph, ts, tid, obj = 0, corr = 0, loc = 0, dur = 0, a = null, evPid = 0] = raw as unknown[];
   const k: Kind | undefined = typeof code === 'number' ? kindFromCode(code) : undefined;
   if (!k || !isPhaseOf(k, ph) || !isFiniteNum(ts) || !isPid(tid, true)) return undefined;
   if (!isFiniteNum(obj) || !isFiniteNum(corr) || !isFiniteNum(dur) || dur < 0 || !Number.isInteger(loc)) return undefined;
   if (a !== null && !isObject(a)) return undefined;
-  const ev: TraceEvent = { k, ph, ts, pid, tid: tid as number };
+  if (!isPid(evPid, true)) return undefined;
+  const ev: TraceEvent = { k, ph, ts, pid: (evPid as number) || pid, tid: tid as number };
   if (obj) ev.obj = obj;
   if (corr) ev.corr = corr;
   if (loc) {

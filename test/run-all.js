@@ -12,7 +12,19 @@ const exists = (p) => fs.existsSync(path.join(root, p));
 const hasFiles = (dir, re) => exists(dir) && fs.readdirSync(path.join(root, dir), { recursive: true }).some((f) => re.test(String(f)));
 const only = process.argv.slice(2);
 
+/** dist/ is stale when any TypeScript or CSS source is newer than the oldest bundle. */
+function distIsStale() {
+  const bundles = ['extension.js', 'server.js', 'webview.js', 'cli.js'].map((f) => path.join(root, 'dist', f));
+  if (!bundles.every((b) => fs.existsSync(b))) return true;
+  const built = Math.min(...bundles.map((b) => fs.statSync(b).mtimeMs));
+  const newer = (dir) => fs.readdirSync(path.join(root, dir), { recursive: true })
+    .some((f) => /\.(ts|css)$/.test(String(f)) && fs.statSync(path.join(root, dir, String(f))).mtimeMs > built);
+  return ['protocol', 'extension', 'server', 'webview'].some((d) => exists(d) && newer(d));
+}
+
 const suites = [
+  // Browser and e2e tests load the bundles, so rebuild them first when a source changed since the last build.
+  { name: 'build', cmd: 'npx', args: ['webpack', '--mode', 'production'], when: distIsStale },
   { name: 'typecheck', cmd: 'npx', args: ['tsc', '-b'], when: () => true },
   { name: 'unit', cmd: 'npx', args: ['mocha'], when: () => hasFiles('test/unit', /\.test\.ts$/) },
   { name: 'python', cmd: 'python3', args: ['-m', 'unittest', 'discover', '-s', 'test/python', '-t', 'test/python'], when: () => hasFiles('test/python', /^test_.*\.py$/) },
@@ -26,7 +38,7 @@ let passed = 0, failed = 0, skipped = 0;
 const failedSuites = [];
 for (const s of suites) {
   if (only.length && !only.includes(s.name)) continue;
-  if (!s.when()) { console.log(`\n=== ${s.name}: nothing to run`); continue; }
+  if (!s.when()) { console.log(`\n=== ${s.name}: nothing to do`); continue; }
   console.log(`\n=== ${s.name}: ${s.cmd} ${s.args.join(' ')}`);
   const r = spawnSync(s.cmd, s.args, { cwd: root, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 * 1024 * 1024 });
   process.stdout.write(r.stdout || '');

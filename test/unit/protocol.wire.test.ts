@@ -45,3 +45,16 @@ describe('protocol: live wire', () => {
     assert.strictEqual(new Set(codes).size, codes.length);
   });
 });
+
+describe('protocol: events about another process', () => {
+  it('carries a pid override for external children and keeps the connection pid otherwise', () => {
+    const d = new WireDecoder();
+    d.decodeLine(JSON.stringify({ t: 'hello', v: WIRE_VERSION, token: 'x', pid: 42, ppid: 1, name: 'main' }));
+    const own: TraceEvent = { k: 'process.spawn', ph: 'i', ts: 1, pid: 42, tid: 42, corr: 5, a: { child: 77, method: 'subprocess' } };
+    const ext: TraceEvent = { k: 'process.start', ph: 'i', ts: 2, pid: 77, tid: 77, corr: 5, a: { ppid: 42, name: 'ls', method: 'subprocess', external: true } };
+    const ev = [own, ext].map((e) => encodeEvent(e, () => 1, 42));
+    assert.strictEqual(ev[0].length, 9);
+    assert.strictEqual(ev[1][9], 77);
+    assert.deepStrictEqual(d.decodeLine(JSON.stringify({ t: 'batch', seq: 0, ev })), [own, ext]);
+  });
+});
