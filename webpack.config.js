@@ -8,18 +8,21 @@ const CopyPlugin = require('copy-webpack-plugin');
 const dist = path.resolve(__dirname, 'dist');
 
 /** Common settings; TypeScript is only transpiled here, `tsc -b` does the type check. */
-function withDefaults(config) {
+function withDefaults({ tsconfig, ...config }) {
   return {
     mode: 'none',
     devtool: 'nosources-source-map',
     resolve: { extensions: ['.ts', '.js'], mainFields: config.target === 'web' ? ['browser', 'module', 'main'] : ['module', 'main'] },
     module: {
-      rules: [{ test: /\.ts$/, exclude: /node_modules/, use: { loader: 'ts-loader', options: { transpileOnly: true, onlyCompileBundledFiles: true, configFile: path.resolve(__dirname, config.tsconfig) } } }],
+      rules: [{ test: /\.ts$/, exclude: /node_modules/, use: { loader: 'ts-loader', options: {
+        transpileOnly: true, onlyCompileBundledFiles: true, configFile: path.resolve(__dirname, tsconfig),
+        // Bundles pull in protocol/ (and the CLI pulls in server/), outside each project's rootDir.
+        compilerOptions: { rootDir: __dirname, composite: false, declaration: false, declarationMap: false },
+      } } }],
     },
     output: { path: dist, filename: '[name].js', libraryTarget: config.target === 'web' ? undefined : 'commonjs2' },
     performance: { hints: false },
     ...config,
-    tsconfig: undefined,
   };
 }
 
@@ -34,16 +37,20 @@ const nodeTarget = (name, entry, tsconfig, extra = {}) => withDefaults({
   ...extra,
 });
 
+/** The parser's wasm files sit next to the bundles that load them (server and CLI `lint`), plus the rules' docs. */
+function copyWasm() {
+  return new CopyPlugin({ patterns: [
+    { from: 'node_modules/web-tree-sitter/web-tree-sitter.wasm', to: dist },
+    { from: 'node_modules/tree-sitter-python/tree-sitter-python.wasm', to: dist },
+    { from: 'server/RULES.md', to: dist, noErrorOnMissing: true },
+  ] });
+}
+
 module.exports = [
   nodeTarget('extension', './extension/extension.ts', 'extension/tsconfig.json'),
-  nodeTarget('server', './server/server.ts', 'server/tsconfig.json', {
-    plugins: [new CopyPlugin({ patterns: [
-      { from: 'node_modules/web-tree-sitter/web-tree-sitter.wasm', to: dist },
-      { from: 'node_modules/tree-sitter-python/tree-sitter-python.wasm', to: dist },
-    ] })],
-  }),
+  nodeTarget('server', './server/server.ts', 'server/tsconfig.json', { plugins: [copyWasm()] }),
   nodeTarget('cli', './extension/cli/main.ts', 'extension/tsconfig.json', {
-    plugins: [new webpack.BannerPlugin({ banner: '#!/usr/bin/env node', raw: true, entryOnly: true })],
+    plugins: [new webpack.BannerPlugin({ banner: '#!/usr/bin/env node', raw: true, entryOnly: true }), copyWasm()],
   }),
   withDefaults({
     name: 'webview',
