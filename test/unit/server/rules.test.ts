@@ -1,0 +1,34 @@
+/** Every rule on its positive and negative fixtures, with exact ranges (test/fixtures/lint/rules). */
+import * as assert from 'assert';
+import * as fs from 'fs';
+import { RULE_CODES } from '../../../protocol/lsp';
+import { analyseText } from '../../../server/analysis/document';
+import { RULE_FIXTURES, expectedFindings, fmt, readFixture } from './fixtures';
+
+describe('lint rules on fixtures', () => {
+  for (const code of RULE_CODES) {
+    const base = code.toLowerCase();
+    describe(code, () => {
+      it('reports exactly the marked findings in the positive fixture', async () => {
+        const text = readFixture(`${base}_pos.py`);
+        const expected = expectedFindings(text).map(fmt).sort();
+        assert.ok(expected.some((e) => e.startsWith(code)), 'the fixture marks at least one finding of this rule');
+        const actual = (await analyseText(text)).map(fmt).sort();
+        assert.deepStrictEqual(actual, expected);
+      });
+
+      it('reports nothing in the negative fixture', async () => {
+        const text = readFixture(`${base}_neg.py`);
+        const actual = (await analyseText(text)).map((f) => `${fmt(f)} ${f.message}`);
+        assert.deepStrictEqual(actual, []);
+      });
+    });
+  }
+
+  it('has a fixture pair for every rule', () => {
+    const files = fs.readdirSync(RULE_FIXTURES);
+    for (const code of RULE_CODES) {
+      assert.ok(files.includes(`${code.toLowerCase()}_pos.py`) && files.includes(`${code.toLowerCase()}_neg.py`), code);
+    }
+  });
+});
