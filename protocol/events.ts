@@ -156,7 +156,7 @@ export const KINDS = {
   'lock.inversion': { code: 91, cat: 'deadlock', phases: ['i'], label: 'lock-order inversion' },
 
   // ---- aggregation (default mode counts instead of recording) -----------------------------------
-  /** Uncontended operations counted over [ts, ts+dur]. obj: the lock/queue. a: { what: 'lock'|'queue', count, holdUs? }. */
+  /** Uncontended operations counted over [ts, ts+dur]. obj: the lock/queue (or pool, for 'task': short pool tasks beyond the default-mode budget). a: { what: 'lock'|'queue'|'task'|'local'|'sleep', count, holdUs? } ('local': threading.local bindings; 'sleep': time.sleep(0) yields, obj absent). */
   'aggregate': { code: 95, cat: 'lock', phases: ['X'], label: 'counted operations' },
 
   // ---- events read from other tools' Chrome traces -------------------------------------------------

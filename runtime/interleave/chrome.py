@@ -1,0 +1,215 @@
+"""Chrome Trace Event JSON writer, following protocol/chrome.ts `toChrome` and protocol/flows.ts.
+
+Events here are dicts shaped like the protocol's TraceEvent: {k, ph, ts, pid, tid, dur?, obj?, corr?,
+loc?, a?}. Intervals become X slices (b/e pairs merged, unclosed ones marked `unfinished`), instants
+`i` with s:"t", counters `C`, links `s`/`f` flow pairs, names `M` records. `traceEvents` is written
+first so a truncated file can be repaired by readers.
+"""
+import json
+import os
+
+from . import protocol as P
+
+
+def kind_codes():
+    return dict(P.CODES)
+
+
+def _lane_key(ev):
+    o = P.lane_obj(ev["k"], ev.get("obj"))
+    return (ev["pid"], ev["tid"], o)
+
+
+def link_group(group):
+    """Links of one correlation group, as flows.ts linkGroup."""
+    roles = []
+    for ev in group:
+        r = P.flow_role(ev["k"], ev["ph"], ev.get("corr"))
+        if r is not None:
+            roles.append((ev, r))
+    roles.sort(key=lambda x: (x[0]["ts"], 1 if x[1] == "dst" else 0))
+    links = []
+    current = None
+    for ev, role in roles:
+        if role in ("src", "fanout"):
+            current = (ev, role)
+            continue
+        if current is not None and _lane_key(current[0]) != _lane_key(ev):
+            links.append((current[0], ev))
+        if current is not None and current[1] != "fanout":
+            current = None
+    return links
+
+
+def link_all(events):
+    groups = {}
+    for ev in events:
+        c = ev.get("corr")
+        if c:
+            groups.setdefault(c, []).append(ev)
+    out = []
+    for g in groups.values():
+        if len(g) > 1:
+            out.extend(link_group(g))
+    return out
+
+
+def _chrome_of(ev, extra=None):
+    k = ev["k"]
+    cat = P.CATS[k]
+    if ev["ph"] == "C":
+        values = {key: v for key, v in (ev.get("a") or {}).items()
+                  if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        name = "%s %d" % (k, ev["tid"]) if k == "cpu.thread" else k
+        return {"name": name, "cat": cat, "ph": "C", "ts": ev["ts"], "pid": ev["pid"], "tid": ev["tid"], "args": values}
+    args = dict(ev.get("a") or {})
+    if extra:
+        args.update(extra)
+    args["k"] = k
+    if ev.get("obj"):
+        args["obj"] = ev["obj"]
+    if ev.get("corr"):
+        args["corr"] = ev["corr"]
+    if ev.get("loc"):
+        args["loc"] = ev["loc"]
+    c = {"name": P.LABELS[k], "cat": cat, "ph": ev["ph"], "ts": ev["ts"], "pid": ev["pid"], "tid": ev["tid"]}
+    if ev["ph"] == "X":
+        c["dur"] = ev.get("dur", 0)
+    if ev["ph"] == "i":
+        c["s"] = "t"
+    c["args"] = args
+    return c
+
+
+def producer_mark():
+    """First record of every file: a file cut off before its metadata is still known as ours."""
+    return {"name": "interleave", "ph": "M", "ts": 0, "pid": 0, "tid": 0,
+            "args": {"producer": P.PRODUCER, "formatVersion": P.FORMAT_VERSION}}
+
+
+def to_chrome(events, meta=None):
+    """events: TraceEvent dicts in time order. Returns the Chrome trace dict."""
+    out = [producer_mark()]
+    open_ = {}
+    last_ts = 0
+    for ev in events:
+        end = ev["ts"] + (ev.get("dur") or 0)
+        if end > last_ts:
+            last_ts = end
+    names = {}
+    for ev in events:
+        k = ev["k"]
+        ph = ev["ph"]
+        a = ev.get("a")
+        if (k == "thread.name" or (k == "thread.run" and ph == "b")) and a and isinstance(a.get("name"), str):
+            names[("t", ev["pid"], ev["tid"])] = a["name"]
+        if k == "process.start" and a and isinstance(a.get("name"), str):
+            names[("p", ev["pid"], ev["pid"])] = a["name"]
+        if ph == "b":
+            open_.setdefault((ev["pid"], ev["tid"], k, ev.get("obj") or 0), []).append(ev)
+            continue
+        if ph == "e":
+            stack = open_.get((ev["pid"], ev["tid"], k, ev.get("obj") or 0))
+            begin = stack.pop() if stack else None
+            start = begin or ev
+            merged = dict(start)
+            merged["ph"] = "X"
+            merged["dur"] = max(0, ev["ts"] - start["ts"])
+            ma = dict((begin or {}).get("a") or {})
+            ma.update(ev.get("a") or {})
+            if ma:
+                merged["a"] = ma
+            # The begin's corr stays `corr`; the end's (a join, a result) travels as `ecorr` (chrome.ts).
+            if begin is None or not begin.get("corr"):
+                merged.pop("corr", None)
+            out.append(_chrome_of(merged, {"ecorr": ev["corr"]} if ev.get("corr") else None))
+            continue
+        out.append(_chrome_of(ev))
+    for stack in open_.values():
+        for begin in stack:
+            merged = dict(begin)
+            merged["ph"] = "X"
+            merged["dur"] = max(0, last_ts - begin["ts"])
+            out.append(_chrome_of(merged, {"unfinished": True}))
+    flow_id = 1
+    for src, dst in link_all(events):
+        cat = P.CATS[src["k"]]
+        out.append({"name": "link", "cat": cat, "ph": "s", "id": flow_id, "ts": src["ts"], "pid": src["pid"], "tid": src["tid"]})
+        out.append({"name": "link", "cat": cat, "ph": "f", "bp": "e", "id": flow_id, "ts": dst["ts"], "pid": dst["pid"], "tid": dst["tid"]})
+        flow_id += 1
+    for (kind, pid, tid), name in names.items():
+        if kind == "p":
+            out.append({"name": "process_name", "ph": "M", "ts": 0, "pid": pid, "tid": pid, "args": {"name": name}})
+        else:
+            out.append({"name": "thread_name", "ph": "M", "ts": 0, "pid": pid, "tid": tid, "args": {"name": name}})
+    metadata = dict(meta or {})
+    metadata.update({"producer": P.PRODUCER, "formatVersion": P.FORMAT_VERSION, "kinds": kind_codes()})
+    return {"traceEvents": out, "metadata": metadata}
+
+
+def write_chrome(path, events, meta=None):
+    """Writes atomically (temp file + rename): a reader never sees a half-written trace."""
+    trace = to_chrome(events, meta)
+    tmp = "%s.tmp-%d" % (path, os.getpid())
+    with open(tmp, "w", encoding="utf-8") as f:
+        # traceEvents first, one event per line: readable, and repairable if ever cut short.
+        f.write('{"traceEvents": [\n')
+        evs = trace["traceEvents"]
+        for i, ev in enumerate(evs):
+            f.write(json.dumps(ev, separators=(",", ":"), default=str))
+            f.write(",\n" if i + 1 < len(evs) else "\n")
+        f.write('],\n"metadata": ')
+        f.write(json.dumps(trace["metadata"], default=str))
+        f.write("}\n")
+    os.replace(tmp, path)
+    return trace
+
+
+# ---- reading our own files back (tests, tools) --------------------------------------------------------
+_RESERVED = ("k", "obj", "corr", "ecorr", "loc", "unfinished")
+
+
+def read_chrome(path):
+    """Returns (events, metadata) for a trace we wrote, as chrome.ts readChrome does for our files."""
+    with open(path, encoding="utf-8") as f:
+        data = json.load(f)
+    events = []
+    for c in data.get("traceEvents", []):
+        ph = c.get("ph")
+        args = c.get("args") or {}
+        if ph in ("s", "f", "t", "M"):
+            continue
+        if ph == "C":
+            name = str(c.get("name", ""))
+            kname, _, tid_text = name.partition(" ")
+            if kname in ("cpu.thread", "cpu.process"):
+                events.append({"k": kname, "ph": "C", "ts": c["ts"], "pid": c["pid"],
+                               "tid": int(tid_text) if tid_text else c["tid"], "a": dict(args)})
+            continue
+        k = args.get("k")
+        if k not in P.KINDS:
+            continue
+        phases = P.KINDS[k][2]
+        ph = "i" if ph == "I" else ph
+        split = ph == "X" and ("b" in phases and "e" in phases) and ("X" not in phases or "ecorr" in args)
+        ev = {"k": k, "ph": "b" if split else ph, "ts": c["ts"], "pid": c["pid"], "tid": c["tid"]}
+        if ph == "X" and not split:
+            ev["dur"] = c.get("dur", 0)
+        for key in ("obj", "corr", "loc"):
+            if key in args:
+                ev[key] = args[key]
+        a = {key: v for key, v in args.items() if key not in _RESERVED}
+        if args.get("unfinished") is True:
+            a["unfinished"] = True
+        if a:
+            ev["a"] = a
+        events.append(ev)
+        if split:
+            # As chrome.ts splitInterval: the end (appended right after its begin) carries the end's corr.
+            end = {"k": k, "ph": "e", "ts": c["ts"] + c.get("dur", 0), "pid": c["pid"], "tid": c["tid"]}
+            if "obj" in args:
+                end["obj"] = args["obj"]
+            if "ecorr" in args:
+                end["corr"] = args["ecorr"]
+            events.append(end)
+    return events, data.get("metadata") or {}

@@ -1,0 +1,307 @@
+"""Deadlock watchdog: a wait-for graph over the instrumented primitives, and the lock-order graph.
+
+Patches tell us when a thread starts/stops waiting (wait_begin/wait_end) and, on recorded acquisitions,
+which locks a thread holds (acquired/released). Two detections:
+- cycle: thread A waits (without timeout) for a lock owned by B, which waits for one owned by A (or a
+  longer chain). Checked when a wait begins; the watchdog re-checks it a moment later (so a transient
+  ownership change is not reported) and reports at once.
+- all-blocked: every live thread has waited on an instrumented primitive for longer than
+  --deadlock-timeout seconds (a Condition nobody notifies, a join on a thread that waits forever...).
+A report is a `deadlock` event (threads, their waits, holdings and stacks), a readable text on stderr
+and, with --on-deadlock exit, the end of the run with exit code 86 after the trace is flushed.
+
+The lock-order graph records "B acquired while holding A" edges; the first time both A->B and B->A are
+seen a `lock.inversion` event names the two locks and where each order happened, whether or not the
+run hung.
+"""
+import os
+import sys
+import _thread
+import weakref
+from time import monotonic
+
+from . import protocol as P
+from . import recorder as rec
+
+_start_new_thread = rec.start_new_thread
+_get_ident = _thread.get_ident
+
+_prims = weakref.WeakValueDictionary()   # obj id -> lock-like primitive (has _obj, _owner)
+_waitables = weakref.WeakValueDictionary()
+_waiting = {}        # ident -> (prim, forever, since)
+_held = {}           # ident -> [(prim, loc)]
+_edges = {}          # (a, b) -> (loc of a, loc of b)
+_reported_pairs = set()
+_reported = set()
+_candidates = []
+_wake = _thread.allocate_lock()
+_wake.acquire()
+_started = False
+_timeout = 5.0
+_on_exit = False
+
+
+def register(prim):
+    try:
+        _prims[prim._obj] = prim
+    except Exception:
+        pass
+
+
+def register_waitable(prim):
+    try:
+        _waitables[prim._il_obj] = prim
+    except Exception:
+        pass
+
+
+def primitives():
+    try:
+        return list(_prims.values())
+    except RuntimeError:
+        return []
+
+
+def _obj_of(prim):
+    return getattr(prim, "_obj", 0) or getattr(prim, "_il_obj", 0) or 0
+
+
+def _owner_of(prim):
+    o = getattr(prim, "_owner", None)
+    if o is not None:
+        return o
+    # Thread.join: the joined thread is the one we wait for.
+    if hasattr(prim, "_bootstrap_inner"):
+        return getattr(prim, "ident", None)
+    return None
+
+
+def wait_begin(ident, prim, forever):
+    try:
+        _waiting[ident] = (prim, forever, monotonic())
+        if forever and _find_cycle(ident):
+            _candidates.append(ident)
+            try:
+                _wake.release()
+            except RuntimeError:
+                pass
+    except Exception:
+        pass
+
+
+def wait_end(ident):
+    _waiting.pop(ident, None)
+
+
+def thread_exit(ident):
+    _waiting.pop(ident, None)
+    _held.pop(ident, None)
+
+
+def acquired(ident, prim, loc):
+    try:
+        held = _held.get(ident)
+        if not held:
+            # Holding nothing else: no order edge to record (the common case).
+            if held is None:
+                _held[ident] = [(prim, loc)]
+            else:
+                held.append((prim, loc))
+            return
+        b = prim._obj
+        for h, hloc in held:
+            a = h._obj
+            if a == b or (a, b) in _edges:
+                continue
+            _edges[(a, b)] = (hloc, loc)
+            rev = _edges.get((b, a))
+            if rev is not None:
+                pair = (min(a, b), max(a, b))
+                if pair not in _reported_pairs:
+                    _reported_pairs.add(pair)
+                    # first: the order seen first (b then a), with where each was taken; second: now.
+                    rec.emit("lock.inversion", "i", loc=loc, a={
+                        "locks": [b, a], "first": [x for x in rev if x],
+                        "second": [x for x in (hloc, loc) if x]})
+        held.append((prim, loc))
+    except Exception:
+        pass
+
+
+def released(ident, prim):
+    try:
+        held = _held.get(ident)
+        if held:
+            for i in range(len(held) - 1, -1, -1):
+                if held[i][0] is prim:
+                    del held[i]
+                    break
+    except Exception:
+        pass
+
+
+def _find_cycle(start):
+    chain = [start]
+    cur = start
+    while True:
+        w = _waiting.get(cur)
+        if w is None or not w[1]:
+            return None
+        owner = _owner_of(w[0])
+        if owner is None:
+            return None
+        if owner == start:
+            # A thread waiting for a Lock it holds itself is not a certain deadlock: another thread may
+            # release a Lock (a Lock used as a signal). If nobody does, the all-blocked check reports it.
+            return chain if len(chain) > 1 else None
+        if owner in chain:
+            return None
+        chain.append(owner)
+        cur = owner
+
+
+# ---- the watchdog thread ---------------------------------------------------------------------------
+def start():
+    global _started, _timeout, _on_exit
+    try:
+        _timeout = float(os.environ.get(P.ENV_DEADLOCK_TIMEOUT) or 5.0)
+    except ValueError:
+        _timeout = 5.0
+    _on_exit = os.environ.get(P.ENV_ON_DEADLOCK) == "exit"
+    _waiting.clear()
+    _held.clear()
+    _started = True
+    _start_new_thread(_loop, ())
+
+
+def _loop():
+    rec.runtime_thread_init()
+    period = min(max(_timeout / 4.0, 0.05), 0.5) if _timeout > 0 else 0.5
+    while True:
+        got = _wake.acquire(True, period)
+        try:
+            rec._tls.busy = True
+            if got:
+                # Give a transient ownership change a moment to resolve before calling it a deadlock.
+                _wake.acquire(True, 0.02)
+            while _candidates:
+                ident = _candidates.pop()
+                chain = _find_cycle(ident)
+                if chain and frozenset(chain) not in _reported:
+                    _reported.add(frozenset(chain))
+                    _report("cycle", chain)
+            if _timeout > 0:
+                _check_all_blocked()
+        except Exception:
+            pass
+
+
+def _live_threads():
+    T = sys.modules.get("threading")
+    if T is None:
+        return {}
+    out = {}
+    for t in list(T._active.values()):
+        try:
+            if t.is_alive() and not isinstance(t, T._DummyThread):
+                out[t.ident] = t
+        except Exception:
+            pass
+    return out
+
+
+def _check_all_blocked():
+    live = _live_threads()
+    if not live:
+        return
+    t = monotonic()
+    for ident in live:
+        w = _waiting.get(ident)
+        if w is None or t - w[2] < _timeout:
+            return
+    key = frozenset((ident, id(_waiting[ident][0])) for ident in live)
+    if key in _reported:
+        return
+    _reported.add(key)
+    _report("all-blocked", list(live))
+
+
+def _report(reason, idents):
+    frames = sys._current_frames()
+    live = _live_threads()
+    threads = []
+    pid = os.getpid()
+    T = sys.modules.get("threading")
+    holdings = {}
+    for prim in primitives():
+        o = getattr(prim, "_owner", None)
+        if o is not None:
+            holdings.setdefault(o, []).append(prim._obj)
+    for ident in idents:
+        t = live.get(ident)
+        name = t.name if t is not None else str(ident)
+        tid = getattr(t, "native_id", None) or ident
+        w = _waiting.get(ident)
+        entry = {"pid": pid, "tid": tid, "name": name, "holding": holdings.get(ident, []), "stack": _stack(frames.get(ident))}
+        if w is not None:
+            o = _obj_of(w[0])
+            if o:
+                entry["waitingFor"] = o
+            elif T is not None and isinstance(w[0], T.Thread):
+                entry["waitingForThread"] = getattr(w[0], "native_id", None)
+            entry["waitType"] = _type_name(w[0])
+            owner = _owner_of(w[0])
+            if owner is not None and owner in live:
+                entry["waitingForOwner"] = live[owner].name
+        threads.append(entry)
+    rec.emit("deadlock", "i", a={"reason": reason, "threads": threads})
+    _print_report(reason, threads)
+    if _on_exit:
+        rec.shutdown()
+        from . import boot
+        (boot._orig_os_exit or os._exit)(P.DEADLOCK_EXIT_CODE)
+    else:
+        s = rec._stream
+        if s is not None:
+            s.flush(lock_timeout=1.0)
+
+
+def _type_name(prim):
+    n = type(prim).__name__
+    return {"lock": "Lock"}.get(n, n)
+
+
+def _stack(frame):
+    out = []
+    f = frame
+    while f is not None and len(out) < 40:
+        if rec._classify(f.f_code.co_filename) != rec._RUNTIME:
+            out.append("%s:%d in %s" % (f.f_code.co_filename, f.f_lineno, f.f_code.co_name))
+        f = f.f_back
+    out.reverse()
+    return out
+
+
+def _print_report(reason, threads):
+    lines = ["", "interleave: DEADLOCK detected (%s)" % (
+        "threads wait for each other in a cycle" if reason == "cycle"
+        else "every thread has been blocked for more than %gs" % _timeout)]
+    for t in threads:
+        what = t.get("waitType", "?")
+        line = '  thread "%s" (tid %d) waits for %s' % (t["name"], t["tid"], what)
+        if t.get("waitingFor"):
+            line += " #%d" % t["waitingFor"]
+        if t.get("waitingForOwner"):
+            line += ' held by "%s"' % t["waitingForOwner"]
+        lines.append(line)
+        if t["holding"]:
+            lines.append("    holding: %s" % ", ".join("#%d" % h for h in t["holding"]))
+        for s in t["stack"][-6:]:
+            lines.append("      at " + s)
+    if _on_exit:
+        lines.append("interleave: ending the run (--on-deadlock exit, exit code %d)" % P.DEADLOCK_EXIT_CODE)
+    try:
+        sys.stderr.write("\n".join(lines) + "\n")
+        sys.stderr.flush()
+    except Exception:
+        pass

@@ -1,0 +1,312 @@
+"""multiprocessing locks (Lock, RLock, Semaphore, BoundedSemaphore and the lock of a Value/Array),
+Value/Array reads and writes, and Manager proxies (each call a message to the manager process).
+
+Which objects: the ones the program creates (or that a program's Value()/Array() creates for it);
+those multiprocessing makes for its own machinery (a Queue's locks, an Event's condition) are not
+instrumented. Ids across processes: fork children keep the attribute; a lock pickled to a spawn child
+is recognised by a marker in its semaphore name ('-il'), and its id is derived from that name, which
+both processes know — the pickled state itself is unchanged.
+"""
+import zlib
+import _thread
+
+from interleave import recorder as rec
+from interleave.patches.mp_util import created_by_user, derived_id
+
+_TRANSPARENT = ("multiprocessing/context.py", "multiprocessing/sharedctypes.py")
+_tls = _thread._local()
+_get_tid = _thread.get_native_id
+_LOCK_TYPES = {"Lock": "mp.Lock", "RLock": "mp.RLock", "Semaphore": "mp.Semaphore",
+               "BoundedSemaphore": "mp.BoundedSemaphore"}
+_MARK = "-il"
+
+
+def _id_from_name(name):
+    return derived_id(zlib.crc32(name.encode("utf-8", "replace")), 0x10C)
+
+
+# ---- locks ------------------------------------------------------------------------------------------
+def _instrument(lock, obj):
+    """Replaces the lock's bound acquire/release (SemLock binds the C methods per instance)."""
+    sl = lock._semlock
+    c_acquire = sl.acquire
+    c_release = sl.release
+    holds = {}     # tid -> stack of (individually recorded?, t0)
+    is_rlock = type(lock).__name__ == "RLock"
+
+    def acquire(block=True, timeout=None):
+        if not rec._active or rec.is_in_runtime():
+            return c_acquire(block, timeout)
+        if c_acquire(False):
+            indiv = rec.budget(obj)
+            t0 = rec.now()
+            if indiv:
+                a = {"depth": sl._count()} if is_rlock else None
+                rec.emit("lock.hold", "b", obj=obj, loc=rec.user_loc(), ts=t0, a=a)
+            holds.setdefault(_get_tid(), []).append((indiv, t0))
+            return True
+        loc = rec.user_loc()
+        if not block:
+            rec.emit("lock.fail", "i", obj=obj, loc=loc)
+            return False
+        rec.emit("lock.wait", "b", obj=obj, loc=loc)
+        ok = False
+        try:
+            ok = c_acquire(block, timeout)
+        finally:
+            rec.emit("lock.wait", "e", obj=obj, a={"ok": bool(ok), "timeout": not ok} if not ok else {"ok": True})
+        if ok:
+            t0 = rec.now()
+            rec.emit("lock.hold", "b", obj=obj, loc=loc, ts=t0)
+            holds.setdefault(_get_tid(), []).append((True, t0))
+        return ok
+
+    def release():
+        c_release()
+        try:
+            if not rec._active:
+                return
+            stack = holds.get(_get_tid())
+            if not stack:
+                stack = next((s for s in holds.values() if s), None)   # released by another thread
+            if not stack:
+                return
+            indiv, t0 = stack.pop()
+            if indiv:
+                rec.emit("lock.hold", "e", obj=obj)
+            else:
+                rec.count(obj, "lock", rec.now() - t0)
+        except Exception:
+            pass
+
+    lock._il_lock = obj
+    lock.acquire = acquire
+    lock.release = release
+
+
+def _wrap_lock_init(orig, type_name):
+    def __init__(self, *args, **kwargs):
+        outer = "_il_lock" not in self.__dict__
+        user = False
+        if outer:
+            self._il_lock = 0
+            try:
+                user = rec.active() and not rec.is_in_runtime() and created_by_user(_TRANSPARENT)
+            except Exception:
+                user = False
+        prev = getattr(_tls, "mark", False)
+        _tls.mark = user
+        try:
+            orig(self, *args, **kwargs)
+        finally:
+            _tls.mark = prev
+        if outer and user:
+            try:
+                name = getattr(self._semlock, "name", None)
+                obj = _id_from_name(name) if name else rec.new_id()
+                _instrument(self, obj)
+                a = {"type": _LOCK_TYPES.get(type(self).__name__, "mp." + type(self).__name__)}
+                if type_name in ("Semaphore", "BoundedSemaphore"):
+                    a["value"] = self._semlock._get_value()
+                rec.emit("lock.create", "i", obj=obj, loc=rec.user_loc(), a=a)
+            except Exception:
+                pass
+    return __init__
+
+
+def _wrap_make_name(orig):
+    def _make_name():
+        name = orig()
+        if getattr(_tls, "mark", False):
+            # Marks the semaphore of an instrumented lock so a spawn child recognises it (see doc).
+            head, sep, tail = name.rpartition("-")
+            name = head + _MARK + sep + tail if sep else name + _MARK
+        return name
+    return staticmethod(_make_name)
+
+
+def _wrap_setstate(orig):
+    def __setstate__(self, state):
+        orig(self, state)
+        try:
+            name = state[3] if len(state) > 3 else None
+            if name and _MARK + "-" in name and rec.active():
+                _instrument(self, _id_from_name(name))
+        except Exception:
+            pass
+    return __setstate__
+
+
+def _wrap_enter(orig):
+    def __enter__(self):
+        if self.__dict__.get("_il_lock"):
+            return self.acquire()
+        return orig(self)
+    return __enter__
+
+
+def _wrap_exit(orig):
+    def __exit__(self, *args):
+        if self.__dict__.get("_il_lock"):
+            return self.release()
+        return orig(self, *args)
+    return __exit__
+
+
+def patch_synchronize(m, patches):
+    S = m.SemLock
+    patches.set(S, "_make_name", _wrap_make_name(S.__dict__["_make_name"].__func__))
+    patches.set(S, "__setstate__", _wrap_setstate(S.__dict__["__setstate__"]))
+    patches.set(S, "__enter__", _wrap_enter(S.__dict__["__enter__"]))
+    patches.set(S, "__exit__", _wrap_exit(S.__dict__["__exit__"]))
+    for name in ("Lock", "RLock", "Semaphore", "BoundedSemaphore"):
+        cls = getattr(m, name, None)
+        if cls is not None and "__init__" in cls.__dict__:
+            patches.set(cls, "__init__", _wrap_lock_init(cls.__dict__["__init__"], name))
+
+
+# ---- Value / Array ---------------------------------------------------------------------------------
+def _shared_id(wrapper):
+    sid = wrapper.__dict__.get("_il_shared")
+    if sid is None:
+        lock_obj = getattr(wrapper.__dict__.get("_lock"), "_il_lock", 0)
+        sid = derived_id(lock_obj, 0x5A) if lock_obj else 0
+        try:
+            wrapper._il_shared = sid
+        except Exception:
+            pass
+    return sid
+
+
+def _value_property(orig_prop, kind_read="shared.read", kind_write="shared.write"):
+    fget, fset = orig_prop.fget, orig_prop.fset
+
+    def get(self):
+        v = fget(self)
+        if rec._active:
+            sid = _shared_id(self)
+            if sid:
+                rec.emit(kind_read, "i", obj=sid, loc=rec.user_loc(), a={"preview": rec.preview(v)})
+        return v
+
+    def set_(self, value):
+        fset(self, value)
+        if rec._active:
+            sid = _shared_id(self)
+            if sid:
+                rec.emit(kind_write, "i", obj=sid, loc=rec.user_loc(), a={"preview": rec.preview(value)})
+    return property(get, set_, orig_prop.fdel, orig_prop.__doc__)
+
+
+def _index_arg(i):
+    if isinstance(i, int):
+        return i
+    if isinstance(i, slice):
+        return "%s:%s" % ("" if i.start is None else i.start, "" if i.stop is None else i.stop)
+    return None
+
+
+def _wrap_getitem(orig):
+    def __getitem__(self, i):
+        v = orig(self, i)
+        if rec._active:
+            sid = _shared_id(self)
+            if sid:
+                rec.emit("shared.read", "i", obj=sid, loc=rec.user_loc(), a={"preview": rec.preview(v), "index": _index_arg(i)})
+        return v
+    return __getitem__
+
+
+def _wrap_setitem(orig):
+    def __setitem__(self, i, value):
+        orig(self, i, value)
+        if rec._active:
+            sid = _shared_id(self)
+            if sid:
+                rec.emit("shared.write", "i", obj=sid, loc=rec.user_loc(),
+                         a={"preview": rec.preview(value), "index": _index_arg(i)})
+    return __setitem__
+
+
+def _wrap_factory(orig, type_name):
+    def factory(typecode_or_type, *args, **kwargs):
+        result = orig(typecode_or_type, *args, **kwargs)
+        try:
+            if rec.active() and hasattr(result, "_lock"):
+                sid = _shared_id(result)
+                if sid:
+                    a = {"type": type_name}
+                    if isinstance(typecode_or_type, str):
+                        a["typecode"] = typecode_or_type
+                    rec.emit("shared.create", "i", obj=sid, loc=rec.user_loc(), a=a)
+        except Exception:
+            pass
+        return result
+    factory.__doc__ = orig.__doc__
+    factory.__name__ = orig.__name__
+    return factory
+
+
+def patch_sharedctypes(m, patches):
+    patches.set(m, "Value", _wrap_factory(m.Value, "Value"))
+    patches.set(m, "Array", _wrap_factory(m.Array, "Array"))
+    # synchronized() builds its wrapper classes from these: patch the classes themselves.
+    Sy = m.Synchronized
+    if isinstance(Sy.__dict__.get("value"), property):
+        patches.set(Sy, "value", _value_property(Sy.__dict__["value"]))
+    SA = m.SynchronizedArray
+    patches.set(SA, "__getitem__", _wrap_getitem(SA.__dict__["__getitem__"]))
+    patches.set(SA, "__setitem__", _wrap_setitem(SA.__dict__["__setitem__"]))
+    SS = getattr(m, "SynchronizedString", None)
+    if SS is not None:
+        for attr in ("value", "raw"):
+            if isinstance(SS.__dict__.get(attr), property):
+                patches.set(SS, attr, _value_property(SS.__dict__[attr]))
+
+
+# ---- Manager proxies ---------------------------------------------------------------------------------
+def _proxy_id(token):
+    try:
+        addr = token.address
+        addr = addr if isinstance(addr, str) else repr(addr)
+        return derived_id(zlib.crc32(("%s|%s" % (addr, token.id)).encode()), 0x3A)
+    except Exception:
+        return 0
+
+
+def _wrap_callmethod(orig):
+    def _callmethod(self, methodname, args=(), kwds={}):
+        if not rec._active or rec.is_in_runtime():
+            return orig(self, methodname, args, kwds)
+        obj = _proxy_id(self._token)
+        a = {"method": methodname}
+        if args:
+            a["preview"] = rec.preview(args if len(args) != 1 else args[0])
+        rec.emit("manager.call", "b", obj=obj, loc=rec.user_loc(), a=a)
+        ok = False
+        try:
+            r = orig(self, methodname, args, kwds)
+            ok = True
+            return r
+        finally:
+            rec.emit("manager.call", "e", obj=obj, a=None if ok else {"error": True})
+    return _callmethod
+
+
+def _wrap_create(orig):
+    def _create(self, typeid, *args, **kwargs):
+        result = orig(self, typeid, *args, **kwargs)
+        try:
+            if rec.active():
+                token = result[0]
+                rec.emit("shared.create", "i", obj=_proxy_id(token), loc=rec.user_loc(),
+                         a={"type": "Manager.%s" % typeid})
+        except Exception:
+            pass
+        return result
+    return _create
+
+
+def patch_managers(m, patches):
+    patches.set(m.BaseProxy, "_callmethod", _wrap_callmethod(m.BaseProxy.__dict__["_callmethod"]))
+    patches.set(m.BaseManager, "_create", _wrap_create(m.BaseManager.__dict__["_create"]))

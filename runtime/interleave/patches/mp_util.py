@@ -1,0 +1,267 @@
+"""Small helpers shared by R2's patches (processes, IPC, pools, asyncio, gevent).
+
+Kept free of heavy imports: it is loaded when the program imports `os`-level or multiprocessing code.
+"""
+import functools
+import os as _os
+import sys
+
+from interleave import recorder as rec
+
+_SIGNAMES = {}
+
+
+class Patches(object):
+    """Remembers every attribute a patch replaced so uninstall() can put the originals back exactly."""
+
+    def __init__(self):
+        self._saved = []   # (owner, name, had_own_attr, original)
+
+    def set(self, owner, name, new):
+        d = getattr(owner, "__dict__", {})
+        own = name in d
+        orig = d[name] if own else getattr(owner, name, None)
+        self._saved.append((owner, name, own, orig))
+        setattr(owner, name, new)
+        return orig
+
+    def set_item(self, d, key, value):
+        """Replaces one entry of a dict (e.g. a reducer table); restore() puts the old one back."""
+        self._saved.append((d, key, key in d, d.get(key), ))
+        d[key] = value
+
+    def restore(self):
+        while self._saved:
+            owner, name, own, orig = self._saved.pop()
+            try:
+                if isinstance(owner, dict):
+                    if own:
+                        owner[name] = orig
+                    else:
+                        owner.pop(name, None)
+                elif own:
+                    setattr(owner, name, orig)
+                else:
+                    delattr(owner, name)
+            except Exception:
+                pass
+
+    def __bool__(self):
+        return bool(self._saved)
+
+
+_DERIVED = 1 << 51
+_MASK = (1 << 51) - 1
+
+
+def derived_id(*parts):
+    """An obj/corr id that two processes compute independently from shared facts (e.g. pool job and
+    task index). Above 2**51, so it never collides with rec.new_id() values (pid * 2**22 + n < 2**44);
+    tuples of ints hash identically in every process of the same interpreter."""
+    return _DERIVED | (hash(parts) & _MASK)
+
+
+def before_fork():
+    """Call on the forking thread right before a fork. The recorder's stream imports json lazily; a
+    child forked while another thread of the parent is still executing that import (json is already in
+    sys.modules then, but initialising, its module lock held) deadlocks on its first flush — seen with
+    ProcessPoolExecutor and Pool workers. `import json` here waits for such an import to finish, so
+    the child never inherits a held module lock; once json is loaded it costs a dict lookup."""
+    try:
+        import json  # noqa: F401
+    except Exception:
+        pass
+
+
+def signal_name(signum):
+    try:
+        n = _SIGNAMES.get(signum)
+        if n is None:
+            import signal
+            n = _SIGNAMES[signum] = signal.Signals(signum).name
+        return n
+    except Exception:
+        return "SIG%d" % signum
+
+
+def exit_args_from_returncode(code, **extra):
+    """process.exit `a` for a Popen/multiprocessing returncode (negative = killed by that signal)."""
+    if code is None:
+        a = {"code": None}
+    elif code < 0:
+        a = {"code": code, "signal": signal_name(-code), "killed": True}
+    else:
+        a = {"code": code}
+    a.update(extra)
+    return a
+
+
+def exit_args_from_status(status):
+    """process.exit `a` for a raw os.wait*() status."""
+    import os
+    try:
+        if os.WIFSIGNALED(status):
+            sig = os.WTERMSIG(status)
+            return {"code": -sig, "signal": signal_name(sig), "killed": True}
+        if os.WIFEXITED(status):
+            return {"code": os.WEXITSTATUS(status)}
+    except Exception:
+        pass
+    return None   # stopped/continued: not an exit
+
+
+def fn_name(fn):
+    """A short readable name for a callable (qualname, through functools.partial), else a preview.
+    Bounded and type-checked: user objects (mocks, proxies) may answer any attribute."""
+    try:
+        f = fn
+        for _ in range(8):
+            if not isinstance(f, functools.partial):
+                break
+            f = f.func
+        name = getattr(f, "__qualname__", None) or getattr(f, "__name__", None)
+        if isinstance(name, str) and name:
+            return name
+        return rec.preview(fn, 60)
+    except Exception:
+        return "?"
+
+
+# ---- lazy patching of submodules ------------------------------------------------------------------
+# The import hook installs a patch when a registered top-level module is imported; multiprocessing,
+# concurrent.futures and asyncio have submodules that are expensive to import (multiprocessing.pool,
+# .managers: ~30 ms), so their patches wait for the program to import them.
+
+_watch = {}        # module name -> [callback(module)]
+_finder = None
+
+
+def when_imported(name, callback):
+    """Runs callback(module) now if `name` is imported, else right after the program imports it."""
+    mod = sys.modules.get(name)
+    if mod is not None and getattr(mod, "__spec__", None) is not None and not _initialising(mod):
+        _run(callback, mod)
+        return
+    _watch.setdefault(name, []).append(callback)
+    _ensure_finder()
+
+
+def forget(names=None):
+    """Drops pending callbacks for these module names (all when None): used by uninstall()."""
+    if names is None:
+        _watch.clear()
+    else:
+        for n in names:
+            _watch.pop(n, None)
+
+
+def _initialising(mod):
+    spec = mod.__spec__
+    return bool(getattr(spec, "_initializing", False))
+
+
+def _run(callback, mod):
+    try:
+        with rec.in_runtime():
+            callback(mod)
+    except Exception:
+        import os
+        if os.environ.get("INTERLEAVE_DEBUG"):
+            import traceback
+            traceback.print_exc()
+
+
+class _Loader(object):
+    def __init__(self, name, loader):
+        self._name = name
+        self._loader = loader
+
+    def create_module(self, spec):
+        create = getattr(self._loader, "create_module", None)
+        return create(spec) if create is not None else None
+
+    def exec_module(self, module):
+        spec = getattr(module, "__spec__", None)
+        if spec is not None and spec.loader is self:
+            spec.loader = self._loader
+        if getattr(module, "__loader__", None) is self:
+            module.__loader__ = self._loader
+        self._loader.exec_module(module)
+        for cb in _watch.pop(self._name, ()):
+            _run(cb, module)
+
+    def __getattr__(self, attr):
+        return getattr(self._loader, attr)
+
+
+class _Finder(object):
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname not in _watch:
+            return None
+        for finder in sys.meta_path:
+            if finder is self or type(finder).__name__ in ("_Finder", "PatchFinder"):
+                continue
+            find = getattr(finder, "find_spec", None)
+            if find is None:
+                continue
+            try:
+                spec = find(fullname, path, target)
+            except Exception:
+                continue
+            if spec is not None:
+                if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                    spec.loader = _Loader(fullname, spec.loader)
+                return spec
+        return None
+
+    def invalidate_caches(self):
+        pass
+
+
+def _ensure_finder():
+    global _finder
+    if _finder is None:
+        _finder = _Finder()
+    if _finder not in sys.meta_path:
+        sys.meta_path.insert(0, _finder)
+
+
+# ---- who created this object? ---------------------------------------------------------------------
+_STDLIB = _os.path.dirname(_os.path.abspath(_os.__file__)) + _os.sep
+_RUNTIME = _os.path.dirname(_os.path.dirname(_os.path.abspath(__file__))) + _os.sep
+_kind_cache = {}
+
+
+def _file_kind(filename, transparent):
+    """'runtime' | 'transparent' | 'stdlib' | 'user' for a frame's file."""
+    k = _kind_cache.get((filename, transparent))
+    if k is None:
+        path = filename if filename.startswith("<") else _os.path.abspath(filename)
+        if path.startswith(_RUNTIME):
+            k = "runtime"
+        elif transparent and path.endswith(transparent):
+            k = "transparent"
+        elif path.startswith("<frozen") or (path.startswith(_STDLIB) and "-packages" not in path):
+            k = "stdlib"
+        else:
+            k = "user"
+        _kind_cache[(filename, transparent)] = k
+    return k
+
+
+def created_by_user(transparent=()):
+    """True when the nearest frame that is neither the runtime nor one of the `transparent` standard
+    library files (path suffixes, e.g. the multiprocessing context's factory methods) is user code.
+    Decided once, at creation: objects the standard library makes for itself are not instrumented."""
+    try:
+        f = sys._getframe(1)
+        while f is not None:
+            k = _file_kind(f.f_code.co_filename, transparent)
+            if k == "user":
+                return True
+            if k == "stdlib":
+                return False
+            f = f.f_back
+    except Exception:
+        pass
+    return False

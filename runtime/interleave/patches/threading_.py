@@ -1,0 +1,836 @@
+"""Instruments `threading`: thread lifecycles, Lock/RLock/Condition/Semaphore/Event/Barrier, threading.local.
+
+Decisions made once, at creation (rec.called_from_stdlib): primitives the standard library creates for
+its own machinery (the Condition inside queue.Queue, the locks inside Thread) stay raw C objects; user
+primitives become thin Python wrappers. Every wrapper tries a non-blocking acquire first: an
+uncontended operation costs a few attribute writes (recorded individually while the per-object budget
+lasts, then counted into aggregate buckets); a contended one is recorded exactly as a `lock.wait`
+interval followed by a `lock.hold` interval, and registered with the deadlock watchdog.
+"""
+import sys
+import threading
+import _thread
+from itertools import islice
+from collections import deque
+
+from .. import recorder as rec
+from .. import deadlock as dl
+
+_emit = rec.emit
+_now = rec.now
+_new_id = rec.new_id
+_get_ident = _thread.get_ident
+_get_native_id = _thread.get_native_id
+_raw_lock = _thread.allocate_lock
+
+_orig = {}
+_installed = False
+#: python ident -> native tid of every thread that ran while we were installed (shared with the recorder).
+native_of = rec.native_of
+_BIG = 1 << 62
+
+
+#: The main thread never blocks indefinitely inside our wrappers: it waits in slices. CPython runs a
+#: signal handler when the main thread's blocking call is interrupted; a signal that arrives just
+#: before the call blocks (a window our extra threads make wider) would leave a plain wait() stuck
+#: forever, so Ctrl-C/SIGTERM would sometimes not stop a traced program. Waiting in slices re-checks
+#: pending signals; the program sees the same results (only a wait that ends is reported as ended).
+SLICE = 0.2
+_main_ident = _thread.get_ident()
+
+
+def forever_in_main(timeout):
+    """True when a wait with this timeout must be sliced (no timeout, in the main thread)."""
+    return (timeout is None or timeout < 0) and _get_ident() == _main_ident
+
+
+def _valid_timeout(blocking, timeout):
+    """False for the arguments the C lock rejects (it raises; we let it, with its own message)."""
+    try:
+        return bool(blocking) and (timeout == -1 or 0 <= timeout <= _thread.TIMEOUT_MAX)
+    except TypeError:
+        return False
+
+
+def _budget0():
+    return _BIG if rec.mode() == "full" else rec.BUDGET
+
+
+def _user_created():
+    # Frames: _user_created <- factory/__init__ <- caller. Recording off while the runtime itself works.
+    return rec.active() and not rec.is_in_runtime() and not rec.called_from_stdlib(2)
+
+
+def _register_counter(prim):
+    dl.register(prim)
+
+
+_native = rec.native_tid
+
+
+def _new_for(cls_ref):
+    """__new__ for patched classes: the standard library's own instances are plain originals (no
+    overhead at all); user instances (and every subclass instance) get the traced class."""
+    def __new__(cls, *args, **kwargs):
+        base = cls_ref[1]
+        if cls is cls_ref[0] and not _user_created():
+            inst = base.__new__(base)
+            inst.__init__(*args, **kwargs)
+            return inst
+        inst = base.__new__(cls)
+        inst._il_user = cls is cls_ref[0] or _user_created()
+        return inst
+    return __new__
+
+
+# ---------------------------------------------------------------------------------------------------
+# Lock
+# ---------------------------------------------------------------------------------------------------
+class TracedLock(object):
+    """A user Lock: the same behaviour as _thread.lock, with wait and hold recorded."""
+    __slots__ = ("_lk", "_acq", "_rel", "_obj", "_owner", "_rec", "_bud", "_cnt", "_otid", "__weakref__")
+    _type = "Lock"
+
+    def __init__(self, lk=None):
+        lk = lk if lk is not None else _raw_lock()
+        self._lk = lk
+        self._acq = lk.acquire
+        self._rel = lk.release
+        self._obj = _new_id()
+        self._owner = None
+        self._rec = False
+        self._bud = _budget0()
+        self._cnt = {}
+        self._otid = 0
+        _emit("lock.create", "i", obj=self._obj, loc=rec.user_loc(2), a={"type": self._type})
+        dl.register(self)
+
+    def acquire(self, blocking=True, timeout=-1):
+        if timeout != -1 and not _valid_timeout(blocking, timeout):
+            return self._acq(blocking, timeout)  # raises exactly as the C lock does
+        if self._acq(False):
+            ident = _get_ident()
+            self._owner = ident
+            if self._bud > 0:
+                self._bud -= 1
+                self._recorded_hold(ident, None)
+            else:
+                c = self._cnt
+                c[ident] = c.get(ident, 0) + 1
+            return True
+        if not blocking:
+            _emit("lock.fail", "i", obj=self._obj, loc=rec.user_loc(1))
+            return False
+        return self._contended(timeout)
+
+    __enter__ = acquire
+
+    def _recorded_hold(self, ident, loc, depth=None):
+        self._rec = True
+        tid = self._otid = _get_native_id()
+        if loc is None:
+            loc = rec.user_loc(2)
+        _emit("lock.hold", "b", obj=self._obj, loc=loc, tid=tid, a={"depth": depth} if depth else None)
+        dl.acquired(ident, self, loc)
+
+    def _contended(self, timeout):
+        ident = _get_ident()
+        loc = rec.user_loc(2)
+        obj = self._obj
+        _emit("lock.wait", "b", obj=obj, loc=loc)
+        dl.wait_begin(ident, self, timeout is None or timeout < 0)
+        ok = False
+        try:
+            if forever_in_main(timeout):
+                while not ok:
+                    ok = self._acq(True, SLICE)
+            else:
+                ok = self._acq(True, timeout)
+        finally:
+            dl.wait_end(ident)
+            a = {"ok": ok}
+            if not ok and timeout is not None and timeout >= 0:
+                a["timeout"] = True
+            _emit("lock.wait", "e", obj=obj, a=a)
+        if ok:
+            self._owner = ident
+            self._recorded_hold(ident, loc)
+        else:
+            _emit("lock.fail", "i", obj=obj, loc=loc, a={"timeout": timeout})
+        return ok
+
+    def release(self):
+        owner, recd = self._owner, self._rec
+        self._owner = None
+        self._rec = False
+        try:
+            self._rel()
+        except BaseException:
+            self._owner, self._rec = owner, recd
+            raise
+        if recd:
+            _emit("lock.hold", "e", obj=self._obj, tid=self._otid)
+            dl.released(owner, self)
+
+    def __exit__(self, t, v, tb):
+        owner, recd = self._owner, self._rec
+        self._owner = None
+        self._rec = False
+        try:
+            self._rel()
+        except BaseException:
+            self._owner, self._rec = owner, recd
+            raise
+        if recd:
+            _emit("lock.hold", "e", obj=self._obj, tid=self._otid)
+            dl.released(owner, self)
+
+    def locked(self):
+        return self._lk.locked()
+
+    def _is_owned(self):
+        # Condition(Lock()) semantics: "owned" means locked by anyone (as Condition's own fallback).
+        return self._lk.locked()
+
+    def _at_fork_reinit(self):
+        self._lk._at_fork_reinit()
+        self._owner = None
+        self._rec = False
+
+    def counts(self):
+        return list(self._cnt.items())
+
+    def __repr__(self):
+        return "<%s %s object owner=%r at %s>" % (
+            "locked" if self._lk.locked() else "unlocked", "_thread.lock", self._owner, hex(id(self)))
+
+
+def _no_direct_instances(cls, *args, **kwargs):
+    # type(threading.Lock())() raises for the C lock (bpo-43916); so does ours.
+    raise TypeError("cannot create '_thread.lock' instances")
+
+
+# Named like the C types, so that type(lock) reads as it does without the tracer.
+TracedLock.__new__ = staticmethod(_no_direct_instances)
+TracedLock.__name__ = TracedLock.__qualname__ = "lock"
+TracedLock.__module__ = "_thread"
+
+
+def Lock(*args, **kwargs):
+    if args or kwargs or not _user_created():
+        return _raw_lock(*args, **kwargs)
+    try:
+        lk = object.__new__(TracedLock)
+        lk.__init__()
+        return lk
+    except Exception:
+        return _raw_lock()
+
+
+# ---------------------------------------------------------------------------------------------------
+# RLock
+# ---------------------------------------------------------------------------------------------------
+class TracedRLock(TracedLock):
+    __slots__ = ("_depth", "_nested")
+    _type = "RLock"
+
+    def __new__(cls, *args, **kwargs):
+        return object.__new__(cls)
+
+    def __init__(self):
+        self._depth = 0
+        self._nested = []   # per recursion level above 1: was its hold recorded?
+        TracedLock.__init__(self, _orig["RLock"]())
+
+    def acquire(self, blocking=True, timeout=-1):
+        if timeout != -1 and not _valid_timeout(blocking, timeout):
+            return self._acq(blocking, timeout)  # raises exactly as the C RLock does
+        ident = _get_ident()
+        if self._owner == ident:
+            self._acq()
+            self._depth += 1
+            recd = self._rec and self._bud > 0
+            if recd:
+                self._bud -= 1
+                _emit("lock.hold", "b", obj=self._obj, loc=rec.user_loc(1), tid=self._otid, a={"depth": self._depth})
+            self._nested.append(recd)
+            return True
+        if self._acq(False):
+            self._owner = ident
+            self._depth = 1
+            if self._bud > 0:
+                self._bud -= 1
+                self._recorded_hold(ident, None)
+            else:
+                c = self._cnt
+                c[ident] = c.get(ident, 0) + 1
+            return True
+        if not blocking:
+            _emit("lock.fail", "i", obj=self._obj, loc=rec.user_loc(1))
+            return False
+        ok = self._contended(timeout)
+        if ok:
+            self._depth = 1
+        return ok
+
+    __enter__ = acquire
+
+    def release(self):
+        if self._owner != _get_ident():
+            self._rel()  # raises "cannot release un-acquired lock" exactly as the C RLock does
+            return
+        if self._depth > 1:
+            self._rel()
+            self._depth -= 1
+            if self._nested and self._nested.pop():
+                _emit("lock.hold", "e", obj=self._obj, tid=self._otid)
+            return
+        self._depth = 0
+        TracedLock.release(self)
+
+    def __exit__(self, t, v, tb):
+        self.release()
+
+    def _is_owned(self):
+        return self._lk._is_owned()
+
+    def _release_save(self):
+        owner, recd = self._owner, self._rec
+        state = self._lk._release_save()
+        depth = self._depth
+        nested = self._nested
+        self._owner = None
+        self._rec = False
+        self._depth = 0
+        self._nested = []
+        for n in nested:
+            if n:
+                _emit("lock.hold", "e", obj=self._obj, tid=self._otid)
+        if recd:
+            _emit("lock.hold", "e", obj=self._obj, tid=self._otid)
+            dl.released(owner, self)
+        return (state, depth)
+
+    def _acquire_restore(self, saved):
+        state, depth = saved
+        t0 = _now()
+        self._lk._acquire_restore(state)
+        t1 = _now()
+        ident = _get_ident()
+        self._owner = ident
+        self._depth = depth
+        self._nested = [False] * (depth - 1)
+        if t1 - t0 > 20:
+            _emit("lock.wait", "X", obj=self._obj, ts=t0, dur=t1 - t0, a={"ok": True})
+        self._recorded_hold(ident, None)
+
+    def _recursion_count(self):
+        return self._depth if self._owner == _get_ident() else 0
+
+    def __repr__(self):
+        return "<%s %s.%s object owner=%r count=%d at %s>" % (
+            "locked" if self._owner else "unlocked", "_thread", "RLock", self._owner, self._depth, hex(id(self)))
+
+
+Lock.__module__ = "threading"
+
+
+def RLock(*args, **kwargs):
+    if args or kwargs or not _user_created():
+        return _orig["RLock"](*args, **kwargs)
+    try:
+        return TracedRLock()
+    except Exception:
+        return _orig["RLock"]()
+
+
+RLock.__module__ = "threading"
+TracedRLock.__name__ = TracedRLock.__qualname__ = "RLock"
+TracedRLock.__module__ = "_thread"
+RLock.__doc__ = threading.RLock.__doc__ if callable(threading.RLock) else None
+
+
+# ---------------------------------------------------------------------------------------------------
+# Condition
+# ---------------------------------------------------------------------------------------------------
+class _Waiters(deque):
+    """Condition._waiters that remembers which waiter lock each thread queued (to link notify -> wait)."""
+    __slots__ = ("current",)
+
+    def append(self, w):
+        deque.append(self, w)
+        self.current[_get_ident()] = w
+
+
+def _make_condition_class(base):
+    ref = [None, base]
+
+    class Condition(base):
+        __new__ = _new_for(ref)
+
+        def __init__(self, lock=None):
+            self._il_obj = 0
+            if getattr(self, "_il_user", False) and rec._active:
+                try:
+                    if lock is None:
+                        lock = TracedRLock()
+                    base.__init__(self, lock)
+                    w = _Waiters(self._waiters)
+                    w.current = {}
+                    self._waiters = w
+                    self._il_woken = {}
+                    self._il_obj = _new_id()
+                    a = {"type": "Condition"}
+                    lo = getattr(lock, "_obj", None)
+                    if lo:
+                        a["lock"] = lo
+                    _emit("lock.create", "i", obj=self._il_obj, loc=rec.user_loc(1), a=a)
+                    dl.register_waitable(self)
+                    return
+                except Exception:
+                    pass
+            base.__init__(self, lock)
+
+        def wait(self, timeout=None):
+            obj = self._il_obj
+            if not obj:
+                return base.wait(self, timeout)
+            ident = _get_ident()
+            _emit("sync.wait", "b", obj=obj, loc=rec.user_loc(1), a={"what": "condition"})
+            dl.wait_begin(ident, self, timeout is None)
+            ok = False
+            try:
+                if forever_in_main(timeout):
+                    while not ok:
+                        ok = base.wait(self, SLICE)
+                        if not ok:
+                            self._il_woken.pop(self._waiters.current.pop(ident, None), None)
+                else:
+                    ok = base.wait(self, timeout)
+            finally:
+                dl.wait_end(ident)
+                w = self._waiters.current.pop(ident, None)
+                corr = self._il_woken.pop(w, 0) if w is not None else 0
+                _emit("sync.wait", "e", obj=obj, corr=corr, a={"ok": bool(ok)})
+            return ok
+
+        def notify(self, n=1):
+            obj = self._il_obj
+            if not obj or not self._is_owned():
+                return base.notify(self, n)
+            targets = list(islice(self._waiters, n)) if n > 0 else []
+            if targets or rec.budget(obj):
+                corr = _new_id() if targets else 0
+                for w in targets:
+                    self._il_woken[w] = corr
+                _emit("sync.notify", "i", obj=obj, corr=corr, loc=rec.user_loc(1),
+                      a={"what": "condition", "n": len(targets)})
+            return base.notify(self, n)
+
+    ref[0] = Condition
+    Condition.__qualname__ = Condition.__name__ = base.__name__
+    Condition.__module__ = "threading"
+    return Condition
+
+
+# ---------------------------------------------------------------------------------------------------
+# Semaphore / BoundedSemaphore
+# ---------------------------------------------------------------------------------------------------
+def _make_semaphore_class(base, type_name):
+    ref = [None, base]
+
+    class Semaphore(base):
+        __new__ = _new_for(ref)
+
+        def __init__(self, value=1):
+            base.__init__(self, value)
+            self._il_obj = 0
+            if getattr(self, "_il_user", False) and rec._active:
+                self._il_obj = _new_id()
+                self._il_holds = {}
+                self._il_bud = _budget0()
+                _emit("lock.create", "i", obj=self._il_obj, loc=rec.user_loc(1), a={"type": type_name, "value": value})
+                dl.register_waitable(self)
+
+        def acquire(self, blocking=True, timeout=None):
+            obj = self._il_obj
+            if not obj or (not blocking and timeout is not None):
+                return base.acquire(self, blocking, timeout)  # including its ValueError
+            if base.acquire(self, False):
+                if self._il_bud > 0:
+                    self._il_bud -= 1
+                    self._il_hold(rec.user_loc(1))
+                else:
+                    rec.count(obj, "lock")
+                return True
+            if not blocking:
+                _emit("lock.fail", "i", obj=obj, loc=rec.user_loc(1))
+                return False
+            ident = _get_ident()
+            loc = rec.user_loc(1)
+            _emit("lock.wait", "b", obj=obj, loc=loc)
+            dl.wait_begin(ident, self, timeout is None)
+            ok = False
+            try:
+                if forever_in_main(timeout):
+                    while not ok:
+                        ok = base.acquire(self, True, SLICE)
+                else:
+                    ok = base.acquire(self, True, timeout)
+            finally:
+                dl.wait_end(ident)
+                a = {"ok": bool(ok)}
+                if not ok:
+                    a["timeout"] = True
+                _emit("lock.wait", "e", obj=obj, a=a)
+            if ok:
+                self._il_hold(loc)
+            else:
+                _emit("lock.fail", "i", obj=obj, loc=loc, a={"timeout": timeout})
+            return ok
+
+        __enter__ = acquire
+
+        def _il_hold(self, loc):
+            tid = _get_native_id()
+            h = self._il_holds
+            h[tid] = h.get(tid, 0) + 1
+            _emit("lock.hold", "b", obj=self._il_obj, loc=loc, tid=tid)
+
+        def release(self, n=1):
+            obj = self._il_obj
+            r = base.release(self, n)
+            if obj:
+                h = self._il_holds
+                tid = _get_native_id()
+                for _ in range(n):
+                    if not h:
+                        break
+                    t = tid if h.get(tid) else next(iter(h))
+                    h[t] -= 1
+                    if not h[t]:
+                        del h[t]
+                    _emit("lock.hold", "e", obj=obj, tid=t)
+            return r
+
+        def __exit__(self, t, v, tb):
+            self.release()
+
+    ref[0] = Semaphore
+    Semaphore.__qualname__ = Semaphore.__name__ = base.__name__
+    Semaphore.__module__ = "threading"
+    return Semaphore
+
+
+# ---------------------------------------------------------------------------------------------------
+# Event / Barrier
+# ---------------------------------------------------------------------------------------------------
+def _make_event_class(base):
+    ref = [None, base]
+
+    class Event(base):
+        __new__ = _new_for(ref)
+
+        def __init__(self):
+            base.__init__(self)
+            self._il_obj = 0
+            self._il_corr = 0
+            if getattr(self, "_il_user", False) and rec._active:
+                self._il_obj = _new_id()
+                _emit("lock.create", "i", obj=self._il_obj, loc=rec.user_loc(1), a={"type": "Event"})
+                dl.register_waitable(self)
+
+        def set(self):
+            obj = self._il_obj
+            if obj:
+                corr = self._il_corr = _new_id()
+                n = len(self._cond._waiters)
+                _emit("sync.notify", "i", obj=obj, corr=corr, loc=rec.user_loc(1), a={"what": "event", "n": n})
+            return base.set(self)
+
+        def wait(self, timeout=None):
+            obj = self._il_obj
+            if not obj or self._flag:
+                return base.wait(self, timeout)
+            ident = _get_ident()
+            _emit("sync.wait", "b", obj=obj, loc=rec.user_loc(1), a={"what": "event"})
+            dl.wait_begin(ident, self, timeout is None)
+            ok = False
+            try:
+                if forever_in_main(timeout):
+                    while not ok:
+                        ok = base.wait(self, SLICE)
+                else:
+                    ok = base.wait(self, timeout)
+            finally:
+                dl.wait_end(ident)
+                _emit("sync.wait", "e", obj=obj, corr=self._il_corr if ok else 0, a={"ok": bool(ok)})
+            return ok
+
+    ref[0] = Event
+    Event.__qualname__ = Event.__name__ = base.__name__
+    Event.__module__ = "threading"
+    return Event
+
+
+def _make_barrier_class(base):
+    ref = [None, base]
+
+    class Barrier(base):
+        __new__ = _new_for(ref)
+
+        def __init__(self, parties, action=None, timeout=None):
+            base.__init__(self, parties, action, timeout)
+            self._il_obj = 0
+            self._il_corr = 0
+            if getattr(self, "_il_user", False) and rec._active:
+                self._il_obj = _new_id()
+                _emit("lock.create", "i", obj=self._il_obj, loc=rec.user_loc(1), a={"type": "Barrier", "value": parties})
+                dl.register_waitable(self)
+
+        def _release(self):
+            # Runs in the thread that trips the barrier, under the barrier's lock, before any waiter returns.
+            obj = self._il_obj
+            if obj:
+                corr = self._il_corr = _new_id()
+                _emit("sync.notify", "i", obj=obj, corr=corr, loc=rec.user_loc(1),
+                      a={"what": "barrier", "n": self._parties})
+            return base._release(self)
+
+        def wait(self, timeout=None):
+            obj = self._il_obj
+            if not obj:
+                return base.wait(self, timeout)
+            ident = _get_ident()
+            _emit("sync.wait", "b", obj=obj, loc=rec.user_loc(1), a={"what": "barrier"})
+            dl.wait_begin(ident, self, timeout is None and self._timeout is None)
+            ok = False
+            try:
+                r = base.wait(self, timeout)
+                ok = True
+                return r
+            finally:
+                dl.wait_end(ident)
+                _emit("sync.wait", "e", obj=obj, corr=self._il_corr if ok else 0, a={"ok": ok})
+
+    ref[0] = Barrier
+    Barrier.__qualname__ = Barrier.__name__ = base.__name__
+    Barrier.__module__ = "threading"
+    return Barrier
+
+
+# ---------------------------------------------------------------------------------------------------
+# threading.local
+# ---------------------------------------------------------------------------------------------------
+_local_ids = {}
+
+
+def _make_local_class(base):
+    import weakref
+    ids = weakref.WeakKeyDictionary()
+
+    class local(base):
+        __slots__ = ()
+
+        def __setattr__(self, name, value):
+            base.__setattr__(self, name, value)
+            try:
+                if not rec._active or name.startswith("__"):
+                    return
+                obj = ids.get(self)
+                if obj is None:
+                    obj = ids[self] = _new_id()
+                if rec.budget(obj):
+                    _emit("local.bind", "i", obj=obj, loc=rec.user_loc(1),
+                          a={"attr": name, "preview": rec.preview(value), "type": type(self).__name__})
+                else:
+                    rec.count(obj, "local")
+            except Exception:
+                pass
+
+    local.__qualname__ = local.__name__ = "local"
+    local.__module__ = "_thread"
+    return local
+
+
+# ---------------------------------------------------------------------------------------------------
+# Threads
+# ---------------------------------------------------------------------------------------------------
+def _thread_kind(t):
+    if isinstance(t, _orig["Timer"]):
+        return "timer"
+    return getattr(t, "_il_kind", "thread")
+
+
+def _target_name(t):
+    target = getattr(t, "_target", None)
+    if target is None:
+        if type(t).run is not _orig["Thread"].run:
+            return type(t).__qualname__ + ".run"
+        return None
+    return getattr(target, "__qualname__", None) or getattr(target, "__name__", None) or rec.preview(target, 60)
+
+
+def _start(self):
+    try:
+        if rec._active and not rec.is_in_runtime():
+            corr = _new_id()
+            self._il_corr = corr
+            if rec.called_from_stdlib(1):
+                self._il_kind = "worker"
+            a = {"name": self.name}
+            tn = _target_name(self)
+            if tn:
+                a["target"] = tn
+            _emit("thread.spawn", "i", corr=corr, loc=rec.user_loc(1), a=a)
+    except Exception:
+        pass
+    return _orig["start"](self)
+
+
+def _bootstrap_inner(self):
+    corr = getattr(self, "_il_corr", 0)
+    recording = False
+    try:
+        if rec._active and corr:
+            recording = True
+            native_of[_get_ident()] = _get_native_id()
+            a = {"name": self.name, "daemon": self.daemon, "kind": _thread_kind(self)}
+            tn = _target_name(self)
+            if tn:
+                a["target"] = tn
+            _emit("thread.run", "b", corr=corr, a=a)
+            self._il_error = None
+            inv = self._invoke_excepthook
+
+            def invoke(thread, _inv=inv, _self=self):
+                try:
+                    tp, value, tb = sys.exc_info()
+                    if tp is not None:
+                        _self._il_error = "%s: %s" % (tp.__name__, value)
+                        from .. import boot
+                        boot.record_exception(tp, value, tb)
+                except Exception:
+                    pass
+                return _inv(thread)
+            self._invoke_excepthook = invoke
+    except Exception:
+        pass
+    try:
+        return _orig["_bootstrap_inner"](self)
+    finally:
+        if recording:
+            try:
+                end = self._il_end = _new_id()
+                err = getattr(self, "_il_error", None)
+                _emit("thread.run", "e", corr=end, a={"error": err} if err else None)
+                dl.thread_exit(_get_ident())
+            except Exception:
+                pass
+
+
+def _join(self, timeout=None):
+    if not rec._active or not getattr(self, "_il_corr", 0) or rec.is_in_runtime() or not self._started.is_set():
+        return _orig["join"](self, timeout)
+    target = self.native_id or 0
+    loc = rec.user_loc(1)
+    ident = _get_ident()
+    _emit("thread.join", "b", loc=loc, a={"target": target})
+    dl.wait_begin(ident, self, timeout is None)
+    ok = False
+    try:
+        if forever_in_main(timeout):
+            r = None
+            while self.is_alive():
+                _orig["join"](self, SLICE)
+        else:
+            r = _orig["join"](self, timeout)
+        ok = not self.is_alive()
+        return r
+    finally:
+        dl.wait_end(ident)
+        _emit("thread.join", "e", corr=getattr(self, "_il_end", 0) if ok else 0, a={"target": target, "ok": ok})
+
+
+def _name_setter(self, name):
+    _orig["name"].fset(self, name)
+    try:
+        if rec._active and self._started.is_set() and self.native_id:
+            _emit("thread.name", "i", tid=self.native_id, a={"name": str(name)})
+    except Exception:
+        pass
+
+
+def _threading_excepthook_recorder():
+    pass
+
+
+# ---------------------------------------------------------------------------------------------------
+def install():
+    global _installed
+    if _installed:
+        return
+    T = threading
+    _orig.update({
+        "Lock": T.Lock, "RLock": T.RLock, "Condition": T.Condition, "Semaphore": T.Semaphore,
+        "BoundedSemaphore": T.BoundedSemaphore, "Event": T.Event, "Barrier": T.Barrier, "local": T.local,
+        "Thread": T.Thread, "Timer": T.Timer, "start": T.Thread.start, "join": T.Thread.join,
+        "_bootstrap_inner": T.Thread._bootstrap_inner, "name": T.Thread.__dict__["name"],
+    })
+    T.Lock = Lock
+    T.RLock = RLock
+    T.Condition = _make_condition_class(_orig["Condition"])
+    T.Semaphore = _make_semaphore_class(_orig["Semaphore"], "Semaphore")
+    # BoundedSemaphore keeps its own base class so its release() still checks the bound.
+    T.BoundedSemaphore = _make_semaphore_class(_orig["BoundedSemaphore"], "BoundedSemaphore")
+    T.Event = _make_event_class(_orig["Event"])
+    T.Barrier = _make_barrier_class(_orig["Barrier"])
+    T.local = _make_local_class(_orig["local"])
+    T.Thread.start = _start
+    T.Thread._bootstrap_inner = _bootstrap_inner
+    T.Thread.join = _join
+    T.Thread.name = property(_orig["name"].fget, _name_setter, doc=_orig["name"].__doc__)
+    ident = _get_ident()
+    native_of[ident] = _get_native_id()
+    mt = T.main_thread()
+    if rec._active and mt.ident == ident:
+        _emit("thread.name", "i", a={"name": mt.name})
+    rec.counter_sources.append(_lock_counts)
+    rec.on_fork_child(_after_fork_child)
+    _installed = True
+
+
+def _after_fork_child():
+    # The thread that forked is the child's only (main) thread.
+    global _main_ident
+    _main_ident = _get_ident()
+    native_of.clear()
+    native_of[_main_ident] = _get_native_id()
+
+
+def _lock_counts():
+    out = []
+    for prim in dl.primitives():
+        cnt = getattr(prim, "_cnt", None)
+        if cnt:
+            for ident, c in list(cnt.items()):
+                out.append((prim._obj, "lock", _native(ident), c, 0))
+    return out
+
+
+def uninstall():
+    global _installed
+    if not _installed:
+        return
+    T = threading
+    for name in ("Lock", "RLock", "Condition", "Semaphore", "BoundedSemaphore", "Event", "Barrier", "local"):
+        setattr(T, name, _orig[name])
+    T.Thread.start = _orig["start"]
+    T.Thread._bootstrap_inner = _orig["_bootstrap_inner"]
+    T.Thread.join = _orig["join"]
+    T.Thread.name = _orig["name"]
+    try:
+        rec.counter_sources.remove(_lock_counts)
+    except ValueError:
+        pass
+    _installed = False

@@ -1,0 +1,101 @@
+"""Python mirror of protocol/events.ts (KINDS) and protocol/wire.ts constants.
+
+Keep in step with the TypeScript: test/unit/protocol.golden.test.ts reads a trace this package wrote
+and fails when a kind, code, phase or field disagrees. Flow roles use JSON-ish dicts so the table reads
+like the TypeScript one.
+"""
+
+WIRE_VERSION = 1
+FORMAT_VERSION = 1
+PRODUCER = "interleave"
+MAX_LINE_BYTES = 16 * 1024 * 1024
+ENV_STREAM = "INTERLEAVE_STREAM"
+ENV_TOKEN = "INTERLEAVE_TOKEN"
+ENV_EPOCH = "INTERLEAVE_EPOCH_NS"
+ENV_MODE = "INTERLEAVE_MODE"
+ENV_DEADLOCK_TIMEOUT = "INTERLEAVE_DEADLOCK_TIMEOUT"
+ENV_CPU_INTERVAL = "INTERLEAVE_CPU_INTERVAL_MS"
+ENV_ON_DEADLOCK = "INTERLEAVE_ON_DEADLOCK"
+ENV_PARENT_CORR = "INTERLEAVE_PARENT_CORR"
+
+CATEGORIES = ("process", "thread", "lock", "ipc", "queue", "pool", "asyncio",
+              "greenlet", "cpu", "deadlock", "local", "shared", "generic")
+PHASES = ("b", "e", "X", "i", "C")
+
+# name: (code, cat, phases, flow roles per phase, label)
+KINDS = {
+    "run.meta": (1, "process", "i", {}, "run"),
+    "process.start": (2, "process", "i", {"i":"dst"}, "process start"),
+    "process.spawn": (3, "process", "i", {"i":"src"}, "spawn process"),
+    "process.exit": (4, "process", "i", {"i":"src"}, "process exit"),
+    "process.summary": (5, "process", "i", {}, "summary"),
+    "process.join": (6, "process", "beX", {"e":"dst","X":"dst"}, "join process"),
+    "process.signal": (7, "process", "i", {}, "signal"),
+    "thread.spawn": (10, "thread", "i", {"i":"src"}, "start thread"),
+    "thread.run": (11, "thread", "be", {"b":"dst","e":"src"}, "thread"),
+    "thread.join": (12, "thread", "beX", {"e":"dst","X":"dst"}, "join thread"),
+    "thread.name": (13, "thread", "i", {}, "thread name"),
+    "thread.sleep": (14, "thread", "beX", {}, "sleep"),
+    "exception": (15, "thread", "i", {}, "exception"),
+    "lock.create": (20, "lock", "i", {}, "create"),
+    "lock.wait": (21, "lock", "beX", {}, "wait for lock"),
+    "lock.hold": (22, "lock", "beX", {}, "hold lock"),
+    "lock.fail": (23, "lock", "i", {}, "acquire failed"),
+    "sync.wait": (24, "lock", "beX", {"e":"dst","X":"dst"}, "wait"),
+    "sync.notify": (25, "lock", "i", {"i":"fanout"}, "notify"),
+    "chan.create": (30, "queue", "i", {}, "channel"),
+    "msg.send": (31, "queue", "i", {"i":"src"}, "send"),
+    "msg.recv": (32, "queue", "i", {"i":"dst"}, "receive"),
+    "msg.wait": (33, "queue", "beX", {}, "blocked on channel"),
+    "pool.create": (40, "pool", "i", {}, "pool"),
+    "pool.submit": (41, "pool", "i", {"i":"src"}, "submit"),
+    "pool.task": (42, "pool", "beX", {"b":"dst","e":"src","X":"dst"}, "task"),
+    "pool.result": (43, "pool", "i", {"i":"dst"}, "result"),
+    "pool.op": (44, "pool", "i", {}, "pool op"),
+    "pool.wait": (45, "pool", "beX", {}, "wait for pool"),
+    "shared.create": (50, "shared", "i", {}, "shared object"),
+    "shared.read": (51, "shared", "i", {}, "read"),
+    "shared.write": (52, "shared", "i", {}, "write"),
+    "manager.call": (53, "ipc", "beX", {}, "manager call"),
+    "local.bind": (55, "local", "i", {}, "thread-local"),
+    "async.task": (60, "asyncio", "be", {"b":"dst"}, "task"),
+    "async.step": (61, "asyncio", "beX", {}, "step"),
+    "async.wait": (62, "asyncio", "beX", {}, "await"),
+    "async.slow": (63, "asyncio", "X", {}, "blocked the loop"),
+    "async.spawn": (64, "asyncio", "i", {"i":"src"}, "create task"),
+    "greenlet.run": (70, "greenlet", "be", {}, "greenlet"),
+    "greenlet.switch": (71, "greenlet", "i", {}, "switch"),
+    "cpu.thread": (80, "cpu", "C", {}, "thread CPU"),
+    "cpu.process": (81, "cpu", "C", {}, "process CPU"),
+    "deadlock": (90, "deadlock", "i", {}, "deadlock"),
+    "lock.inversion": (91, "deadlock", "i", {}, "lock-order inversion"),
+    "aggregate": (95, "lock", "X", {}, "counted operations"),
+    "generic.slice": (120, "generic", "beX", {}, "slice"),
+    "generic.instant": (121, "generic", "i", {}, "instant"),
+    "generic.counter": (122, "generic", "C", {}, "counter"),
+    "generic.flow": (123, "generic", "i", {"i":"src"}, "flow"),
+}
+
+CODES = {name: spec[0] for name, spec in KINDS.items()}
+NAMES = {spec[0]: name for name, spec in KINDS.items()}
+CATS = {name: spec[1] for name, spec in KINDS.items()}
+LABELS = {name: spec[4] for name, spec in KINDS.items()}
+
+
+def flow_role(k, ph, corr):
+    """'src' | 'dst' | 'fanout' | None, as protocol/flows.ts flowRole."""
+    if not corr:
+        return None
+    if k == "generic.flow":
+        return None
+    return KINDS[k][3].get(ph)
+
+
+def lane_obj(k, obj):
+    """asyncio tasks and greenlets get their own lane inside their thread (events.ts laneObj)."""
+    if k in ("async.task", "async.step", "async.wait", "greenlet.run"):
+        return obj or None
+    return None
+
+# Exit status of a run ended by the deadlock watchdog with --on-deadlock exit (documented in cli.py).
+DEADLOCK_EXIT_CODE = 86

@@ -1,0 +1,249 @@
+"""The stream client: one TCP connection per traced process, wire protocol v1 (protocol/wire.ts).
+
+A background thread (started with `_thread`, so it is invisible to `threading` and never joined at
+exit) takes the recorder's buffer every FLUSH_INTERVAL and writes it as one `batch` line with interned
+location strings. Whatever cannot be delivered (receiver gone, connection refused) is counted as dropped;
+the program keeps running. The last record of every process is `process.summary` {emitted, dropped}.
+"""
+import os
+import sys
+import _thread
+import _socket
+
+from . import protocol as _p
+from . import recorder as _rec
+
+FLUSH_INTERVAL = 0.05
+AGGREGATE_EVERY = 4          # flushes between aggregate buckets (~200 ms)
+MAX_EVENTS_PER_LINE = 20000  # keeps a line far below the 16 MiB protocol limit
+SEND_TIMEOUT = 20.0
+_SUMMARY = _p.CODES["process.summary"]
+# Bound now: patches/thread_.py may replace _thread.start_new_thread later; our flusher is not the program's.
+_start_new_thread = _rec.start_new_thread
+
+
+def _json():
+    # Imported lazily (json costs ~3 ms at start-up) and only ever from the flusher or at exit.
+    import json
+    return json
+
+
+class Stream(object):
+    def __init__(self, addr, token, name_fn):
+        self.addr = addr
+        self.token = token
+        self.name_fn = name_fn
+        self.lock = _thread.allocate_lock()     # one flusher at a time
+        self.wake = _thread.allocate_lock()
+        self.wake.acquire()
+        self.sock = None
+        self.gone = not addr
+        self.closed = False
+        self.seq = 0
+        self.sent_strings = 0
+        self.taken = 0
+        self.dropped = 0
+        self.thread_started = False
+        self.encoder = None
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    def start(self):
+        if self.thread_started or self.closed:
+            return
+        self.thread_started = True
+        try:
+            _start_new_thread(self._loop, ())
+        except Exception:
+            self.thread_started = False
+
+    def forked(self):
+        """A fresh client for a fork child: the parent's socket, buffer and lock are not ours."""
+        try:
+            if self.sock is not None:
+                # Closing our copy of the fd sends nothing: the parent still holds the connection open.
+                self.sock.close()
+        except Exception:
+            pass
+        child = Stream(self.addr, self.token, self.name_fn)
+        child.start()
+        return child
+
+    def stats(self):
+        return (self.taken + len(_rec._buf), self.dropped)
+
+    def _loop(self):
+        n = 0
+        _rec.runtime_thread_init()
+        while not self.closed:
+            self.wake.acquire(True, FLUSH_INTERVAL)
+            if self.closed:
+                break
+            n += 1
+            try:
+                _rec._tls.busy = True
+                if n % AGGREGATE_EVERY == 0:
+                    _rec.collect_aggregates()
+                self.flush()
+            except Exception:
+                pass
+
+    # -- flushing ------------------------------------------------------------------------------------
+    def flush(self, sync=False, final=False, lock_timeout=-1):
+        """Sends what is buffered. Returns False if the flush lock could not be taken in time."""
+        if not self.lock.acquire(True, lock_timeout):
+            return False
+        try:
+            if self.closed:
+                # The summary was the last record; a late flush (another thread racing the exit) sends nothing.
+                return True
+            buf = _rec._buf
+            n = len(buf)
+            chunk = buf[:n]
+            del buf[:n]
+            self.taken += n
+            if final:
+                emitted = self.taken
+                dropped = self.dropped + (0 if self._deliverable() else n)
+                chunk.append((_SUMMARY, "i", _rec.now(), _thread.get_native_id(), 0, 0, 0, 0,
+                              {"emitted": emitted, "dropped": dropped}))
+            if chunk:
+                self._send_events(chunk, n)
+            if final:
+                self.closed = True
+        finally:
+            self.lock.release()
+        return True
+
+    def close(self, lock_timeout=5.0):
+        """Final flush with the summary record; then closes the connection (EOF tells the receiver)."""
+        if self.closed:
+            return
+        if not self.flush(final=True, lock_timeout=lock_timeout):
+            self.closed = True  # could not take the lock in time: give up rather than block the exit
+        try:
+            self.wake.release()
+        except Exception:
+            pass
+        s = self.sock
+        self.sock = None
+        if s is not None:
+            try:
+                s.shutdown(_socket.SHUT_WR)
+            except Exception:
+                pass
+            try:
+                s.close()
+            except Exception:
+                pass
+
+    def _deliverable(self):
+        if self.gone or (self.closed and self.sock is None):
+            return False
+        if self.sock is None:
+            self._connect()
+        return not self.gone
+
+    def _connect(self):
+        try:
+            host, _, port = self.addr.rpartition(":")
+            s = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)
+            s.settimeout(5.0)
+            s.connect((host or "127.0.0.1", int(port)))
+            # A receiver that stops reading for this long counts as gone: the program must not hang on it.
+            s.settimeout(SEND_TIMEOUT)
+            try:
+                s.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
+            except Exception:
+                pass
+            try:
+                ppid = os.getppid()
+            except Exception:
+                ppid = 0
+            hello = {"t": "hello", "v": _p.WIRE_VERSION, "token": self.token, "pid": os.getpid(),
+                     "ppid": ppid, "name": self.name_fn()}
+            s.sendall((_json().dumps(hello) + "\n").encode())
+            self.sock = s
+        except Exception:
+            self.gone = True
+            self.sock = None
+
+    def _send_events(self, chunk, counted):
+        """chunk: wire tuples from the recorder (already trimmed, locs interned)."""
+        if not self._deliverable():
+            self.dropped += counted
+            return
+        dumps = self.encoder
+        if dumps is None:
+            js = _json()
+            enc = js.JSONEncoder(separators=(",", ":"), default=_safe_default, check_circular=False)
+            dumps = self.encoder = enc.encode
+        # Strings interned before these events were recorded: taken after the events, so none is missing.
+        strings = _rec.string_list
+        n = len(strings)
+        new = {str(sid): text for sid, text in strings[self.sent_strings:n]}
+        self.sent_strings = n
+        for start in range(0, len(chunk), MAX_EVENTS_PER_LINE):
+            part = chunk[start:start + MAX_EVENTS_PER_LINE]
+            msg = {"t": "batch", "seq": self.seq, "ev": part}
+            if new:
+                msg["str"] = new
+                new = None
+            try:
+                line = dumps(msg)
+            except Exception:
+                line = self._encode_carefully(msg, dumps)
+            self.seq += 1
+            try:
+                self.sock.sendall(line.encode("utf-8", "replace") + b"\n")
+            except Exception:
+                # The receiver went away: the program runs on; what could not be sent is counted.
+                self.gone = True
+                self.dropped += counted - start
+                try:
+                    self.sock.close()
+                except Exception:
+                    pass
+                self.sock = None
+                return
+
+    @staticmethod
+    def _encode_carefully(msg, dumps):
+        """Makes the `a` of events that JSON cannot encode encodable (text keys, text for odd values)
+        rather than dropping the batch."""
+        good = []
+        for t in msg["ev"]:
+            try:
+                dumps(t)
+                good.append(t)
+            except Exception:
+                t = list(t)
+                if len(t) > 8:
+                    t[8] = _sanitize(t[8], 0)
+                try:
+                    dumps(t)
+                    good.append(t)
+                except Exception:
+                    pass
+        msg["ev"] = good
+        return dumps(msg)
+
+
+def _sanitize(v, depth):
+    if depth > 6:
+        return "<deep>"
+    if isinstance(v, dict):
+        return {str(k): _sanitize(x, depth + 1) for k, x in v.items()}
+    if isinstance(v, (list, tuple, set, frozenset)):
+        return [_sanitize(x, depth + 1) for x in v]
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return v
+    return _safe_default(v)
+
+
+def _safe_default(o):
+    try:
+        if isinstance(o, (set, frozenset, tuple)):
+            return list(o)
+        return str(o)
+    except Exception:
+        return "<?>"

@@ -1,0 +1,221 @@
+"""The supervisor: runs the program as a child Python process with the recorder booted in it.
+
+The child is `python script.py args` (or `python -m module args`) exactly, so argv, __main__, __file__,
+sys.path[0], relative imports, stdio and the exit code are those of a plain run; the recorder comes in
+through `_boot/sitecustomize.py` on PYTHONPATH.
+
+Signals: SIGINT/SIGTERM/SIGHUP/SIGQUIT are blocked here and read with sigwaitinfo, which tells who sent
+them. Signals the kernel sent to the whole terminal process group (Ctrl-C, hang-up) already reached the
+program, so they are not forwarded again; signals sent to the supervisor by another process (the editor
+stopping the run, `kill`) are forwarded. When the program dies of a signal the supervisor dies of the same
+signal after writing the trace, so callers see the same status as for a plain run.
+
+With --output the supervisor runs the collector (loopback, fresh token) and writes the merged Chrome
+trace once the program and every connection have finished (bounded wait); with --stream as well, the
+collector relays every connection to the given receiver. With --stream alone the program streams
+directly and the supervisor only adds the program's exit record.
+"""
+import os
+import sys
+import time
+
+from . import protocol as P
+
+LINGER_SECONDS = float(os.environ.get("INTERLEAVE_LINGER", "5"))
+_BOOT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_boot")
+
+
+def ensure_bytecode():
+    """Compiles the runtime once. The program's processes import it at start-up, and with
+    PYTHONDONTWRITEBYTECODE=1 (set on this machine) every process would compile it again."""
+    try:
+        tag = sys.implementation.cache_tag
+        pkg = os.path.dirname(os.path.abspath(__file__))
+        for folder in (pkg, os.path.join(pkg, "patches"), os.path.join(pkg, "_boot")):
+            for entry in os.scandir(folder):
+                if not entry.name.endswith(".py"):
+                    continue
+                pyc = os.path.join(folder, "__pycache__", "%s.%s.pyc" % (entry.name[:-3], tag))
+                try:
+                    if os.stat(pyc).st_mtime >= entry.stat().st_mtime:
+                        continue
+                except OSError:
+                    pass
+                import py_compile
+                try:
+                    py_compile.compile(entry.path, cfile=pyc, doraise=True)
+                except Exception:
+                    return  # read-only install: nothing to gain from retrying every file
+    except Exception:
+        pass
+
+
+def child_env(o, stream_addr, token, epoch):
+    env = dict(os.environ)
+    env[P.ENV_STREAM] = stream_addr
+    env[P.ENV_TOKEN] = token
+    env[P.ENV_EPOCH] = str(epoch)
+    env[P.ENV_MODE] = o.mode
+    env[P.ENV_DEADLOCK_TIMEOUT] = repr(float(o.deadlock_timeout))
+    env[P.ENV_CPU_INTERVAL] = repr(float(o.cpu_interval))
+    env[P.ENV_ON_DEADLOCK] = o.on_deadlock
+    env["INTERLEAVE_SUPERVISOR_PID"] = str(os.getpid())
+    env.pop(P.ENV_PARENT_CORR, None)
+    old = env.get("PYTHONPATH")
+    env["PYTHONPATH"] = _BOOT_DIR + (os.pathsep + old if old else "")
+    return env
+
+
+def _signal_name(signum):
+    import signal
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return "SIG%d" % signum
+
+
+def run(o):
+    import signal
+    ensure_bytecode()
+    epoch = time.monotonic_ns()
+    start_wall = time.monotonic()
+    sigs = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGCHLD}
+    # Block before any thread exists, so that every thread inherits the mask and sigwaitinfo sees all.
+    old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
+    collector = None
+    if o.output:
+        from .collector import Collector
+        token = os.urandom(32).hex()
+        collector = Collector(token, upstream=o.stream, upstream_token=os.environ.get(P.ENV_TOKEN))
+        collector.start()
+        addr = collector.address
+    else:
+        token = os.environ[P.ENV_TOKEN]
+        addr = o.stream
+    env = child_env(o, addr, token, epoch)
+    if o.module:
+        argv = [sys.executable, "-m", o.module] + list(o.args)
+    else:
+        argv = [sys.executable, o.script] + list(o.args)
+    try:
+        child = os.posix_spawn(sys.executable, argv, env, setsigmask=old_mask)
+    except OSError as e:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
+        sys.stderr.write("interleave: error: cannot start %s: %s\n" % (sys.executable, e))
+        return 2
+
+    status = _wait(child, sigs, signal)
+    end_ts = (time.monotonic_ns() - epoch) // 1000
+    wall = time.monotonic() - start_wall
+    code, signum = None, None
+    if os.WIFSIGNALED(status):
+        signum = os.WTERMSIG(status)
+    else:
+        code = os.waitstatus_to_exitcode(status)
+    exit_a = {"code": code}
+    if signum is not None:
+        exit_a["signal"] = _signal_name(signum)
+        if signum == signal.SIGKILL:
+            exit_a["killed"] = True
+    exit_ev = {"k": "process.exit", "ph": "i", "ts": end_ts, "pid": child, "tid": child, "a": exit_a}
+
+    if collector is not None:
+        collector.wait_idle(limit=LINGER_SECONDS)
+        collector.stop()
+        if o.stream:
+            # The live receiver also hears how the program ended (the relay only forwards the processes).
+            send_exit_record(o.stream, os.environ.get(P.ENV_TOKEN, ""), exit_ev)
+        _write_trace(o, collector, exit_ev, child, code, signum, wall)
+    else:
+        send_exit_record(addr, token, exit_ev)
+
+    if signum is not None:
+        try:
+            if signum != signal.SIGKILL:
+                signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            signal.pthread_sigmask(signal.SIG_SETMASK, set())
+        except OSError:
+            pass
+        return 128 + signum
+    signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
+    return code
+
+
+def _wait(child, sigs, signal):
+    SI_KERNEL = 0x80
+    while True:
+        pid, status = os.waitpid(child, os.WNOHANG)
+        if pid == child:
+            return status
+        info = signal.sigwaitinfo(sigs)
+        if info.si_signo == signal.SIGCHLD:
+            continue
+        # Kernel-sent signals (terminal Ctrl-C, hang-up) already reached the whole process group.
+        if info.si_code == SI_KERNEL:
+            continue
+        try:
+            os.kill(child, info.si_signo)
+        except OSError:
+            pass
+
+
+def _cpu_seconds():
+    try:
+        import resource
+        r = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return r.ru_utime + r.ru_stime
+    except Exception:
+        return None
+
+
+def _write_trace(o, collector, exit_ev, child, code, signum, wall):
+    from .chrome import write_chrome
+    collector.add(exit_ev)
+    events, processes = collector.merged()
+    totals = {"emitted": sum(p.get("emitted", 0) for p in processes),
+              "dropped": sum(p.get("dropped", 0) for p in processes)}
+    for p in processes:
+        if p["pid"] == child and signum is not None:
+            p["killed"] = True
+            p["signal"] = exit_ev["a"]["signal"]
+    cpu = _cpu_seconds()
+    threads = sum(1 for e in events if e["k"] == "thread.run" and e["ph"] == "b")
+    summary = {"wallSeconds": round(wall, 6), "processes": len(processes), "threads": threads,
+               "deadlocks": sum(1 for e in events if e["k"] == "deadlock"),
+               "inversions": sum(1 for e in events if e["k"] == "lock.inversion")}
+    if cpu is not None:
+        summary["cpuSeconds"] = round(cpu, 6)
+        summary["parallelism"] = round(cpu / wall, 3) if wall > 0 else 0
+        summary["cores"] = os.cpu_count() or 1
+    argv = ["-m", o.module] + list(o.args) if o.module else [o.script] + list(o.args)
+    meta = {
+        "mode": o.mode, "argv": argv, "python": sys.version.split()[0], "exitCode": code,
+        "processes": processes, "totals": totals, "summary": summary, "program": {"pid": child},
+    }
+    if signum is not None:
+        meta["signal"] = exit_ev["a"]["signal"]
+    if collector.rejected:
+        meta["rejectedConnections"] = collector.rejected
+    try:
+        write_chrome(o.output, events, meta)
+    except OSError as e:
+        sys.stderr.write("interleave: error: cannot write %s: %s\n" % (o.output, e))
+
+
+def send_exit_record(addr, token, ev):
+    """--stream only: reports the program's exit on our own connection (the event carries its pid)."""
+    import json
+    import socket
+    try:
+        host, _, port = addr.rpartition(":")
+        s = socket.create_connection((host, int(port)), timeout=3)
+        hello = {"t": "hello", "v": P.WIRE_VERSION, "token": token, "pid": os.getpid(), "ppid": os.getppid(),
+                 "name": "interleave supervisor"}
+        a = ev["a"]
+        batch = {"t": "batch", "seq": 0, "ev": [[P.CODES["process.exit"], "i", ev["ts"], ev["tid"], 0, 0, 0, 0, a, ev["pid"]]]}
+        s.sendall((json.dumps(hello) + "\n" + json.dumps(batch) + "\n").encode())
+        s.shutdown(socket.SHUT_WR)
+        s.close()
+    except (OSError, ValueError):
+        pass

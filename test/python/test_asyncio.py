@@ -1,0 +1,123 @@
+"""asyncio under the tracer: each task on its own lane with its parent, linked from the creator's
+create_task, its steps and what it waited for, how it ended, asyncio.Queue messages, and callbacks
+or steps that block the loop."""
+import unittest
+
+from support import assert_complete, require_sample, trace_script, write_program
+from test_mp_support import program_pid, spans
+
+
+def tasks_by_name(r):
+    return {t["a"]["name"]: t for t in spans(r, "async.task")}
+
+
+class AsyncioSample(unittest.TestCase):
+    r = None
+
+    def setUp(self):
+        if AsyncioSample.r is None:
+            AsyncioSample.r = trace_script(require_sample(self, "asyncio_demo.py"))
+        self.r = AsyncioSample.r
+        self.assertEqual(self.r.returncode, 0, self.r)
+
+    def test_tasks_with_parents_and_spawn_links(self):
+        tasks = tasks_by_name(self.r)
+        for name in ("consumer-1", "consumer-2", "producer"):
+            self.assertIn(name, tasks)
+        main_task = [t for t in tasks.values() if t["a"]["coro"] == "main"]
+        self.assertEqual(len(main_task), 1)
+        fetches = [t for t in tasks.values() if t["a"]["coro"] == "fetch"]
+        self.assertEqual(len(fetches), 3)
+        spawns = {e["corr"]: e for e in self.r.of("async.spawn")}
+        for t in fetches + [tasks["producer"], tasks["consumer-1"]]:
+            self.assertEqual(t["a"]["parent"], main_task[0]["obj"])
+            self.assertIn(t["corr"], spawns)                       # create_task -> task start arrow
+            self.assertEqual(spawns[t["corr"]]["a"]["name"], t["a"]["name"])
+            self.assertLessEqual(spawns[t["corr"]]["ts"], t["ts"])
+        self.assertEqual(tasks["consumer-1"]["a"]["state"], "cancelled")
+        self.assertEqual(tasks["producer"]["a"]["state"], "done")
+        # All on the program's main thread, each on its own lane (its obj).
+        pid = program_pid(self.r)
+        self.assertEqual({(t["pid"], t["tid"]) for t in tasks.values()}, {(pid, pid)})
+        self.assertEqual(len({t["obj"] for t in tasks.values()}), len(tasks))
+
+    def test_waits_say_what_they_wait_for(self):
+        tasks = tasks_by_name(self.r)
+        whats = lambda name: {w["a"]["what"] for w in spans(self.r, "async.wait", obj=tasks[name]["obj"])}
+        self.assertIn("queue.get", whats("consumer-1"))
+        self.assertIn("sleep", whats("producer"))
+        main = [t for t in tasks.values() if t["a"]["coro"] == "main"][0]
+        self.assertIn("gather", {w["a"]["what"] for w in spans(self.r, "async.wait", obj=main["obj"])})
+
+    def test_queue_messages(self):
+        q = self.r.of("chan.create", type="asyncio.Queue")
+        self.assertEqual([e["a"]["maxsize"] for e in q], [2])
+        sends = {e["corr"]: e for e in self.r.of("msg.send", obj=q[0]["obj"])}
+        recvs = {e["corr"]: e for e in self.r.of("msg.recv", obj=q[0]["obj"])}
+        self.assertEqual(len(sends), 6)
+        self.assertEqual(set(sends), set(recvs))
+        self.assertEqual(sorted(e["a"]["preview"] for e in sends.values()), [str(i) for i in range(6)])
+
+    def test_nothing_lost(self):
+        assert_complete(self, self.r)
+
+
+BLOCKING = r'''
+import asyncio, time
+
+async def blocker():
+    time.sleep(0.2)          # blocks the whole loop
+
+async def failing():
+    await asyncio.sleep(0)
+    raise ValueError("nope")
+
+async def main():
+    loop = asyncio.get_running_loop()
+    loop.call_soon(time.sleep, 0.15)
+    await asyncio.sleep(0.01)
+    await asyncio.create_task(blocker(), name="blocker")
+    t = asyncio.create_task(failing(), name="failing")
+    try:
+        await t
+    except ValueError:
+        print("caught")
+    lock = asyncio.Lock()
+    async with lock:
+        waiter = asyncio.create_task(lock.acquire(), name="waiter")
+        await asyncio.sleep(0.01)
+    await waiter
+    lock.release()
+    ev = asyncio.Event()
+    w = asyncio.create_task(ev.wait(), name="event-waiter")
+    await asyncio.sleep(0)
+    ev.set()
+    await w
+
+asyncio.run(main())
+'''
+
+
+class SlowAndStates(unittest.TestCase):
+    def test_slow_callbacks_errors_locks_events(self):
+        r = trace_script(write_program(self, BLOCKING))
+        self.assertEqual(r.returncode, 0, r)
+        self.assertIn("caught", r.stdout)
+        tasks = tasks_by_name(r)
+        self.assertEqual(tasks["failing"]["a"]["state"], "error")
+        self.assertIn("ValueError: nope", tasks["failing"]["a"]["error"])
+        slow = spans(r, "async.slow")
+        names = sorted(s["a"]["callback"] for s in slow)
+        self.assertEqual(len(slow), 2, slow)
+        self.assertIn("task blocker", names)
+        self.assertTrue(any("sleep" in n for n in names), names)
+        self.assertTrue(all(s["dur"] >= 100000 for s in slow))
+        blocker_slow = [s for s in slow if s["a"]["callback"] == "task blocker"][0]
+        self.assertEqual(blocker_slow["obj"], tasks["blocker"]["obj"])
+        wait_of = lambda name: {w["a"]["what"] for w in spans(r, "async.wait", obj=tasks[name]["obj"])}
+        self.assertIn("lock", wait_of("waiter"))
+        self.assertIn("event", wait_of("event-waiter"))
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,140 @@
+"""The command line: bad invocations and transparency (the program cannot tell it is traced)."""
+import os
+import subprocess
+import sys
+import unittest
+
+from support import RUNTIME, trace_script, run_plain, runtime_env, write_program
+
+PROBE = r'''
+import os, sys
+from . import helper
+print("name", __name__, "package", __package__, "file", __file__)
+print("argv", sys.argv)
+print("path0", sys.path[0])
+print("helper", helper.VALUE)
+print("stdin", sys.stdin.read().strip())
+print("to stderr", file=sys.stderr)
+print("sitecustomize-on-path", any(p.endswith("_boot") for p in sys.path))
+sys.exit(int(sys.argv[1]))
+'''
+
+SCRIPT_PROBE = r'''
+import sys
+print("name", __name__, "file", __file__)
+print("argv", sys.argv)
+print("path0", sys.path[0])
+print("stdin", sys.stdin.read().strip())
+sys.stderr.write("err line\n")
+sys.exit(int(sys.argv[1]))
+'''
+
+
+def cli(args, **kw):
+    return subprocess.run([sys.executable, "-m", "interleave"] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          env=runtime_env(), timeout=60, **kw)
+
+
+class BadInvocationTest(unittest.TestCase):
+    def check_one_line_error(self, args, fragment):
+        p = cli(args)
+        self.assertEqual(p.returncode, 2, p)
+        err = p.stderr.decode()
+        self.assertEqual(len(err.strip().splitlines()), 1, err)
+        self.assertTrue(err.startswith("interleave: error: "), err)
+        self.assertIn(fragment, err)
+        self.assertEqual(p.stdout, b"")
+
+    def test_missing_script(self):
+        self.check_one_line_error(["run", "/nonexistent/dir/prog.py"], "script not found")
+
+    def test_unknown_option(self):
+        self.check_one_line_error(["run", "--frobnicate", "x.py"], "unknown option --frobnicate")
+
+    def test_bad_option_values(self):
+        self.check_one_line_error(["run", "--mode", "fast", "x.py"], "--mode")
+        self.check_one_line_error(["run", "--deadlock-timeout", "soon", "x.py"], "--deadlock-timeout")
+        self.check_one_line_error(["run", "--on-deadlock", "explode", "x.py"], "--on-deadlock")
+        self.check_one_line_error(["run", "--output"], "needs a value")
+
+    def test_no_script_and_unknown_command(self):
+        self.check_one_line_error(["run"], "no script given")
+        self.check_one_line_error(["trace", "x.py"], "unknown command")
+
+    def test_stream_without_token(self):
+        env = runtime_env()
+        env.pop("INTERLEAVE_TOKEN", None)
+        path = write_program(self, "print(1)\n")
+        p = subprocess.run([sys.executable, "-m", "interleave", "run", "--stream", "127.0.0.1:9", path],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=60)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn(b"INTERLEAVE_TOKEN", p.stderr)
+
+
+class TransparencyTest(unittest.TestCase):
+    def test_script_run_is_identical(self):
+        path = write_program(self, SCRIPT_PROBE)
+        d = os.path.dirname(path)
+        plain = run_plain(path, args=("7", "two words"), input=b"some input\n", cwd=d)
+        traced = trace_script(path, args=("7", "two words"), input=b"some input\n", cwd=d)
+        self.assertEqual(traced.returncode, plain.returncode)
+        self.assertEqual(traced.returncode, 7)
+        self.assertEqual(traced.stdout, plain.stdout.decode())
+        self.assertEqual(traced.stderr, plain.stderr.decode())
+        self.assertIn("stdin some input", traced.stdout)
+        self.assertEqual(traced.metadata["exitCode"], 7)
+
+    def test_relative_script_path_and_module_run_are_identical(self):
+        path = write_program(self, PROBE, name=os.path.join("main.py"))
+        d = os.path.dirname(path)
+        pkg = os.path.join(d, "pkg")
+        os.mkdir(pkg)
+        os.rename(path, os.path.join(pkg, "main.py"))
+        for name, text in (("__init__.py", ""), ("helper.py", "VALUE = 41\n")):
+            with open(os.path.join(pkg, name), "w") as f:
+                f.write(text)
+        plain = run_plain(["-m", "pkg.main"], args=("3",), input=b"abc", cwd=d)
+        traced = trace_script(["-m", "pkg.main"], args=("3",), input=b"abc", cwd=d)
+        self.assertEqual(plain.returncode, 3, plain.stderr)
+        self.assertEqual(traced.returncode, 3, traced)
+        self.assertEqual(traced.stdout, plain.stdout.decode())
+        self.assertEqual(traced.stderr, plain.stderr.decode())
+        self.assertIn("sitecustomize-on-path False", traced.stdout)
+        self.assertIn("helper 41", traced.stdout)
+
+    def test_uncaught_exception_prints_the_same_traceback(self):
+        src = "def f():\n    raise ValueError('boom %d' % 3)\nprint('before')\nf()\n"
+        path = write_program(self, src)
+        plain = run_plain(path)
+        traced = trace_script(path)
+        self.assertEqual(traced.returncode, 1)
+        self.assertEqual(plain.returncode, 1)
+        self.assertEqual(traced.stderr, plain.stderr.decode())
+        self.assertEqual(traced.stdout, "before\n")
+        exc = traced.of("exception")
+        self.assertEqual(len(exc), 1)
+        self.assertEqual(exc[0]["a"]["type"], "ValueError")
+        self.assertEqual(exc[0]["a"]["message"], "boom 3")
+        self.assertTrue(exc[0]["loc"].endswith(path + ":2"), exc[0]["loc"])
+        self.assertEqual(traced.metadata["exitCode"], 1)
+
+    def test_exception_in_thread_is_recorded_and_printed_as_usual(self):
+        src = ("import threading\ndef work():\n    raise KeyError('k')\n"
+               "t = threading.Thread(target=work, name='bad')\nt.start(); t.join()\nprint('main done')\n")
+        path = write_program(self, src)
+        plain = run_plain(path)
+        traced = trace_script(path)
+        self.assertEqual(traced.returncode, 0)
+        self.assertEqual(traced.stdout, plain.stdout.decode())
+        # thread ids in the header differ between runs; compare the rest
+        strip = lambda s: [line for line in s.splitlines() if not line.startswith("Exception in thread")]
+        self.assertEqual(strip(traced.stderr), strip(plain.stderr.decode()))
+        run = traced.intervals("thread.run", name="bad")[0]
+        self.assertEqual(run["a"]["error"], "KeyError: 'k'")
+        exc = traced.of("exception")
+        self.assertEqual(len(exc), 1)
+        self.assertEqual(exc[0]["tid"], run["tid"])
+
+
+if __name__ == "__main__":
+    unittest.main()

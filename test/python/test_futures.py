@@ -1,0 +1,111 @@
+"""concurrent.futures under the tracer: ThreadPoolExecutor and ProcessPoolExecutor tasks linked from
+submit to the worker that ran them to the caller receiving the result or the exception."""
+import unittest
+
+from support import assert_complete, require_sample, trace_script, write_program
+from test_mp_support import program_pid, spans
+
+
+def chains(testcase, r, pool_obj):
+    subs = {e["corr"]: e for e in r.of("pool.submit", obj=pool_obj)}
+    tasks = {e["corr"]: e for e in spans(r, "pool.task", obj=pool_obj)}
+    results = {e["corr"]: e for e in r.of("pool.result", obj=pool_obj)}
+    testcase.assertTrue(subs)
+    testcase.assertEqual(set(subs), set(tasks))
+    testcase.assertTrue(set(results) <= set(subs))
+    return subs, tasks, results
+
+
+class FuturesSample(unittest.TestCase):
+    def test_thread_and_process_pools(self):
+        r = trace_script(require_sample(self, "futures_demo.py"))
+        self.assertEqual(r.returncode, 0, r)
+        self.assertIn("failed: ['3: download 3 failed']", r.stdout)
+        main = program_pid(r)
+        tpe = r.of("pool.create", type="ThreadPoolExecutor")
+        ppe = r.of("pool.create", type="ProcessPoolExecutor")
+        self.assertEqual([p["a"]["workers"] for p in tpe], [3])
+        self.assertEqual([p["a"]["workers"] for p in ppe], [2])
+
+        subs, tasks, results = chains(self, r, tpe[0]["obj"])
+        self.assertEqual(sorted(s["a"]["method"] for s in subs.values()), ["map"] * 5 + ["submit"] * 5)
+        self.assertEqual(set(results), set(subs))              # every future's result was taken
+        failed = [t for t in tasks.values() if not t["a"]["ok"]]
+        self.assertEqual([t["a"]["error"] for t in failed], ["ValueError: download 3 failed"])
+        self.assertFalse(results[failed[0]["corr"]]["a"]["ok"])
+        self.assertEqual({t["pid"] for t in tasks.values()}, {main})
+        self.assertNotIn(main, {t["tid"] for t in tasks.values()})   # worker threads, not the main thread
+
+        subs, tasks, results = chains(self, r, ppe[0]["obj"])
+        self.assertEqual(len(subs), 4)                         # map: one chunk per limit
+        workers = {e["a"]["child"] for e in r.of("process.spawn") if e["pid"] == main}
+        self.assertTrue({t["pid"] for t in tasks.values()} <= workers)
+        self.assertEqual({t["a"]["fn"] for t in tasks.values()}, {"count_primes"})
+        self.assertEqual(set(results), set(subs))
+        self.assertTrue(r.of("pool.op", op="shutdown"))
+        assert_complete(self, r)
+
+
+CALLBACKS = r'''
+import concurrent.futures as cf
+def sq(x): return x * x
+def boom(): raise KeyError("k")
+if __name__ == "__main__":
+    for Ex in (cf.ThreadPoolExecutor, cf.ProcessPoolExecutor):
+        with Ex(2) as ex:
+            f = ex.submit(sq, 3)
+            print(f.result())
+            g = ex.submit(boom)
+            print(type(g.exception()).__name__)
+            h = ex.submit(sq, 5)
+            h.add_done_callback(lambda f: print("cb", f.result()))
+            cf.wait([h])
+'''
+
+
+class ResultsAndCallbacks(unittest.TestCase):
+    def test_result_exception_callback(self):
+        r = trace_script(write_program(self, CALLBACKS))
+        self.assertEqual(r.returncode, 0, r)
+        self.assertEqual(r.stdout.count("cb 25"), 2)
+        for kind in ("ThreadPoolExecutor", "ProcessPoolExecutor"):
+            with self.subTest(kind=kind):
+                pool = r.of("pool.create", type=kind)[0]["obj"]
+                subs, tasks, results = chains(self, r, pool)
+                self.assertEqual(len(subs), 3)
+                by_fn = {s["a"]["fn"]: c for c, s in subs.items() if s["a"]["fn"] != "sq"}
+                oks = sorted((results[c]["a"]["ok"], bool(results[c]["a"].get("callback"))) for c in results)
+                self.assertEqual(oks, [(False, False), (True, False), (True, True)])
+                self.assertFalse(tasks[by_fn["boom"]]["a"]["ok"])
+        self.assertTrue(spans(r, "pool.wait", op="wait"))
+
+
+MANY = r'''
+import concurrent.futures as cf
+with cf.ThreadPoolExecutor(4) as ex:
+    print(sum(f.result() for f in [ex.submit(abs, -i) for i in range(300)]))
+'''
+
+
+class DefaultModeBudget(unittest.TestCase):
+    def test_short_tasks_beyond_the_budget_are_counted_not_lost(self):
+        path = write_program(self, MANY)
+        full = trace_script(path, mode="full")
+        self.assertEqual(full.returncode, 0, full)
+        self.assertIn("44850", full.stdout)
+        pool = full.of("pool.create")[0]["obj"]
+        self.assertEqual(len(chains(self, full, pool)[0]), 300)
+        self.assertFalse(full.of("aggregate", what="task"))
+
+        default = trace_script(path)
+        self.assertEqual(default.returncode, 0, default)
+        pool = default.of("pool.create")[0]["obj"]
+        individual = len(chains(self, default, pool)[0])
+        counted = sum(e["a"]["count"] for e in default.of("aggregate", obj=pool, what="task"))
+        self.assertGreater(individual, 0)
+        self.assertGreater(counted, 0)
+        self.assertEqual(individual + counted, 300)
+
+
+if __name__ == "__main__":
+    unittest.main()

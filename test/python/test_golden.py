@@ -1,0 +1,139 @@
+"""Golden trace: a tiny deterministic program exercising many kinds, checked against a checked-in file.
+
+With INTERLEAVE_UPDATE_GOLDEN=1 the test rewrites test/fixtures/golden-trace.json; otherwise it checks
+that a fresh trace still has the same kinds, phases and `a` field names as the fixture. The TypeScript
+side (test/unit/protocol.golden.test.ts) reads the same fixture with protocol/chrome.ts, so the Python
+writer and the TypeScript protocol cannot drift apart unnoticed.
+"""
+import json
+import os
+import shutil
+import unittest
+
+from support import FIXTURES, trace_script, write_program, assert_complete
+
+GOLDEN = os.path.join(FIXTURES, "golden-trace.json")
+
+PROGRAM = r'''
+import queue, threading, time
+from interleave import deadlock
+
+lock = threading.Lock()
+a, b = threading.Lock(), threading.Lock()
+cond = threading.Condition()
+ev = threading.Event()
+bar = threading.Barrier(2)
+sem = threading.Semaphore(1)
+q = queue.Queue(maxsize=1)
+tl = threading.local()
+box = []
+
+def holder():
+    with lock:
+        ev.wait()
+
+def contender():
+    with lock:
+        pass
+
+def consumer():
+    with cond:
+        while not box:
+            cond.wait()
+    tl.item = box[0]
+    print(q.get(), flush=True)
+    bar.wait()
+
+def crash():
+    raise RuntimeError("golden")
+
+h = threading.Thread(target=holder, name="holder"); h.start()
+while not lock.locked():
+    time.sleep(0.001)
+c = threading.Thread(target=contender, name="contender"); c.start()
+while c.ident not in deadlock._waiting:
+    time.sleep(0.001)
+time.sleep(0.001)
+ev.set()
+h.join(); c.join()
+
+k = threading.Thread(target=consumer, name="consumer"); k.start()
+while not cond._waiters:
+    time.sleep(0.001)
+with cond:
+    box.append("payload")
+    cond.notify_all()
+q.put({"n": 1})
+bar.wait()
+k.join()
+
+with a:
+    with b:
+        pass
+with b:
+    with a:
+        pass
+print(sem.acquire(), sem.acquire(False), flush=True)
+sem.release()
+for i in range(200):
+    with lock:
+        pass
+t = threading.Thread(target=crash, name="crash"); t.start(); t.join()
+end = time.monotonic() + 0.05
+while time.monotonic() < end:
+    pass
+'''
+
+
+def shape(events):
+    """(kind, phase) -> sorted `a` field names (union over events), without run-dependent markers."""
+    out = {}
+    for e in events:
+        key = "%s %s" % (e["k"], e["ph"])
+        names = out.setdefault(key, set())
+        names.update(n for n in (e.get("a") or {}) if n != "unfinished")
+        for f in ("obj", "corr", "loc"):
+            if f in e:
+                names.add("@" + f)
+    return {k: sorted(v) for k, v in out.items()}
+
+
+class GoldenTest(unittest.TestCase):
+    def trace(self):
+        path = write_program(self, PROGRAM, name="golden_program.py")
+        r = trace_script(path, extra_options=["--cpu-interval", "5"])
+        self.assertEqual(r.returncode, 0, r)
+        assert_complete(self, r)
+        return r
+
+    def test_golden_shape(self):
+        r = self.trace()
+        if os.environ.get("INTERLEAVE_UPDATE_GOLDEN") == "1":
+            os.makedirs(FIXTURES, exist_ok=True)
+            shutil.copyfile(r.path, GOLDEN) if r.path and os.path.exists(r.path) else None
+            with open(GOLDEN, "w") as f:
+                json.dump(r.raw, f, indent=None, separators=(",", ":"))
+                f.write("\n")
+        with open(GOLDEN) as f:
+            golden = json.load(f)
+        from interleave.chrome import read_chrome
+        gevents, gmeta = read_chrome(GOLDEN)
+        self.assertEqual(shape(r.events), shape(gevents))
+        self.assertEqual(r.metadata["kinds"], golden["metadata"]["kinds"])
+        self.assertEqual(sorted(r.metadata), sorted(gmeta))
+
+    def test_fixture_covers_the_kinds_this_runtime_writes(self):
+        from interleave.chrome import read_chrome
+        from interleave import protocol
+        events, meta = read_chrome(GOLDEN)
+        kinds = {e["k"] for e in events}
+        expected = {"run.meta", "process.start", "process.exit", "process.summary", "thread.spawn", "thread.run",
+                    "thread.join", "thread.name", "thread.sleep", "exception", "lock.create", "lock.wait",
+                    "lock.hold", "lock.fail", "sync.wait", "sync.notify", "chan.create", "msg.send", "msg.recv",
+                    "local.bind", "cpu.thread", "cpu.process", "lock.inversion", "aggregate"}
+        self.assertEqual(expected - kinds, set())
+        self.assertEqual(meta["kinds"], protocol.CODES)
+
+
+if __name__ == "__main__":
+    unittest.main()

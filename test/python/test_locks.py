@@ -1,0 +1,85 @@
+"""sync_primitives.py traced: RLock nesting, Condition wake-up, Semaphore capacity, Event and Barrier."""
+import unittest
+
+from support import trace_script, require_sample, assert_complete
+
+
+def overlap_max(intervals):
+    points = []
+    for e in intervals:
+        points.append((e["ts"], 1))
+        points.append((e["ts"] + e["dur"], -1))
+    best = cur = 0
+    for _, d in sorted(points, key=lambda p: (p[0], p[1])):
+        cur += d
+        best = max(best, cur)
+    return best
+
+
+class SyncPrimitivesSample(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.r = None
+
+    def trace(self):
+        if SyncPrimitivesSample.r is None:
+            path = require_sample(self, "sync_primitives.py")
+            SyncPrimitivesSample.r = trace_script(path, mode="full")
+        r = SyncPrimitivesSample.r
+        self.assertEqual(r.returncode, 0, r)
+        return r
+
+    def created(self, r, type_name):
+        return [e["obj"] for e in r.of("lock.create") if e["a"]["type"] == type_name]
+
+    def test_rlock_nested_holds_on_one_lane(self):
+        r = self.trace()
+        [rl] = [o for o in self.created(r, "RLock")
+                if any((h.get("a") or {}).get("depth") == 2 for h in r.intervals("lock.hold", obj=o))]
+        holds = sorted(r.intervals("lock.hold", obj=rl), key=lambda e: e["ts"])
+        outer = [h for h in holds if (h.get("a") or {}).get("depth") is None]
+        inner = [h for h in holds if (h.get("a") or {}).get("depth") == 2]
+        self.assertTrue(outer and inner)
+        # the inner hold lies inside an outer hold of the same thread
+        self.assertTrue(any(o["tid"] == inner[0]["tid"] and o["ts"] <= inner[0]["ts"] and
+                            inner[0]["ts"] + inner[0]["dur"] <= o["ts"] + o["dur"] for o in outer))
+
+    def test_semaphore_never_more_than_two_holders(self):
+        r = self.trace()
+        [sem] = self.created(r, "Semaphore") or self.created(r, "BoundedSemaphore")
+        holds = r.intervals("lock.hold", obj=sem)
+        self.assertEqual(len(holds), 4)
+        self.assertEqual(len({h["tid"] for h in holds}), 4)
+        self.assertEqual(overlap_max(holds), 2)
+        self.assertGreaterEqual(len(r.intervals("lock.wait", obj=sem)), 1)
+        self.assertIn("2", r.stdout)
+
+    def test_event_set_releases_both_waiters(self):
+        r = self.trace()
+        [ev] = self.created(r, "Event")
+        [setter] = r.of("sync.notify", obj=ev)
+        waits = r.intervals("sync.wait", obj=ev)
+        self.assertEqual(len(waits), 2)
+        self.assertTrue(all(w["ecorr"] == setter["corr"] and w["a"]["ok"] for w in waits))
+        self.assertTrue(all(w["ts"] + w["dur"] >= setter["ts"] for w in waits))
+
+    def test_condition_and_barrier_links(self):
+        r = self.trace()
+        conds = self.created(r, "Condition")
+        notifies = [n for n in r.of("sync.notify") if n["obj"] in conds and n["a"]["n"] > 0]
+        waits = [w for w in r.intervals("sync.wait") if w["obj"] in conds]
+        self.assertTrue(waits)
+        self.assertTrue(all(w["ecorr"] in {n["corr"] for n in notifies} for w in waits if w["a"]["ok"]))
+        [bar] = self.created(r, "Barrier")
+        [trip] = r.of("sync.notify", obj=bar)
+        bw = r.intervals("sync.wait", obj=bar)
+        self.assertEqual(len(bw), 3)
+        self.assertEqual({w["ecorr"] for w in bw}, {trip["corr"]})
+        ends = [w["ts"] + w["dur"] for w in bw]
+        starts = [w["ts"] for w in bw]
+        self.assertLessEqual(max(starts), min(ends))  # every arrival before every departure
+        assert_complete(self, r)
+
+
+if __name__ == "__main__":
+    unittest.main()

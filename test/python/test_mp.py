@@ -1,0 +1,216 @@
+"""multiprocessing under the tracer, for the fork, spawn and forkserver start methods: children are
+traced processes linked to Process.start, their exits are linked to the joins, and messages through
+Queue/SimpleQueue/JoinableQueue/Pipe are linked across processes by corr."""
+import unittest
+
+from support import assert_complete, require_sample, trace_script, write_program
+from test_mp_support import program_pid, spans
+
+METHODS = ("fork", "spawn", "forkserver")
+
+# Runs a program as __main__ after choosing the start method (spawn children re-import __file__).
+RUNNER = (
+    "import multiprocessing, runpy, sys\n"
+    "multiprocessing.set_start_method(sys.argv[1])\n"
+    "path = sys.argv[2]\n"
+    "sys.argv = [path] + sys.argv[3:]\n"
+    "runpy.run_path(path, run_name='__main__')\n"
+)
+
+CHANNELS = r'''
+import multiprocessing as mp
+
+def child(q, sq, jq, conn, one_way):
+    q.put(("queue", 1))
+    sq.put("simple")
+    jq.put({"joinable": True})
+    conn.send("from child")
+    one_way.send(list(range(3)))
+    assert conn.recv() == "from parent"
+
+if __name__ == "__main__":
+    q, sq, jq = mp.Queue(), mp.SimpleQueue(), mp.JoinableQueue()
+    a, b = mp.Pipe()
+    r, w = mp.Pipe(duplex=False)
+    p = mp.Process(target=child, args=(q, sq, jq, b, w), name="kid")
+    p.start()
+    print(q.get(), sq.get(), jq.get(), a.recv(), r.recv())
+    jq.task_done()
+    a.send("from parent")
+    p.join()
+    print("exit", p.exitcode)
+'''
+
+
+def run_with_method(testcase, program_path, method, *args, **kwargs):
+    runner = write_program(testcase, RUNNER, name="runner.py")
+    return trace_script(runner, args=(method, program_path) + args, **kwargs)
+
+
+def children_of(r, parent):
+    return {e["a"]["child"]: e for e in r.of("process.spawn") if e["pid"] == parent}
+
+
+class StartMethods(unittest.TestCase):
+    def check_method(self, method):
+        r = run_with_method(self, write_program(self, CHANNELS), method)
+        self.assertEqual(r.returncode, 0, r)
+        self.assertIn("('queue', 1) simple {'joinable': True} from child [0, 1, 2]", r.stdout)
+        self.assertIn("exit 0", r.stdout)
+        main = program_pid(r)
+        kids = {pid: e for pid, e in children_of(r, main).items() if e["a"]["name"] == "kid"}
+        self.assertEqual(len(kids), 1, r.of("process.spawn"))
+        kid, spawn = next(iter(kids.items()))
+        self.assertEqual(spawn["a"]["method"], method)
+        # The child is traced (it streamed its own events) and its start is linked to Process.start.
+        starts = [e for e in r.of("process.start") if e["pid"] == kid and e.get("corr") == spawn["corr"]]
+        self.assertEqual(len(starts), 1, [e for e in r.of("process.start") if e["pid"] == kid])
+        # Exit seen by the parent, linked to the join.
+        exits = [e for e in r.of("process.exit") if e["pid"] == kid and e.get("corr")]
+        self.assertEqual(exits[0]["a"]["code"], 0)
+        self.assertIn(exits[0]["corr"], {e.get("ecorr") for e in spans(r, "process.join") if e["pid"] == main})
+        # Channels: created once in the parent, each message sent in one process and received in the other.
+        types = {e["obj"]: e["a"]["type"] for e in r.of("chan.create")}
+        self.assertEqual(sorted(types.values()), ["Pipe", "Pipe", "mp.JoinableQueue", "mp.Queue", "mp.SimpleQueue"])
+        sends = {e["corr"]: e for e in r.of("msg.send") if e["obj"] in types}
+        recvs = {e["corr"]: e for e in r.of("msg.recv") if e["obj"] in types}
+        self.assertEqual(len(sends), 6, sends)
+        self.assertEqual(set(sends), set(recvs))
+        for corr, s in sends.items():
+            self.assertEqual(s["obj"], recvs[corr]["obj"])
+            self.assertNotEqual(s["pid"], recvs[corr]["pid"])
+            self.assertGreater(s["a"]["size"], 0)
+            self.assertEqual(recvs[corr]["a"]["size"], s["a"]["size"])
+        from_child = sorted(types[s["obj"]] for s in sends.values() if s["pid"] == kid)
+        self.assertEqual(from_child, ["Pipe", "Pipe", "mp.JoinableQueue", "mp.Queue", "mp.SimpleQueue"])
+        back = [s for s in sends.values() if s["pid"] == main]
+        self.assertEqual([s["a"]["preview"] for s in back], ["'from parent'"])
+        duplex = [e for e in r.of("chan.create") if e["a"]["type"] == "Pipe" and e["a"]["duplex"]]
+        self.assertEqual(back[0]["obj"], duplex[0]["obj"])
+        # The program's processes all delivered everything.
+        assert_complete(self, r)
+        return r
+
+    def test_fork(self):
+        self.check_method("fork")
+
+    def test_spawn(self):
+        self.check_method("spawn")
+
+    def test_forkserver(self):
+        r = self.check_method("forkserver")
+        # The forkserver's server process is traced too (the program's children are forked from it).
+        self.assertTrue([e for e in r.of("process.start") if e["a"].get("method") == "forkserver"
+                         and not e.get("corr")], r.of("process.start"))
+
+
+class ProcessSample(unittest.TestCase):
+    def test_exit_codes_linked_to_joins(self):
+        for method in ("fork", "spawn"):
+            with self.subTest(method=method):
+                r = run_with_method(self, require_sample(self, "mp_process.py"), method)
+                self.assertEqual(r.returncode, 0, r)
+                main = program_pid(r)
+                kids = children_of(r, main)
+                by_name = {e["a"]["name"]: pid for pid, e in kids.items()}
+                self.assertEqual(set(by_name), {"counter-a", "counter-b", "quitter"})
+                for name, code in (("counter-a", 0), ("counter-b", 0), ("quitter", 2)):
+                    exits = [e for e in r.of("process.exit") if e["pid"] == by_name[name] and e.get("corr")]
+                    self.assertEqual([e["a"]["code"] for e in exits], [code])
+                    joins = [e for e in spans(r, "process.join") if e["a"]["child"] == by_name[name]]
+                    self.assertEqual(joins[0].get("ecorr"), exits[0]["corr"])
+                    self.assertFalse(exits[0]["a"].get("zombie"))
+                assert_complete(self, r)
+
+
+class QueueSample(unittest.TestCase):
+    def test_writer_to_reader_and_terminate(self):
+        r = trace_script(require_sample(self, "mp_queue.py"))
+        self.assertEqual(r.returncode, 0, r)
+        main = program_pid(r)
+        kids = {e["a"]["name"]: pid for pid, e in children_of(r, main).items()}
+        q = [e["obj"] for e in r.of("chan.create", type="mp.Queue")]
+        self.assertEqual(len(q), 1)
+        sends = {e["corr"]: e for e in r.of("msg.send", obj=q[0])}
+        recvs = {e["corr"]: e for e in r.of("msg.recv", obj=q[0])}
+        self.assertEqual(len(sends), 5)
+        self.assertEqual(set(sends), set(recvs))
+        self.assertEqual({e["pid"] for e in sends.values()}, {kids["writer"]})
+        self.assertEqual({e["pid"] for e in recvs.values()}, {kids["reader"]})
+        self.assertEqual(sorted(e["a"]["preview"] for e in sends.values()), ["'item %d'" % i for i in range(5)])
+        self.assertEqual([e["a"] for e in r.of("process.signal")], [{"child": kids["reader"], "signal": "SIGTERM"}])
+        ex = [e for e in r.of("process.exit") if e["pid"] == kids["reader"] and e.get("corr")]
+        self.assertEqual(ex[0]["a"]["code"], -15)
+        self.assertTrue(ex[0]["a"]["killed"])
+        # The terminated reader still delivered what it recorded (its SIGTERM path flushes).
+        reader = [p for p in r.metadata["processes"] if p["pid"] == kids["reader"]]
+        self.assertEqual(reader[0]["dropped"], 0)
+        self.assertEqual(reader[0]["received"], reader[0]["emitted"])
+
+
+class PipeSamples(unittest.TestCase):
+    def test_duplex_ping_pong(self):
+        r = trace_script(require_sample(self, "mp_pipe_duplex.py"))
+        self.assertEqual(r.returncode, 0, r)
+        main = program_pid(r)
+        sends = {e["corr"]: e for e in r.of("msg.send")}
+        recvs = {e["corr"]: e for e in r.of("msg.recv")}
+        pings = [s for s in sends.values() if s["pid"] == main]
+        pongs = [s for s in sends.values() if s["pid"] != main]
+        self.assertEqual(len(pings), 4)       # three pings and the None stop signal
+        self.assertEqual(len(pongs), 3)
+        for s in pings[:3] + pongs:
+            self.assertIn(s["corr"], recvs)
+            self.assertNotEqual(recvs[s["corr"]]["pid"], s["pid"])
+        # Both sides blocked in recv() at some point.
+        waits = spans(r, "msg.wait", op="recv")
+        self.assertIn(main, {e["pid"] for e in waits})
+
+    def test_one_way_pipes_collect(self):
+        r = trace_script(require_sample(self, "mp_pipe_collect.py"))
+        self.assertEqual(r.returncode, 0, r)
+        main = program_pid(r)
+        pipes = r.of("chan.create", type="Pipe", duplex=False)
+        self.assertEqual(len(pipes), 4)
+        kids = set(children_of(r, main))
+        for p in pipes:
+            s = r.of("msg.send", obj=p["obj"])
+            v = r.of("msg.recv", obj=p["obj"])
+            self.assertEqual(len(s), 1)
+            self.assertEqual(s[0]["corr"], v[0]["corr"])
+            self.assertIn(s[0]["pid"], kids)
+            self.assertEqual(v[0]["pid"], main)
+
+
+ZOMBIE = r'''
+import multiprocessing as mp
+def quick():
+    pass
+if __name__ == "__main__":
+    p = mp.Process(target=quick, name="never-joined")
+    p.start()
+    q = mp.Process(target=quick, name="joined")
+    q.start()
+    q.join()
+    p.join()
+    r = mp.Process(target=quick, name="forgotten")
+    r.start()
+    print("bye")
+'''
+
+
+class NeverJoined(unittest.TestCase):
+    def test_zombie_flag(self):
+        r = trace_script(write_program(self, ZOMBIE.replace("    p.join()\n", "")))
+        self.assertEqual(r.returncode, 0, r)
+        main = program_pid(r)
+        kids = {e["a"]["name"]: pid for pid, e in children_of(r, main).items()}
+        exits = {e["pid"]: e["a"] for e in r.of("process.exit") if e.get("corr")}
+        self.assertTrue(exits[kids["never-joined"]].get("zombie"), exits)
+        self.assertTrue(exits[kids["forgotten"]].get("zombie"), exits)
+        self.assertFalse(exits[kids["joined"]].get("zombie"), exits)
+        self.assertEqual(exits[kids["joined"]]["code"], 0)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,110 @@
+"""multiprocessing shared state under the tracer: the lock of a Value (get_lock) and user locks as
+locks with holds and waits in every process, Value/Array reads and writes with the same object id in
+parent and children (fork and spawn), Manager proxies as calls to the manager process."""
+import unittest
+
+from support import assert_complete, require_sample, trace_script, write_program
+from test_mp import run_with_method
+from test_mp_support import program_pid, spans
+
+
+class ValueArraySample(unittest.TestCase):
+    def test_shared_writes_and_value_lock(self):
+        for method in ("fork", "spawn"):
+            with self.subTest(method=method):
+                r = run_with_method(self, require_sample(self, "mp_value_array.py"), method)
+                self.assertEqual(r.returncode, 0, r)
+                self.assertIn("counter: 400 (expected 400)", r.stdout)
+                main = program_pid(r)
+                kids = {e["a"]["name"]: e["a"]["child"] for e in r.of("process.spawn") if e["pid"] == main}
+                created = {e["a"]["type"]: e for e in r.of("shared.create")}
+                self.assertEqual(set(created), {"Value", "Array"})
+                self.assertEqual(created["Value"]["a"]["typecode"], "i")
+                value, array = created["Value"]["obj"], created["Array"]["obj"]
+                writes = r.of("shared.write", obj=value)
+                self.assertEqual(len(writes), 400)
+                self.assertEqual({w["pid"] for w in writes}, {kids["incrementer-1"], kids["incrementer-2"]})
+                self.assertEqual(sorted(int(w["a"]["preview"]) for w in writes), list(range(1, 401)))
+                fills = r.of("shared.write", obj=array)
+                self.assertEqual([(w["pid"], w["a"]["index"], w["a"]["preview"]) for w in fills],
+                                 [(kids["filler"], i, repr(float(i * i))) for i in range(5)])
+                reads = r.of("shared.read", obj=value)
+                self.assertEqual(reads[-1]["pid"], main)           # the parent printing counter.value
+                # get_lock(): the Value's RLock, held in both incrementers (individually or counted).
+                locks = r.of("lock.create", type="mp.RLock")
+                self.assertTrue(locks)
+                holders = set()
+                for lock in locks:
+                    holders |= {h["pid"] for h in spans(r, "lock.hold", obj=lock["obj"])}
+                    holders |= {g["pid"] for g in r.of("aggregate", obj=lock["obj"])}
+                self.assertTrue({kids["incrementer-1"], kids["incrementer-2"]} <= holders, holders)
+                assert_complete(self, r)
+
+
+CONTENDED = r'''
+import multiprocessing as mp
+def hold(lock, started, release):
+    with lock:
+        started.set()
+        release.wait()
+if __name__ == "__main__":
+    lock = mp.Lock()
+    started, release = mp.Event(), mp.Event()
+    p = mp.Process(target=hold, args=(lock, started, release))
+    p.start()
+    started.wait()
+    print("try", lock.acquire(False))
+    print("timed", lock.acquire(timeout=0.05))   # the child holds it until we set `release`
+    release.set()
+    with lock:
+        print("got it")
+    p.join()
+'''
+
+
+class ContendedLock(unittest.TestCase):
+    def test_wait_fail_and_hold_across_processes(self):
+        for method in ("fork", "spawn"):
+            with self.subTest(method=method):
+                r = run_with_method(self, write_program(self, CONTENDED), method)
+                self.assertEqual(r.returncode, 0, r)
+                self.assertIn("try False", r.stdout)
+                self.assertIn("timed False", r.stdout)
+                main = program_pid(r)
+                kid = [e["a"]["child"] for e in r.of("process.spawn") if e["pid"] == main][0]
+                locks = r.of("lock.create", type="mp.Lock")
+                self.assertEqual(len(locks), 1)      # the Events' internal locks are not user locks
+                obj = locks[0]["obj"]
+                self.assertEqual([e["pid"] for e in r.of("lock.fail", obj=obj)], [main])
+                holds = spans(r, "lock.hold", obj=obj)
+                self.assertEqual({h["pid"] for h in holds}, {main, kid})
+                waits = spans(r, "lock.wait", obj=obj)
+                timed_out = [w for w in waits if w["pid"] == main and not w["a"]["ok"]]
+                self.assertEqual(len(timed_out), 1, waits)
+                self.assertTrue(timed_out[0]["a"]["timeout"])
+                self.assertGreaterEqual(timed_out[0]["dur"], 40000)
+
+
+class ManagerSample(unittest.TestCase):
+    def test_proxy_calls(self):
+        r = trace_script(require_sample(self, "mp_manager.py"))
+        self.assertEqual(r.returncode, 0, r)
+        main = program_pid(r)
+        created = {e["a"]["type"]: e["obj"] for e in r.of("shared.create")}
+        self.assertEqual(set(created), {"Manager.dict", "Manager.list"})
+        workers = {e["a"]["child"] for e in r.of("process.spawn") if e["pid"] == main
+                   and e["a"].get("target") == "record"}
+        self.assertEqual(len(workers), 4)
+        calls = spans(r, "manager.call")
+        sets = [c for c in calls if c["obj"] == created["Manager.dict"] and c["a"]["method"] == "__setitem__"]
+        appends = [c for c in calls if c["obj"] == created["Manager.list"] and c["a"]["method"] == "append"]
+        self.assertEqual({c["pid"] for c in sets}, workers)
+        self.assertEqual({c["pid"] for c in appends}, workers)
+        self.assertTrue(all(c["dur"] is not None and c["dur"] >= 0 for c in sets + appends))
+        # The parent reads them back through the same proxies.
+        self.assertTrue([c for c in calls if c["pid"] == main and c["obj"] == created["Manager.dict"]])
+        assert_complete(self, r)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,229 @@
+"""The supervisor and the stream: signals, abrupt exits, a vanished receiver, relaying to a live host."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import unittest
+
+from support import interleave_cmd, runtime_env, write_program, run_plain, assert_complete
+from interleave.chrome import read_chrome
+
+WAITER = r'''
+import os, sys, threading, time
+lock = threading.Lock()
+for i in range(10):
+    with lock:
+        pass
+print("ready", os.getpid(), flush=True)
+%s
+'''
+
+
+class Running(object):
+    """An `interleave run --output` in the background, with its stdout readable line by line."""
+
+    def __init__(self, testcase, source, extra=(), env=None):
+        self.path = write_program(testcase, source)
+        fd, self.out = tempfile.mkstemp(suffix=".json")
+        os.close(fd)
+        os.unlink(self.out)
+        testcase.addCleanup(lambda: os.path.exists(self.out) and os.unlink(self.out))
+        self.p = subprocess.Popen(interleave_cmd(self.path, output=self.out, extra_options=extra),
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=runtime_env(env))
+        testcase.addCleanup(self.cleanup)
+        # A bound on every wait in these tests: a run that hangs is killed (and the test then fails).
+        self.guard = threading.Timer(60, self.cleanup)
+        self.guard.daemon = True
+        self.guard.start()
+
+    def wait_ready(self):
+        line = self.p.stdout.readline().decode()
+        assert line.startswith("ready"), line + self.p.stderr.read().decode()
+        return int(line.split()[1])
+
+    def finish(self, timeout=30):
+        out, err = self.p.communicate(timeout=timeout)
+        assert os.path.exists(self.out), "no trace written; rc=%r stderr=%r" % (self.p.returncode, err[-3000:])
+        events, meta = read_chrome(self.out)
+        assert meta.get("processes"), "no process connected: %r %r" % (err[-3000:], events)
+        return self.p.returncode, err.decode(), events, meta
+
+    def cleanup(self):
+        self.guard.cancel()
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.wait()
+
+
+class SignalTest(unittest.TestCase):
+    def test_sigint_to_supervisor_gives_keyboardinterrupt_and_same_status(self):
+        r = Running(self, WAITER % "threading.Event().wait()")
+        r.wait_ready()
+        r.p.send_signal(signal.SIGINT)
+        rc, err, events, meta = r.finish()
+        self.assertEqual(rc, -signal.SIGINT)
+        self.assertIn("KeyboardInterrupt", err)
+        exc = [e for e in events if e["k"] == "exception"]
+        self.assertEqual([e["a"]["type"] for e in exc], ["KeyboardInterrupt"])
+        assert_complete(self, type("R", (), {"metadata": meta})())
+        self.assertEqual(meta["signal"], "SIGINT")
+
+    def test_sigterm_to_program_flushes_and_dies_of_sigterm(self):
+        r = Running(self, WAITER % "threading.Event().wait()")
+        pid = r.wait_ready()
+        os.kill(pid, signal.SIGTERM)
+        rc, err, events, meta = r.finish()
+        self.assertEqual(rc, -signal.SIGTERM)
+        [proc] = meta["processes"]
+        self.assertNotEqual(proc.get("complete"), False, proc)
+        self.assertEqual(proc["dropped"], 0)
+        exits = [e for e in events if e["k"] == "process.exit"]
+        self.assertEqual(exits[0]["a"]["signal"], "SIGTERM")
+
+    def test_sigkill_keeps_what_arrived_and_marks_the_process_killed(self):
+        # The lock events are flushed by the background flusher before we kill (waiting for them keeps
+        # the test free of sleeps: the program prints "flushed" once a batch has been sent and no flush
+        # is in progress).
+        src = WAITER % ("from interleave import recorder as r\n"
+                        "import _thread\npause = _thread.allocate_lock(); pause.acquire()\n"
+                        "while r._buf or not r._stream.seq or r._stream.lock.locked(): pause.acquire(True, 0.005)\n"
+                        "print('flushed', flush=True)\nthreading.Event().wait()")
+        r = Running(self, src)
+        pid = r.wait_ready()
+        self.assertEqual(r.p.stdout.readline().decode().strip(), "flushed")
+        os.kill(pid, signal.SIGKILL)
+        rc, err, events, meta = r.finish()
+        self.assertEqual(rc, -signal.SIGKILL)
+        [proc] = meta["processes"]
+        self.assertIs(proc.get("complete"), False)
+        self.assertTrue(proc.get("killed"))
+        exits = [e for e in events if e["k"] == "process.exit"]
+        self.assertEqual(exits[0]["a"], {"code": None, "signal": "SIGKILL", "killed": True})
+        self.assertGreaterEqual(len([e for e in events if e["k"] == "lock.hold"]), 10)
+
+    def test_os_exit_flushes_everything(self):
+        src = WAITER % "os._exit(5)"
+        r = Running(self, src)
+        r.wait_ready()
+        rc, err, events, meta = r.finish()
+        self.assertEqual(rc, 5)
+        [proc] = meta["processes"]
+        self.assertEqual((proc["emitted"], proc["dropped"], proc["received"]), (proc["received"], 0, proc["received"]))
+        self.assertEqual(len([e for e in events if e["k"] == "lock.hold"]), 10)
+
+
+class Receiver(object):
+    """A minimal live receiver: records the lines of every connection; may hang up after the hello."""
+
+    def __init__(self, hang_up=False):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.lines = []
+        self.hang_up = hang_up
+        self.done = threading.Event()
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            f = c.makefile("rb")
+            if self.hang_up:
+                self.lines.append(f.readline())
+                c.close()
+                continue
+            for line in f:
+                self.lines.append(line)
+            c.close()
+
+    def close(self):
+        self.sock.close()
+
+
+class StreamTest(unittest.TestCase):
+    PROGRAM = ("import threading\nlock = threading.Lock()\n"
+               "for i in range(20000):\n    with lock:\n        pass\n"
+               "    if i % 5000 == 0: print(i, flush=True)\nprint('end')\n")
+
+    def test_receiver_gone_program_runs_on(self):
+        rcv = Receiver(hang_up=True)
+        self.addCleanup(rcv.close)
+        path = write_program(self, self.PROGRAM)
+        env = runtime_env({"INTERLEAVE_TOKEN": "t" * 64})
+        p = subprocess.run(interleave_cmd(path, mode="full", extra_options=["--stream", "127.0.0.1:%d" % rcv.port]),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=60)
+        plain = run_plain(path)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout, plain.stdout)
+        self.assertEqual(p.stderr, b"")
+        hello = json.loads(rcv.lines[0])
+        self.assertEqual(hello["t"], "hello")
+        self.assertEqual(hello["token"], "t" * 64)
+
+    def test_no_receiver_at_all(self):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()  # nobody listens there
+        path = write_program(self, self.PROGRAM)
+        env = runtime_env({"INTERLEAVE_TOKEN": "x" * 64})
+        p = subprocess.run(interleave_cmd(path, extra_options=["--stream", "127.0.0.1:%d" % port]),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=60)
+        self.assertEqual(p.returncode, 0)
+        self.assertTrue(p.stdout.endswith(b"end\n"))
+        self.assertEqual(p.stderr, b"")
+
+    def test_output_and_stream_together_relay_with_the_receivers_token(self):
+        rcv = Receiver()
+        self.addCleanup(rcv.close)
+        path = write_program(self, self.PROGRAM)
+        fd, out = tempfile.mkstemp(suffix=".json")
+        os.close(fd)
+        self.addCleanup(os.unlink, out)
+        env = runtime_env({"INTERLEAVE_TOKEN": "r" * 64})
+        p = subprocess.run(interleave_cmd(path, mode="full", output=out,
+                                          extra_options=["--stream", "127.0.0.1:%d" % rcv.port]),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        events, meta = read_chrome(out)
+        msgs = [json.loads(l) for l in rcv.lines]
+        [proc] = meta["processes"]
+        hellos = [m for m in msgs if m["t"] == "hello"]
+        self.assertEqual(sorted(h["pid"] for h in hellos), sorted([proc["pid"], hellos[-1]["pid"]]))
+        self.assertTrue(all(h["token"] == "r" * 64 for h in hellos))
+        program = [m for m in msgs if m["t"] == "batch" and len(m["ev"]) > 1 or m["t"] == "batch" and m["ev"][0][0] != 4]
+        relayed = sum(len(m["ev"]) for m in program)
+        self.assertEqual(relayed, proc["received"] + 1)  # + the summary record
+        # the supervisor's own connection reports the program's exit on its behalf (pid override)
+        exits = [ev for m in msgs if m["t"] == "batch" for ev in m["ev"] if ev[0] == 4]
+        self.assertEqual(exits[-1][9], proc["pid"])
+        self.assertEqual(exits[-1][8], {"code": 0})
+        self.assertGreater(relayed, 40000)
+        self.assertLess(os.path.getsize(out), 100 * 1000 * 1000)
+
+    def test_wrong_token_is_rejected(self):
+        from interleave.collector import Collector
+        c = Collector("right")
+        c.start()
+        self.addCleanup(c.stop)
+        s = socket.create_connection(("127.0.0.1", c.port))
+        s.sendall(b'{"t":"hello","v":1,"token":"wrong","pid":5,"ppid":1,"name":"x"}\n'
+                  b'{"t":"batch","seq":0,"ev":[[2,"i",1,5]]}\n')
+        s.shutdown(socket.SHUT_WR)
+        s.recv(10)  # returns b"" once the collector closed the connection
+        s.close()
+        c.wait_idle(quiet=0.05, limit=5)
+        events, processes = c.merged()
+        self.assertEqual((events, processes, c.rejected), ([], [], 1))
+
+
+if __name__ == "__main__":
+    unittest.main()
