@@ -30,7 +30,8 @@ const suites = [
   { name: 'python', cmd: 'python3', args: ['-m', 'unittest', 'discover', '-s', 'test/python', '-t', 'test/python'], when: () => hasFiles('test/python', /^test_.*\.py$/) },
   // gevent comes from Debian's python3-gevent, so its tests also run under Debian's interpreter.
   { name: 'python-gevent', cmd: '/usr/bin/python3', args: ['-m', 'unittest', 'discover', '-s', 'test/python', '-t', 'test/python', '-p', 'test_gevent*.py'], when: () => hasFiles('test/python', /^test_gevent.*\.py$/) && fs.existsSync('/usr/bin/python3') },
-  { name: 'browser', cmd: 'npx', args: ['mocha', '--spec', 'test/browser/**/*.test.ts', '--timeout', '120000'], when: () => hasFiles('test/browser', /\.test\.ts$/) },
+  // --no-config: .mocharc.json's spec would otherwise add every unit test to this run.
+  { name: 'browser', cmd: 'npx', args: ['mocha', '--no-config', '-r', 'tsx/cjs', '--extension', 'ts', '--timeout', '180000', 'test/browser/**/*.test.ts'], when: () => hasFiles('test/browser', /\.test\.ts$/) },
   { name: 'e2e', cmd: 'npx', args: ['tsx', 'test/e2e/run.ts'], when: () => exists('test/e2e/run.ts') },
 ];
 

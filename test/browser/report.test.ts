@@ -1,0 +1,171 @@
+/**
+ * The standalone report in headless Chromium: real traces of the samples (recorded at test time by
+ * the Python runtime), another tool's Chrome trace, a truncated file and a hostile one. Each test
+ * asserts what the page says it drew (data-state / data-summary) and keeps a screenshot under
+ * .test-artifacts/browser/.
+ */
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as path from 'path';
+import { readChromeText } from '../../protocol';
+import { Browser, chromiumMissing, openReport, screenshot, writeReport, drawnSummary } from './browser';
+import { buildWebview, ROOT } from './build';
+import { traceSample } from './samples';
+
+const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'traces');
+
+describe('timeline report in Chromium', function () {
+  this.timeout(180_000);
+  let browser: Browser | undefined;
+
+  before(async function () {
+    const missing = chromiumMissing();
+    if (missing) {
+      console.log(`    skipped: ${missing}`);
+      this.skip();
+    }
+    await buildWebview();
+    browser = await Browser.launch();
+  });
+  after(async () => { await browser?.close(); });
+
+  async function show(name: string, json: string) {
+    const file = await writeReport(name, json);
+    const opened = await openReport(browser!, file);
+    await screenshot(opened.page, name);
+    assert.deepStrictEqual(opened.errors, [], 'no page errors');
+    assert.deepStrictEqual(opened.requests, [], 'no network requests');
+    return opened;
+  }
+
+  it('bank_lock: two worker lanes taking turns on one lock (holds and hatched waits)', async () => {
+    const { json } = traceSample('bank_lock');
+    const { summary, page } = await show('bank_lock', json);
+    assert.ok(summary.laneNames.includes('deposit') && summary.laneNames.includes('withdraw'), summary.laneNames.join());
+    assert.strictEqual(summary.processes, 1);
+    // 50 rounds per thread, each round one hold of the lock
+    assert.ok(summary.states.hold >= 100, `holds: ${summary.states.hold}`);
+    assert.ok(summary.states.wait > 0, 'the two threads contended, so some waits were recorded');
+    assert.strictEqual(summary.drawn.intervals, summary.intervals, 'fit-all draws every interval');
+    await page.close();
+  });
+
+  it('filters lanes, summarises the lock, and follows the light/dark preference', async () => {
+    const { json } = traceSample('bank_lock');
+    const { summary, page } = await show('bank_lock-panels', json);
+    await page.click('button:has-text("Filter")');
+    await page.locator('.popover label', { hasText: 'withdraw' }).locator('input').uncheck();
+    await page.waitForFunction(() => !JSON.parse(document.getElementById('app')!.dataset.summary!).laneNames.includes('withdraw'));
+    const filtered = await drawnSummary(page);
+    assert.strictEqual(filtered.lanes, summary.lanes - 1);
+    await page.click('.tabs button:has-text("Summary")');
+    const lockRow = (await page.locator('.summary table.grid').first().locator('tr').nth(1).locator('td').allTextContents());
+    assert.strictEqual(Number(lockRow[1]), summary.states.hold, `acquisitions in ${lockRow.join(' | ')}`);
+    assert.ok(lockRow[6].includes('deposit') && lockRow[6].includes('withdraw'), 'both threads own the lock at times');
+    const pixel = () => page.evaluate(() => Array.from(document.querySelector<HTMLCanvasElement>('.viewport canvas')!.getContext('2d')!.getImageData(3, 3, 1, 1).data.slice(0, 3)));
+    await page.emulateMedia({ colorScheme: 'light' });
+    await page.waitForFunction(() => true);
+    const light = await pixel();
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.waitForFunction(() => {
+      const d = document.querySelector<HTMLCanvasElement>('.viewport canvas')!.getContext('2d')!.getImageData(3, 3, 1, 1).data;
+      return d[0] < 80;
+    });
+    const dark = await pixel();
+    assert.ok(light.every((c) => c > 200) && dark.every((c) => c < 80), `light ${light} dark ${dark}`);
+    await screenshot(page, 'bank_lock-dark');
+    await page.close();
+  });
+
+  it('producer_consumer: put → get arrows between producer and consumer lanes', async () => {
+    const { json } = traceSample('producer_consumer');
+    const sends = readChromeText(json).events.filter((e) => e.k === 'msg.send').length;
+    const { summary, page } = await show('producer_consumer', json);
+    for (const n of ['producer-1', 'producer-2', 'consumer-1', 'consumer-2']) assert.ok(summary.laneNames.includes(n), `lane ${n}`);
+    assert.ok(sends > 0);
+    assert.ok(summary.arrowKinds.message > 0 && summary.arrowKinds.message <= sends, `message arrows ${summary.arrowKinds.message} of ${sends} sends`);
+    assert.ok(summary.drawn.arrows > 0);
+    await page.close();
+  });
+
+  it('mp_queue: a process tree with queue arrows across processes', async () => {
+    const { json } = traceSample('mp_queue');
+    const { summary, page } = await show('mp_queue', json);
+    assert.ok(summary.processes >= 3, `processes: ${summary.processes}`);
+    assert.ok((summary.arrowKinds.message ?? 0) > 0, JSON.stringify(summary.arrowKinds));
+    // the reader is terminated: its process header says how it ended
+    assert.ok(summary.processNames.some((p) => /exit -15|SIGTERM|killed/.test(p)), summary.processNames.join(' | '));
+    await page.close();
+  });
+
+  it('deadlock (--on-deadlock exit): the cycle is marked across both lanes with red arrows', async () => {
+    const { json, exitCode } = traceSample('deadlock', ['--on-deadlock', 'exit']);
+    assert.notStrictEqual(exitCode, 0);
+    const { summary, page } = await show('deadlock', json);
+    assert.strictEqual(summary.deadlocks, 1);
+    assert.ok(summary.laneNames.includes('A') && summary.laneNames.includes('B'));
+    assert.strictEqual(summary.arrowKinds.deadlock, 2, 'A waits for B and B waits for A');
+    assert.strictEqual(summary.drawn.markers, 1);
+    await page.close();
+  });
+
+  it('asyncio_demo: one lane per task that the runtime recorded, inside its thread', async () => {
+    const { json } = traceSample('asyncio_demo');
+    const tasks = new Set(readChromeText(json).events.filter((e) => e.k.startsWith('async.') && e.obj !== undefined && e.k !== 'async.spawn').map((e) => `${e.pid}/${e.tid}/${e.obj}`));
+    const { summary, page } = await show('asyncio_demo', json);
+    assert.strictEqual(summary.taskLanes, tasks.size);
+    assert.ok(summary.lanes >= 1 + tasks.size);
+    await page.close();
+  });
+
+  it("another tool's Chrome trace: slices, counters and a flow as generic lanes", async () => {
+    const { summary, page } = await show('generic-viztracer', fs.readFileSync(path.join(FIXTURES, 'generic-viztracer.json'), 'utf8'));
+    assert.deepStrictEqual(summary.laneNames.slice(0, 2), ['main', 'io']);
+    assert.strictEqual(summary.states.generic, 5); // frame, layout, paint (B/E), read, gc
+    assert.strictEqual(summary.arrowKinds.flow, 1);
+    assert.strictEqual(summary.counters, 2); // heap.used and heap.total
+    assert.strictEqual(summary.warnings, 1, 'the unsupported sample event is reported, not silently lost');
+    assert.match((await page.textContent('.banner'))!, /skipped/);
+    await page.close();
+  });
+
+  it('a truncated trace shows the banner and still draws what is complete', async () => {
+    const full = fs.readFileSync(path.join(FIXTURES, 'generic-viztracer.json'), 'utf8');
+    const cut = full.slice(0, full.indexOf('"name": "read"') + 5);
+    const { summary, page } = await show('truncated', cut);
+    assert.ok(await page.isVisible('.banner'));
+    assert.match((await page.textContent('.banner'))!, /truncated/);
+    assert.strictEqual(summary.states.generic, 3, 'frame, layout and paint; the slice cut mid-object is dropped');
+    await page.close();
+  });
+
+  it('hostile names and payloads stay inert text', async () => {
+    const file = await writeReport('hostile', fs.readFileSync(path.join(FIXTURES, 'hostile.json'), 'utf8'));
+    const page = await browser!.context.newPage();
+    const dialogs: string[] = [];
+    page.on('dialog', (d) => { dialogs.push(d.message()); void d.dismiss(); });
+    await page.goto(`file://${file}`);
+    await page.waitForSelector('#app[data-state="ready"]');
+    const summary = await drawnSummary(page);
+    assert.ok(summary.laneNames.some((n) => n.startsWith('<img src=x onerror=')), 'the name is shown literally');
+    assert.ok(summary.processNames.some((n) => n.startsWith('</script><script>alert(2)')));
+    // Find the message by its payload text and open it in the details pane.
+    await page.fill('input[type="search"]', 'onerror');
+    await page.press('input[type="search"]', 'Enter');
+    await page.waitForFunction(() => document.querySelector('.details pre.preview') !== null);
+    const preview = await page.textContent('.details pre.preview');
+    assert.strictEqual(preview, `'<img src=x onerror="alert(1);document.title='pwned'">'`);
+    await page.click('button:has-text("Summary")');
+    const lockRow = await page.textContent('.summary table.grid');
+    assert.match(lockRow!, /<svg onload=alert\(5\)>/);
+    await screenshot(page, 'hostile');
+    const injected = await page.evaluate(() => ({
+      img: document.querySelectorAll('img, svg:not(.axis), iframe').length,
+      scripts: [...document.querySelectorAll('script')].filter((s) => s.type !== 'application/json').length,
+      title: document.title,
+    }));
+    assert.deepStrictEqual(injected, { img: 0, scripts: 1, title: 'Interleave — hostile' });
+    assert.deepStrictEqual(dialogs, []);
+    await page.close();
+  });
+});

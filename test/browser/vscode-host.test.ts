@@ -1,0 +1,202 @@
+/**
+ * The webview as VS Code hosts it: the panel's HTML (webviewHtml, strict CSP) with a stand-in for
+ * acquireVsCodeApi, messages from the host posted to the window. Checks the ready handshake, batches
+ * out of time order, malformed events, openSource on click, toolbar commands, keyboard zoom, and
+ * that zoom and selection survive a reload through setState/getState.
+ */
+import * as assert from 'assert';
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import type { Page } from 'playwright-core';
+import type { ToWebview, TraceEvent } from '../../protocol';
+import { webviewHtml } from '../../extension/webviewHtml';
+import { ARTIFACTS, Browser, chromiumMissing, drawnSummary, screenshot } from './browser';
+import { buildWebview, DIST } from './build';
+
+/** The panel's gutter width (webview/render/draw.ts GUTTER): the plot starts right of it. */
+const GUTTER = 200;
+
+const P1 = 4000, P2 = 4100;
+const LOCK = P1 * 2 ** 22 + 1, CHAN = P1 * 2 ** 22 + 2, CORR = P1 * 2 ** 22 + 3;
+
+function trace(): { first: TraceEvent[]; second: TraceEvent[] } {
+  const first: TraceEvent[] = [
+    // the child's batch arrives first, with the receive of a message not yet sent as far as we know
+    { k: 'process.start', ph: 'i', ts: 100, pid: P2, tid: P2, a: { ppid: P1, name: 'child', method: 'spawn' } },
+    { k: 'msg.recv', ph: 'i', ts: 9_000, pid: P2, tid: P2, obj: CHAN, corr: CORR, a: { preview: "'job'" } },
+    { k: 'process.exit', ph: 'i', ts: 9_500, pid: P2, tid: P2, a: { code: 0 } },
+  ];
+  const second: TraceEvent[] = [
+    { k: 'process.start', ph: 'i', ts: 0, pid: P1, tid: P1, a: { ppid: 1, name: 'app.py', method: 'main' } },
+    { k: 'lock.create', ph: 'i', ts: 1, pid: P1, tid: P1, obj: LOCK, a: { type: 'Lock', name: 'accounts' } },
+    { k: 'lock.hold', ph: 'b', ts: 500, pid: P1, tid: P1, obj: LOCK, loc: '/work/x/app.py:12' },
+    { k: 'msg.send', ph: 'i', ts: 8_000, pid: P1, tid: P1, obj: CHAN, corr: CORR, a: { preview: "'job'", size: 20 } },
+    { k: 'lock.hold', ph: 'e', ts: 9_600, pid: P1, tid: P1, obj: LOCK },
+  ];
+  return { first, second };
+}
+
+const STUB = `
+  window.__posted = [];
+  window.__state = window.name ? JSON.parse(window.name) : undefined;
+  window.acquireVsCodeApi = () => ({
+    postMessage: (m) => window.__posted.push(m),
+    getState: () => window.__state,
+    setState: (s) => { window.__state = s; window.name = JSON.stringify(s); },
+  });`;
+
+describe('timeline webview inside the VS Code host protocol', function () {
+  this.timeout(120_000);
+  let browser: Browser | undefined;
+  let file = '';
+
+  before(async function () {
+    const missing = chromiumMissing();
+    if (missing) {
+      console.log(`    skipped: ${missing}`);
+      this.skip();
+    }
+    await buildWebview();
+    const nonce = crypto.randomBytes(16).toString('base64');
+    let html = webviewHtml({ nonce, cspSource: 'file:', scriptUri: `file://${path.join(DIST, 'webview.js')}`, styleUri: `file://${path.join(DIST, 'webview.css')}`, title: 'Timeline' });
+    // The stand-in API must exist before the bundle runs, and it must pass the same CSP.
+    html = html.replace('<script nonce=', `<script nonce="${nonce}">${STUB}</script>\n<script nonce=`);
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    file = path.join(ARTIFACTS, 'vscode-host.html');
+    fs.writeFileSync(file, html);
+    browser = await Browser.launch();
+  });
+  after(async () => { await browser?.close(); });
+
+  const post = (page: Page, m: unknown) => page.evaluate((msg) => window.postMessage(msg, '*'), m);
+  const posted = (page: Page) => page.evaluate(() => (window as unknown as { __posted: { type: string }[] }).__posted);
+
+  async function replay(page: Page) {
+    await page.waitForFunction(() => (window as unknown as { __posted: unknown[] }).__posted.length > 0);
+    const t = trace();
+    const msgs: ToWebview[] = [
+      { type: 'reset', source: { kind: 'live', title: 'app.py' } },
+      { type: 'events', events: t.first },
+      { type: 'events', events: [...t.second.slice(0, 2), { k: 'no.such.kind', ph: 'i' } as unknown as TraceEvent, ...t.second.slice(2)] },
+      { type: 'status', running: true, stats: { events: 8, dropped: 0, processes: 2, threads: 2, eventsPerSecond: 100 } },
+      { type: 'end', exitCode: 0 },
+    ];
+    for (const m of msgs) await post(page, m);
+    await page.waitForFunction(() => {
+      const s = document.getElementById('app')?.dataset.summary;
+      return s !== undefined && JSON.parse(s).events === 8;
+    });
+  }
+
+  it('says ready first, draws batches that arrive out of order, and reports malformed events', async () => {
+    const page = await browser!.context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(`file://${file}`);
+    await replay(page);
+    const msgs = await posted(page);
+    assert.deepStrictEqual(msgs[0], { type: 'ready' });
+    const s = await drawnSummary(page);
+    assert.strictEqual(s.processes, 2);
+    assert.deepStrictEqual(s.laneNames, ['MainThread', 'MainThread']);
+    assert.ok(s.processNames[0].startsWith('app.py') && s.processNames[1].startsWith('child'), s.processNames.join());
+    assert.strictEqual(s.arrowKinds.message, 1, 'the receive that came first is paired once the send arrives');
+    assert.strictEqual(s.states.hold, 1);
+    assert.match((await page.textContent('.banner'))!, /1 malformed event/);
+    assert.deepStrictEqual(errors, []);
+    await page.close();
+  });
+
+  it('clicking a slice opens its source and highlights its lock; toolbar buttons send commands', async () => {
+    const page = await browser!.context.newPage();
+    await page.goto(`file://${file}`);
+    await replay(page);
+    const box = (await page.locator('.viewport canvas').boundingBox())!;
+    // the process header (20 px) then the main thread's first row; the hold spans most of the run
+    await page.mouse.click(box.x + GUTTER + (box.width - GUTTER) / 2, box.y + 20 + 8);
+    await page.waitForFunction(() => (window as unknown as { __posted: { type: string }[] }).__posted.some((m) => m.type === 'openSource'));
+    const open = (await posted(page)).find((m) => m.type === 'openSource');
+    assert.deepStrictEqual(open, { type: 'openSource', file: '/work/x/app.py', line: 12 });
+    const s = await drawnSummary(page);
+    assert.strictEqual(s.selected, 'interval');
+    assert.strictEqual(s.lock, LOCK);
+    assert.match((await page.textContent('.details'))!, /hold lock accounts/);
+    await page.click('button:has-text("Save trace")');
+    await page.click('button:has-text("Stop")');
+    const commands = (await posted(page)).filter((m) => m.type === 'command');
+    assert.deepStrictEqual(commands, [{ type: 'command', command: 'saveTrace' }, { type: 'command', command: 'stopTrace' }]);
+    await screenshot(page, 'vscode-host');
+    await page.close();
+  });
+
+  it('reveals what the host asks for: lanes at a source line, a lock by name, the deadlock', async () => {
+    const page = await browser!.context.newPage();
+    await page.goto(`file://${file}`);
+    await replay(page);
+    await post(page, { type: 'events', events: [
+      { k: 'deadlock', ph: 'i', ts: 9_700, pid: P1, tid: P1, a: { reason: 'cycle', threads: [
+        { pid: P1, tid: P1, name: 'MainThread', waitingFor: LOCK, holding: [], stack: ['/work/x/app.py:12 in main'] },
+      ] } },
+    ] });
+    await post(page, { type: 'reveal', query: { loc: '/work/x/app.py:12' } });
+    await page.waitForFunction(() => JSON.parse(document.getElementById('app')!.dataset.summary!).highlighted.length > 0);
+    assert.deepStrictEqual((await drawnSummary(page)).highlighted, [`${P1}/${P1}`]);
+    await post(page, { type: 'reveal', query: { names: ['accounts'] } });
+    await page.waitForFunction(() => JSON.parse(document.getElementById('app')!.dataset.summary!).lock !== null);
+    assert.strictEqual((await drawnSummary(page)).lock, LOCK);
+    await post(page, { type: 'reveal', query: { kind: 'deadlock' } });
+    await page.waitForFunction(() => JSON.parse(document.getElementById('app')!.dataset.summary!).selected === 'marker');
+    const details = (await page.textContent('.details'))!;
+    assert.match(details, /Deadlock/);
+    assert.match(details, /waits for accounts/);
+    assert.match(details, /\/work\/x\/app\.py:12 in main/);
+    // a stack line opens its source
+    await page.click('.details pre.stack a');
+    await page.waitForFunction(() => (window as unknown as { __posted: { type: string; line?: number }[] }).__posted.some((m) => m.type === 'openSource' && m.line === 12));
+    await page.close();
+  });
+
+  it('zooms with W/S, pans with A/D, and keeps zoom and selection across a reload', async () => {
+    const page = await browser!.context.newPage();
+    await page.goto(`file://${file}`);
+    await replay(page);
+    const before = (await drawnSummary(page)).window;
+    const box = (await page.locator('.viewport canvas').boundingBox())!;
+    await page.mouse.click(box.x + GUTTER + (box.width - GUTTER) / 2, box.y + 20 + 8);
+    const windowNow = async () => (await drawnSummary(page)).window;
+    const waitWindowChange = (from: [number, number]) => page.waitForFunction((w) => {
+      const s = JSON.parse(document.getElementById('app')!.dataset.summary!);
+      return s.window[0] !== w[0] || s.window[1] !== w[1];
+    }, from);
+    await page.keyboard.press('w');
+    await waitWindowChange(before);
+    const zoomed = await windowNow();
+    assert.ok(zoomed[1] - zoomed[0] < (before[1] - before[0]) * 0.85, `zoomed in: ${zoomed} vs ${before}`);
+    await page.keyboard.press('d');
+    await waitWindowChange(zoomed);
+    const panned = await windowNow();
+    assert.ok(panned[0] > zoomed[0] && Math.abs((panned[1] - panned[0]) - (zoomed[1] - zoomed[0])) < 1e-6 * (zoomed[1] - zoomed[0]), 'panned right, same span');
+    // the wheel zooms too (d3-zoom), around the pointer
+    await page.mouse.move(box.x + GUTTER + 100, box.y + 30);
+    await page.mouse.wheel(0, -300);
+    await waitWindowChange(panned);
+    const wheeled = await windowNow();
+    assert.ok(wheeled[1] - wheeled[0] < panned[1] - panned[0]);
+    await page.waitForFunction((w) => {
+      const st = (window as unknown as { __state?: { window?: [number, number]; selected?: unknown } }).__state;
+      return !!st?.window && Math.abs(st.window[0] - w[0]) < 1e-6 && !!st.selected;
+    }, wheeled);
+
+    await page.reload();
+    await replay(page);
+    const after = await drawnSummary(page);
+    assert.ok(Math.abs(after.window[0] - wheeled[0]) < 1e-6 && Math.abs(after.window[1] - wheeled[1]) < 1e-6, `restored ${after.window} vs ${wheeled}`);
+    assert.strictEqual(after.selected, 'interval');
+    await page.keyboard.press('0');
+    await waitWindowChange(after.window);
+    const fitted = await windowNow();
+    assert.ok(fitted[1] - fitted[0] > wheeled[1] - wheeled[0], 'fit all shows more again');
+    await page.close();
+  });
+});

@@ -1,0 +1,86 @@
+/** Which kinds become lanes' lifetimes, intervals (and in which state), drawn instants or markers. */
+import type { Kind } from '../../protocol';
+import type { ArrowKind, IntervalState } from './types';
+
+/** Kinds whose b/e (or X) span a lane's whole life: drawn as the lane's "running" background. */
+export const LIFETIME_KINDS: ReadonlySet<Kind> = new Set<Kind>(['thread.run', 'async.task', 'greenlet.run']);
+
+const STATE: Partial<Record<Kind, IntervalState>> = {
+  'lock.wait': 'wait',
+  'lock.hold': 'hold',
+  'sync.wait': 'blocked',
+  'msg.wait': 'blocked',
+  'thread.join': 'blocked',
+  'process.join': 'blocked',
+  'pool.wait': 'blocked',
+  'async.wait': 'blocked',
+  'manager.call': 'blocked',
+  'thread.sleep': 'sleep',
+  'pool.task': 'running',
+  'async.step': 'running',
+  'async.slow': 'slow',
+  'generic.slice': 'generic',
+};
+
+export function intervalState(k: Kind): IntervalState | undefined {
+  return STATE[k];
+}
+
+/** Instants worth a tick on their lane (definitions like lock.create only name things). */
+export const DRAWN_INSTANTS: ReadonlySet<Kind> = new Set<Kind>([
+  'msg.send', 'msg.recv', 'exception', 'lock.fail', 'sync.notify', 'pool.submit', 'pool.result',
+  'shared.read', 'shared.write', 'process.signal', 'process.spawn', 'thread.spawn', 'async.spawn',
+  'greenlet.switch', 'local.bind', 'generic.instant', 'deadlock', 'lock.inversion', 'pool.op',
+]);
+
+/** Instants the bounded model may fold into density counts once the event budget is spent. */
+export const FOLDABLE: ReadonlySet<Kind> = new Set<Kind>([
+  'lock.wait', 'lock.hold', 'msg.send', 'msg.recv', 'shared.read', 'shared.write', 'async.step',
+  'generic.slice', 'generic.instant', 'local.bind', 'greenlet.switch', 'lock.fail',
+]);
+
+/** Arrow kind from the source event's kind. */
+export function arrowKind(from: Kind): ArrowKind {
+  switch (from) {
+    case 'msg.send': return 'message';
+    case 'pool.submit': case 'pool.task': return 'task';
+    case 'thread.spawn': case 'process.spawn': case 'async.spawn': return 'spawn';
+    case 'thread.run': case 'process.exit': return 'join';
+    case 'sync.notify': return 'wake';
+    default: return 'flow';
+  }
+}
+
+/** Kinds whose `obj` is a lock-like primitive (coloured per lock, summarised per lock). */
+export function isLockKind(k: Kind): boolean {
+  return k === 'lock.wait' || k === 'lock.hold' || k === 'lock.fail' || k === 'lock.create' || k === 'sync.wait';
+}
+
+/** Per-kind flags, so folding an event in costs one property lookup rather than a set lookup per rule. */
+export const F_LIFETIME = 1;
+export const F_INTERVAL = 2;
+export const F_DRAWN = 4;
+export const F_FOLDABLE = 8;
+/** Naming and bookkeeping records do not stretch the time axis. */
+export const F_NO_EXTENT = 16;
+/** Definitions draw nothing and make no lane. */
+export const F_NO_LANE = 32;
+/** Carries process/thread/object facts (names, parents, exits). */
+export const F_DESCRIBE = 64;
+
+const NO_EXTENT_KINDS: Kind[] = ['thread.name', 'run.meta', 'process.summary'];
+const NO_LANE_KINDS: Kind[] = ['run.meta', 'process.summary', 'lock.create', 'chan.create', 'pool.create', 'shared.create'];
+const DESCRIBE_KINDS: Kind[] = ['run.meta', 'process.start', 'process.spawn', 'process.exit', 'process.summary', 'thread.name', 'lock.create', 'chan.create', 'pool.create', 'shared.create'];
+
+export const KIND_FLAGS: Readonly<Record<string, number>> = (() => {
+  const f: Record<string, number> = {};
+  const set = (ks: Iterable<Kind>, bit: number) => { for (const k of ks) f[k] = (f[k] ?? 0) | bit; };
+  for (const k of Object.keys(STATE) as Kind[]) f[k] = (f[k] ?? 0) | F_INTERVAL;
+  set(LIFETIME_KINDS, F_LIFETIME);
+  set(DRAWN_INSTANTS, F_DRAWN);
+  set(FOLDABLE, F_FOLDABLE);
+  set(NO_EXTENT_KINDS, F_NO_EXTENT);
+  set(NO_LANE_KINDS, F_NO_LANE);
+  set(DESCRIBE_KINDS, F_DESCRIBE);
+  return f;
+})();

@@ -1,0 +1,689 @@
+/**
+ * The timeline application: wires the model, the canvas renderer, d3 zoom/axis, panels and the
+ * host connection. Redraws are merged into one requestAnimationFrame; incoming batches only append
+ * to the model. The root element reports what it drew (data-state, data-summary) for tests.
+ */
+import { axisTop } from 'd3-axis';
+import { scaleLinear, ScaleLinear } from 'd3-scale';
+import { select, Selection as D3Selection } from 'd3-selection';
+import { zoom, zoomIdentity, ZoomBehavior, ZoomTransform } from 'd3-zoom';
+import type { FromWebview, RevealQuery, RunStats, TraceEvent, ViewState } from '../../protocol';
+import { parseLoc } from '../../protocol';
+import {
+  fmtDuration, fmtTime, hitTest, kindLabel, layout, Layout, Selection, TimelineModel, ROW_H,
+} from '../model';
+import { GUTTER, intervalLabel, TimelineRenderer, DrawStats } from '../render/draw';
+import { lockColour, readTheme, Theme } from '../render/theme';
+import { button, clear, el } from './dom';
+import { renderFilters } from './filters';
+import { describe, PanelActions, renderDetails, renderSummary } from './panels';
+
+export interface Host {
+  /** True inside VS Code (toolbar commands and openSource go to the extension host). */
+  readonly live: boolean;
+  post(msg: FromWebview): void;
+  getState(): ViewState | undefined;
+  setState(s: ViewState): void;
+}
+
+const AXIS_H = 24;
+const BASE_SPAN = 1e6;
+
+export class TimelineApp {
+  model: TimelineModel;
+  private layout: Layout = { rows: [], height: 0, byLane: new Map() };
+  private layoutVersion = -1;
+  private readonly renderer: TimelineRenderer;
+  private theme: Theme;
+  private readonly canvas: HTMLCanvasElement;
+  private readonly viewport: HTMLElement;
+  private readonly spacer: HTMLElement;
+  private readonly axisSvg: SVGSVGElement;
+  private readonly banner: HTMLElement;
+  private readonly bannerList: HTMLElement;
+  private readonly statusEl: HTMLElement;
+  private readonly details: HTMLElement;
+  private readonly summaryEl: HTMLElement;
+  private readonly filterPop: HTMLElement;
+  private readonly tooltip: HTMLElement;
+  private readonly legend: HTMLElement;
+  private readonly searchInput: HTMLInputElement;
+  private readonly followBtn: HTMLButtonElement;
+  private readonly searchCount: HTMLElement;
+  private readonly base: ScaleLinear<number, number>;
+  private readonly zoomer: ZoomBehavior<HTMLCanvasElement, unknown>;
+  private readonly canvasSel: D3Selection<HTMLCanvasElement, unknown, null, undefined>;
+  private window: [number, number] | undefined;
+  private fitted = true;
+  private frame = 0;
+  private width = 0;
+  private height = 0;
+  private selected: Selection | undefined;
+  private lock: number | undefined;
+  private search = '';
+  private followLive = false;
+  private running = false;
+  private lanesHighlighted = new Set<string>();
+  private readonly hiddenKinds = new Set<string>();
+  private readonly hiddenLanes = new Set<string>();
+  private readonly warnings: string[] = [];
+  private lastStats: DrawStats | undefined;
+  private summaryShown = false;
+  private summaryAt = 0;
+  private pendingSelected: ViewState['selected'];
+  private saveTimer: ReturnType<typeof setTimeout> | undefined;
+  private mouse: { x: number; y: number } | undefined;
+  private boundedWarned = false;
+  private statusText = '';
+  private title = '';
+  private resets = 0;
+
+  constructor(private readonly root: HTMLElement, private readonly host: Host, maxEvents?: number) {
+    this.model = new TimelineModel(maxEvents);
+    root.dataset.state = 'loading';
+    this.theme = readTheme();
+    const saved = host.getState();
+
+    // ---- toolbar
+    this.searchInput = el('input', { type: 'search', placeholder: 'Search names, locks, payloads', 'aria-label': 'Search' });
+    this.searchCount = el('span', { class: 'muted search-count' });
+    this.followBtn = button('Follow live', 'Keep the newest events in view while the run streams', () => this.setFollow(!this.followLive), { 'aria-pressed': 'false' });
+    this.statusEl = el('span', { class: 'status', role: 'status' });
+    const toolbar = el('div', { class: 'toolbar', role: 'toolbar' },
+      button('Fit all', 'Show the whole run (0)', () => this.fitAll()),
+      button('Zoom to selection', 'Zoom to the selected item (F)', () => this.zoomToSelection()),
+      this.followBtn,
+      button('Filter…', 'Choose processes, threads and event kinds', () => this.toggleFilters()),
+      this.searchInput, this.searchCount,
+      button('Summary', 'Locks, threads, channels', () => this.showTab('summary')),
+    );
+    if (host.live) {
+      toolbar.append(el('span', { class: 'sep' }),
+        button('Save trace', 'Save the trace as Chrome-trace JSON', () => host.post({ type: 'command', command: 'saveTrace' })),
+        button('Export report', 'Write a self-contained HTML report', () => host.post({ type: 'command', command: 'exportReport' })),
+        button('Stop', 'Stop the traced program', () => host.post({ type: 'command', command: 'stopTrace' })),
+        button('Rerun', 'Run the program again with tracing', () => host.post({ type: 'command', command: 'rerun' })));
+    }
+    toolbar.append(this.statusEl);
+
+    this.bannerList = el('ul');
+    this.banner = el('div', { class: 'banner', role: 'alert', hidden: '' }, this.bannerList,
+      button('×', 'Dismiss', () => { this.banner.hidden = true; }, { class: 'close' }));
+    this.filterPop = el('div', { class: 'popover', hidden: '' });
+
+    // ---- timeline
+    this.axisSvg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+    this.axisSvg.setAttribute('class', 'axis');
+    this.axisSvg.setAttribute('height', String(AXIS_H));
+    this.canvas = el('canvas', { tabindex: '0', 'aria-label': 'Concurrency timeline. W/S zoom, A/D pan, F zoom to selection, 0 fit all.' });
+    this.spacer = el('div', { class: 'spacer' });
+    this.viewport = el('div', { class: 'viewport' }, this.canvas, this.spacer);
+    this.tooltip = el('div', { class: 'tooltip', hidden: '' });
+    const timeline = el('div', { class: 'timeline' }, this.axisSvg, this.viewport, this.tooltip);
+
+    // ---- side panels
+    this.details = el('div', { class: 'panel details' });
+    this.summaryEl = el('div', { class: 'panel summary', hidden: '' });
+    const tabs = el('div', { class: 'tabs', role: 'tablist' },
+      button('Details', 'The selected item', () => this.showTab('details'), { role: 'tab' }),
+      button('Summary', 'Locks, threads, channels', () => this.showTab('summary'), { role: 'tab' }));
+    this.legend = el('div', { class: 'legend', 'aria-label': 'Colour key' });
+    const side = el('div', { class: 'side' }, tabs, this.details, this.summaryEl, this.legend);
+    clear(root);
+    root.append(toolbar, this.banner, this.filterPop, el('div', { class: 'main' }, timeline, side));
+
+    const ctx = this.canvas.getContext('2d', { alpha: false });
+    if (!ctx) throw new Error('this browser cannot draw on a canvas');
+    this.renderer = new TimelineRenderer(ctx);
+
+    // ---- zoom: a fixed base scale; the visible window is transform.rescaleX(base).
+    this.base = scaleLinear().domain([0, BASE_SPAN]).range([0, 1]);
+    this.canvasSel = select(this.canvas);
+    this.zoomer = zoom<HTMLCanvasElement, unknown>()
+      .scaleExtent([1e-9, 1e9])
+      .filter((e: Event) => {
+        if (e.type === 'wheel') return !(e as WheelEvent).shiftKey && this.mouseInPlot(e as WheelEvent);
+        const m = e as MouseEvent;
+        return !m.ctrlKey && !m.button;
+      })
+      .on('zoom', (e: { transform: ZoomTransform; sourceEvent: Event | null }) => {
+        const src = e.sourceEvent as MouseEvent | null;
+        if (src && src.type === 'mousemove' && src.movementY) this.viewport.scrollTop -= src.movementY;
+        const d = e.transform.rescaleX(this.base).domain();
+        this.window = [d[0], d[1]];
+        // Zooming with the wheel keeps following a live run (with the new span); dragging away stops it.
+        if (src) { this.fitted = false; if (this.followLive && src.type !== 'wheel') this.setFollow(false); }
+        this.requestDraw();
+        this.saveState();
+      });
+    this.canvasSel.call(this.zoomer).on('dblclick.zoom', null);
+
+    // ---- input
+    this.viewport.addEventListener('scroll', () => this.requestDraw());
+    this.viewport.addEventListener('wheel', (e) => {
+      if (e.shiftKey || !this.mouseInPlot(e)) { this.viewport.scrollTop += e.deltaY || e.deltaX; e.preventDefault(); }
+    }, { passive: false });
+    this.canvas.addEventListener('mousemove', (e) => this.hover(e));
+    this.canvas.addEventListener('mouseleave', () => { this.mouse = undefined; this.tooltip.hidden = true; });
+    this.canvas.addEventListener('click', (e) => this.click(e));
+    document.addEventListener('keydown', (e) => this.key(e));
+    this.searchInput.addEventListener('input', () => { this.search = this.searchInput.value.trim().toLowerCase(); this.requestDraw(); this.saveState(); });
+    this.searchInput.addEventListener('keydown', (e) => { if (e.key === 'Enter') this.nextMatch(); });
+    new ResizeObserver(() => this.resize()).observe(this.viewport);
+    const mq = typeof matchMedia === 'function' ? matchMedia('(prefers-color-scheme: dark)') : undefined;
+    mq?.addEventListener('change', () => this.retheme());
+    // VS Code swaps body classes when the theme changes.
+    new MutationObserver(() => this.retheme()).observe(document.body, { attributes: true, attributeFilter: ['class'] });
+
+    if (saved) this.restore(saved);
+    this.renderLegend();
+    renderDetails(this.details, this.model, undefined, this.actions);
+    this.resize();
+  }
+
+  // ---------------------------------------------------------------- host messages
+
+  reset(title: string, metadata?: Record<string, unknown>, maxEvents?: number): void {
+    const limit = typeof metadata?.maxEventsInPanel === 'number' ? metadata.maxEventsInPanel : maxEvents ?? this.model.maxEvents;
+    this.model = new TimelineModel(limit);
+    if (metadata) Object.assign(this.model.metadata, metadata);
+    this.title = title;
+    this.layoutVersion = -1;
+    this.selected = undefined;
+    this.lock = undefined;
+    this.warnings.length = 0;
+    clear(this.bannerList);
+    this.boundedWarned = false;
+    this.banner.hidden = true;
+    // The first reset replays the trace the saved view state belongs to; a later one is a new trace.
+    if (this.resets++ > 0) { this.window = undefined; this.lanesHighlighted = new Set(); this.pendingSelected = undefined; }
+    this.fitted = this.window === undefined;
+    this.root.dataset.state = 'loading';
+    renderDetails(this.details, this.model, undefined, this.actions);
+    this.requestDraw();
+  }
+
+  append(events: TraceEvent[]): void {
+    this.model.append(events);
+    if (!this.boundedWarned && this.model.bounded) {
+      this.boundedWarned = true;
+      this.warn(`More than ${this.model.maxEvents.toLocaleString()} events: later detail is counted as density bars instead of drawn one by one (setting interleave.maxEventsInPanel).`);
+    }
+    this.requestDraw();
+  }
+
+  warn(message: string): void {
+    if (this.warnings.includes(message)) return;
+    this.warnings.push(message);
+    this.bannerList.append(el('li', {}, message));
+    this.banner.hidden = false;
+    this.requestDraw();
+  }
+
+  status(running: boolean, stats: RunStats): void {
+    this.running = running;
+    this.statusText = `${running ? 'running' : 'stopped'} · ${stats.events.toLocaleString()} events · ${Math.round(stats.eventsPerSecond).toLocaleString()}/s` +
+      (stats.dropped ? ` · ${stats.dropped.toLocaleString()} dropped` : '');
+    this.requestDraw();
+  }
+
+  end(exitCode: number | null, signal?: string | null, metadata?: Record<string, unknown>): void {
+    this.running = false;
+    if (metadata) Object.assign(this.model.metadata, metadata);
+    this.statusText = `finished · exit ${exitCode === null ? '?' : exitCode}${signal ? ` (${signal})` : ''}`;
+    const totals = metadata?.totals as { dropped?: number } | undefined;
+    if (totals && typeof totals.dropped === 'number' && totals.dropped > 0) this.warn(`The runtime dropped ${totals.dropped.toLocaleString()} events (buffers full); the timeline has gaps.`);
+    this.requestDraw();
+  }
+
+  reveal(q: RevealQuery): void {
+    const lanes = new Set<string>();
+    let t: number | undefined;
+    if (q.loc) {
+      for (const k of this.model.locLanes.get(q.loc) ?? []) lanes.add(k);
+      const p = parseLoc(q.loc);
+      // Locations can differ in path spelling; fall back to the file's basename and line.
+      if (!lanes.size && p) {
+        const tail = `${p.file.split(/[\\/]/).pop()}:${p.line}`;
+        for (const [loc, ks] of this.model.locLanes) if (loc.endsWith(tail)) for (const k of ks) lanes.add(k);
+      }
+    }
+    if (q.names?.length) {
+      const names = q.names.map((n) => n.toLowerCase());
+      for (const o of this.model.objects.values()) {
+        if (names.includes(o.name.toLowerCase()) && o.kind === 'lock') { this.lock = o.obj; break; }
+      }
+      this.search = names[0];
+      this.searchInput.value = q.names[0];
+    }
+    if (q.kind === 'deadlock') {
+      const m = this.model.markers.find((x) => x.kind === 'deadlock');
+      if (m) { for (const k of m.lanes) lanes.add(k); t = m.ts; this.select({ type: 'marker', marker: m }, false); }
+    }
+    this.lanesHighlighted = lanes;
+    const first = [...lanes].map((k) => this.layout.byLane.get(k)).filter((r) => r)[0];
+    if (first) this.viewport.scrollTop = Math.max(0, first.y - 40);
+    if (t !== undefined && this.window) {
+      const span = this.window[1] - this.window[0];
+      this.setWindow(t - span / 2, t + span / 2);
+    }
+    this.requestDraw();
+  }
+
+  // ---------------------------------------------------------------- view
+
+  private get actions(): PanelActions {
+    return {
+      openSource: (loc) => this.openSource(loc),
+      selectLock: (obj) => { this.lock = this.lock === obj ? undefined : obj; this.requestDraw(); },
+      revealLane: (key) => {
+        const r = this.layout.byLane.get(key);
+        if (r) this.viewport.scrollTop = Math.max(0, r.y - 40);
+        const lane = this.model.lane(key);
+        if (lane) this.select({ type: 'lane', lane }, false);
+      },
+    };
+  }
+
+  requestDraw(): void {
+    if (this.frame) return;
+    this.frame = requestAnimationFrame(() => {
+      this.frame = 0;
+      this.draw();
+    });
+  }
+
+  private draw(): void {
+    const m = this.model;
+    if (this.layoutVersion !== m.version) this.relayout();
+    const hasData = Number.isFinite(m.minTs);
+    if (hasData) {
+      if (!this.window || this.fitted) this.window = this.fullWindow();
+      else if (this.followLive) {
+        const span = this.window[1] - this.window[0];
+        this.window = [m.maxTs - span * 0.95, m.maxTs + span * 0.05];
+      }
+      this.syncZoom();
+    }
+    const w = this.window ?? [0, 1];
+    const stats = this.renderer.draw(m, this.layout, {
+      width: this.width, height: this.height, dpr: window.devicePixelRatio || 1, scrollY: this.viewport.scrollTop,
+      t0: w[0], t1: w[1], hiddenKinds: this.hiddenKinds, selected: this.selected, lock: this.lock,
+      search: this.search || undefined, lanesHighlighted: this.lanesHighlighted, theme: this.theme,
+    });
+    this.lastStats = stats;
+    this.drawAxis(w);
+    this.searchCount.textContent = this.search ? `${stats.searchMatches} in view` : '';
+    const counts = `${m.received.toLocaleString()} events${m.folded ? ` (${m.folded.toLocaleString()} counted)` : ''}`;
+    const sampled = stats.arrowsInView > stats.arrows + 50 ? `${stats.arrows} of ${stats.arrowsInView.toLocaleString()} arrows shown (zoom in for all)` : '';
+    this.statusEl.textContent = [this.title, this.statusText, this.running ? '' : counts, sampled].filter(Boolean).join(' · ');
+    if (this.summaryShown && (performance.now() - this.summaryAt > 1000 || !this.running)) this.refreshSummary();
+    this.publish(stats, w);
+  }
+
+  /**
+   * Test-visible state, as JSON in `#app[data-summary]` after every draw (`data-state="ready"` once
+   * something was drawn or a problem reported). Model totals: lanes (shown), processes, taskLanes,
+   * intervals, states {hold, wait, blocked, sleep, running, slow, generic}, arrows, arrowKinds
+   * {message, task, spawn, join, wake, flow, deadlock}, counters, markers, deadlocks, exceptions,
+   * instants, aggregates, events, folded, warnings, laneNames, processNames ("name (pid N · exit C)").
+   * This frame: drawn {lanes, intervals, arrows, arrowsInView, instants, markers, aggregates, rects},
+   * window [t0, t1] µs, selected (item type or null), lock (highlighted lock obj or null),
+   * highlighted (revealed lane keys), search.
+   */
+  private publish(stats: DrawStats, w: [number, number]): void {
+    const m = this.model;
+    let instants = 0, aggregates = 0, counters = 0, taskLanes = 0;
+    for (const l of m.lanes.values()) {
+      instants += l.instants.length;
+      aggregates += l.aggregates.length;
+      counters += l.counters.size + (l.cpu ? 1 : 0);
+      if (l.kind !== 'thread') taskLanes++;
+    }
+    const summary = {
+      lanes: this.layout.byLane.size,
+      processes: m.processes.size,
+      taskLanes,
+      intervals: m.intervalCount,
+      states: m.byState,
+      arrows: m.arrows.alive,
+      arrowKinds: m.arrows.byKind,
+      counters,
+      markers: m.markers.length,
+      deadlocks: m.markers.filter((x) => x.kind === 'deadlock').length,
+      exceptions: m.markers.filter((x) => x.kind === 'exception').length,
+      instants,
+      aggregates,
+      events: m.received,
+      folded: m.folded,
+      warnings: this.warnings.length,
+      laneNames: [...this.layout.byLane.values()].map((r) => r.label),
+      processNames: this.layout.rows.filter((r) => r.type === 'process').map((r) => `${r.label} (${r.detail})`),
+      drawn: { lanes: stats.lanes, intervals: stats.intervals, arrows: stats.arrows, arrowsInView: stats.arrowsInView, instants: stats.instants, markers: stats.markers, aggregates: stats.aggregates, rects: stats.rects },
+      window: w,
+      selected: this.selected ? this.selected.type : null,
+      lock: this.lock ?? null,
+      highlighted: [...this.lanesHighlighted],
+      search: this.search,
+    };
+    this.root.dataset.summary = JSON.stringify(summary);
+    if (Number.isFinite(m.minTs) || this.warnings.length) this.root.dataset.state = 'ready';
+  }
+
+  private relayout(): void {
+    this.layout = layout(this.model, { hidden: this.hiddenLanes });
+    this.layoutVersion = this.model.version;
+    this.spacer.style.height = `${Math.max(0, this.layout.height + 40 - this.height)}px`;
+    if (this.pendingSelected && this.model.lane(this.pendingSelected.lane)) {
+      const row = this.layout.byLane.get(this.pendingSelected.lane);
+      if (row) {
+        const s = hitTest(this.model, this.layout, this.pendingSelected.ts, row.y + (row.rowsY ?? 0) + ROW_H / 2, 1);
+        if (s) this.selected = s;
+        renderDetails(this.details, this.model, this.selected, this.actions);
+        this.pendingSelected = undefined;
+      }
+    }
+  }
+
+  private fullWindow(): [number, number] {
+    const m = this.model;
+    const span = Math.max(1, m.maxTs - m.minTs);
+    return [m.minTs - span * 0.01, m.maxTs + span * 0.02];
+  }
+
+  private plotWidth(): number {
+    return Math.max(1, this.width - GUTTER);
+  }
+
+  /** Keeps d3-zoom's transform equal to the window (after resizes, fit, follow, restore). */
+  private syncZoom(): void {
+    if (!this.window) return;
+    const [t0, t1] = this.window;
+    const k = BASE_SPAN / Math.max(1e-9, t1 - t0);
+    const t = zoomIdentity.scale(k).translate(-this.base(t0) * 1, 0);
+    const cur = (this.canvas as unknown as { __zoom?: ZoomTransform }).__zoom;
+    if (cur && Math.abs(cur.k - t.k) <= 1e-12 * t.k && Math.abs(cur.x - t.x) <= 1e-9 * Math.max(1, Math.abs(t.x))) return;
+    // Set the stored transform without emitting a zoom event (we are already drawing).
+    (this.canvas as unknown as { __zoom: ZoomTransform }).__zoom = t;
+  }
+
+  setWindow(t0: number, t1: number): void {
+    if (!(t1 > t0)) return;
+    this.window = [t0, t1];
+    this.fitted = false;
+    this.syncZoom();
+    this.requestDraw();
+    this.saveState();
+  }
+
+  fitAll(): void {
+    this.fitted = true;
+    this.requestDraw();
+    this.saveState();
+  }
+
+  private zoomToSelection(): void {
+    const s = this.selected;
+    if (!s) return;
+    let t0: number, t1: number;
+    if (s.type === 'interval') { t0 = s.iv.start; t1 = s.iv.end === Infinity ? this.model.now : s.iv.end; }
+    else if (s.type === 'instant' || s.type === 'marker') { const ts = s.type === 'instant' ? s.inst.ev.ts : s.marker.ts; t0 = ts - 500; t1 = ts + 500; }
+    else if (s.type === 'lane') { t0 = s.lane.first; t1 = s.lane.last; }
+    else return;
+    const pad = Math.max(1, (t1 - t0) * 0.1);
+    this.setWindow(t0 - pad, t1 + pad);
+  }
+
+  private setFollow(on: boolean): void {
+    this.followLive = on;
+    this.followBtn.setAttribute('aria-pressed', String(on));
+    this.followBtn.classList.toggle('on', on);
+    if (on) this.fitted = false;
+    this.requestDraw();
+    this.saveState();
+  }
+
+  private toggleFilters(): void {
+    if (!this.filterPop.hidden) { this.filterPop.hidden = true; return; }
+    renderFilters(this.filterPop, this.model, { hiddenKinds: this.hiddenKinds, hiddenLanes: this.hiddenLanes }, () => {
+      this.layoutVersion = -1;
+      this.requestDraw();
+      this.saveState();
+    });
+    this.filterPop.hidden = false;
+  }
+
+  private showTab(tab: 'details' | 'summary'): void {
+    this.summaryShown = tab === 'summary';
+    this.details.hidden = this.summaryShown;
+    this.summaryEl.hidden = !this.summaryShown;
+    if (this.summaryShown) this.refreshSummary();
+  }
+
+  private refreshSummary(): void {
+    this.summaryAt = performance.now();
+    renderSummary(this.summaryEl, this.model, this.actions);
+  }
+
+  private resize(): void {
+    const w = this.viewport.clientWidth;
+    const h = this.viewport.clientHeight;
+    if (w === this.width && h === this.height) return;
+    this.width = w;
+    this.height = h;
+    const dpr = window.devicePixelRatio || 1;
+    this.canvas.width = Math.max(1, Math.round(w * dpr));
+    this.canvas.height = Math.max(1, Math.round(h * dpr));
+    this.canvas.style.width = `${w}px`;
+    this.canvas.style.height = `${h}px`;
+    this.base.range([0, this.plotWidth()]);
+    this.axisSvg.setAttribute('width', String(w));
+    this.spacer.style.height = `${Math.max(0, this.layout.height + 40 - h)}px`;
+    this.syncZoom();
+    this.draw();
+  }
+
+  private retheme(): void {
+    this.theme = readTheme();
+    this.renderLegend();
+    this.requestDraw();
+  }
+
+  /**
+   * The colour key, from the same theme the canvas uses. Swatches are styled through CSSOM
+   * (allowed by the CSP, unlike style attributes) and are not canvases, so `canvas` means the timeline.
+   */
+  private renderLegend(): void {
+    const th = this.theme;
+    const hatch = (c: string) => `repeating-linear-gradient(135deg, ${c} 0 2px, transparent 2px 5px)`;
+    const items: [string, string][] = [
+      ['running', th.state.running],
+      ['holding a lock (colour per lock)', `linear-gradient(90deg, ${lockColour(0)} 50%, ${lockColour(1)} 50%)`],
+      ['waiting for a lock', hatch(lockColour(0))],
+      ['blocked (queue, join, event, condition)', th.state.blocked],
+      ['sleeping', th.state.sleep],
+      ['blocked the event loop', th.state.slow],
+      ['many thin slices', th.dense],
+      ['message / task / wake-up arrow', `linear-gradient(90deg, ${th.arrow.message} 33%, ${th.arrow.task} 33% 66%, ${th.arrow.wake} 66%)`],
+      ['deadlock / exception', th.error],
+    ];
+    clear(this.legend);
+    for (const [label, background] of items) {
+      const swatch = el('span', { class: 'swatch', 'aria-hidden': 'true' });
+      swatch.style.background = background;
+      this.legend.append(el('span', { class: 'key' }, swatch, label));
+    }
+  }
+
+  private drawAxis(w: [number, number]): void {
+    const x = scaleLinear().domain(w).range([0, this.plotWidth()]);
+    const span = w[1] - w[0];
+    const axis = axisTop<number>(x).ticks(Math.max(2, Math.floor(this.plotWidth() / 110))).tickFormat((t) => fmtTime(+t, span));
+    const g = select(this.axisSvg).selectAll<SVGGElement, null>('g.ticks').data([null]).join('g').attr('class', 'ticks')
+      .attr('transform', `translate(${GUTTER},${AXIS_H - 1})`);
+    g.call(axis);
+  }
+
+  // ---------------------------------------------------------------- pointer and keys
+
+  private mouseInPlot(e: MouseEvent): boolean {
+    const r = this.canvas.getBoundingClientRect();
+    return e.clientX - r.left >= GUTTER;
+  }
+
+  private pointToModel(e: MouseEvent): { t: number; y: number; slop: number } | undefined {
+    if (!this.window) return undefined;
+    const r = this.canvas.getBoundingClientRect();
+    const px = e.clientX - r.left - GUTTER;
+    const span = this.window[1] - this.window[0];
+    const usPerPx = span / this.plotWidth();
+    return { t: this.window[0] + px * usPerPx, y: e.clientY - r.top + this.viewport.scrollTop, slop: usPerPx * 4 };
+  }
+
+  private hover(e: MouseEvent): void {
+    this.mouse = { x: e.clientX, y: e.clientY };
+    const p = this.pointToModel(e);
+    const s = p && hitTest(this.model, this.layout, p.t, p.y, p.slop);
+    if (!s) { this.tooltip.hidden = true; return; }
+    const lines = tooltipLines(this.model, s);
+    clear(this.tooltip);
+    for (const [i, line] of lines.entries()) this.tooltip.append(el(i === 0 ? 'strong' : 'div', {}, line));
+    const host = this.tooltip.parentElement!.getBoundingClientRect();
+    this.tooltip.style.left = `${Math.max(0, Math.min(e.clientX - host.left + 14, host.width - 320))}px`;
+    this.tooltip.style.top = `${e.clientY - host.top + 16}px`;
+    this.tooltip.hidden = false;
+  }
+
+  private click(e: MouseEvent): void {
+    this.canvas.focus();
+    const p = this.pointToModel(e);
+    if (!p) return;
+    const s = hitTest(this.model, this.layout, p.t, p.y, p.slop);
+    this.select(s, true);
+  }
+
+  select(s: Selection | undefined, fromClick: boolean): void {
+    this.selected = s;
+    if (s?.type === 'interval' && s.iv.obj !== undefined && (s.iv.k === 'lock.wait' || s.iv.k === 'lock.hold')) this.lock = s.iv.obj;
+    else if (fromClick) this.lock = undefined;
+    renderDetails(this.details, this.model, s, this.actions);
+    if (this.summaryShown && fromClick && s) this.showTab('details');
+    const loc = s?.type === 'interval' ? s.iv.begin.loc ?? s.iv.close?.loc : s?.type === 'instant' ? s.inst.ev.loc : s?.type === 'marker' ? s.marker.ev.loc : undefined;
+    if (fromClick && loc) this.openSource(loc);
+    this.requestDraw();
+    this.saveState();
+  }
+
+  private openSource(loc: string): void {
+    const p = parseLoc(loc);
+    if (p && this.host.live) this.host.post({ type: 'openSource', file: p.file, line: p.line });
+  }
+
+  private key(e: KeyboardEvent): void {
+    const t = e.target as HTMLElement | null;
+    if (t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA')) return;
+    if (!this.window || e.ctrlKey || e.metaKey || e.altKey) return;
+    const [t0, t1] = this.window;
+    const span = t1 - t0;
+    // Zoom around the mouse when it is over the plot, else the centre (Perfetto's W/A/S/D).
+    let focus = t0 + span / 2;
+    if (this.mouse) {
+      const r = this.canvas.getBoundingClientRect();
+      const px = this.mouse.x - r.left - GUTTER;
+      if (px >= 0 && px <= this.plotWidth()) focus = t0 + (px / this.plotWidth()) * span;
+    }
+    const zoomBy = (f: number) => this.setWindow(focus - (focus - t0) * f, focus + (t1 - focus) * f);
+    switch (e.key.toLowerCase()) {
+      case 'w': zoomBy(0.8); break;
+      case 's': zoomBy(1.25); break;
+      case 'a': this.setFollow(false); this.setWindow(t0 - span * 0.1, t1 - span * 0.1); break;
+      case 'd': this.setFollow(false); this.setWindow(t0 + span * 0.1, t1 + span * 0.1); break;
+      case 'f': this.zoomToSelection(); break;
+      case '0': this.fitAll(); break;
+      case 'escape': this.select(undefined, true); this.filterPop.hidden = true; break;
+      default: return;
+    }
+    e.preventDefault();
+  }
+
+  private nextMatch(): void {
+    if (!this.window) return;
+    // The next match after the centre of the view, wrapping round to the first one.
+    const found = this.findMatch((this.window[0] + this.window[1]) / 2) ?? this.findMatch(-Infinity);
+    if (!found) return;
+    const span = this.window[1] - this.window[0];
+    this.select(found.s, false);
+    this.setWindow(found.t - span / 2, found.t + span / 2);
+    const key = found.s.type === 'interval' ? found.s.iv.lane.key : found.s.type === 'instant' ? found.s.inst.lane.key : '';
+    const r = this.layout.byLane.get(key);
+    if (r && (r.y < this.viewport.scrollTop || r.y > this.viewport.scrollTop + this.height - 20)) this.viewport.scrollTop = Math.max(0, r.y - 40);
+  }
+
+  private findMatch(after: number): { t: number; s: Selection } | undefined {
+    const q = this.search;
+    if (!q) return undefined;
+    let best: { t: number; s: Selection } | undefined;
+    for (const lane of this.model.lanes.values()) {
+      if (!this.layout.byLane.has(lane.key)) continue;
+      for (const row of lane.rows) {
+        for (let i = 0; i < row.length; i++) {
+          const iv = row.items[i];
+          if (row.starts[i] <= after || (best && row.starts[i] >= best.t)) continue;
+          if (intervalLabel(this.model, iv).toLowerCase().includes(q)) { best = { t: row.starts[i], s: { type: 'interval', iv } }; break; }
+        }
+      }
+      for (const inst of lane.instants.items) {
+        if (inst.ev.ts <= after || (best && inst.ev.ts >= best.t)) continue;
+        const p = inst.ev.a?.preview;
+        if (kindLabel(inst.ev).toLowerCase().includes(q) || (typeof p === 'string' && p.toLowerCase().includes(q))) { best = { t: inst.ev.ts, s: { type: 'instant', inst } }; break; }
+      }
+    }
+    return best;
+  }
+
+  // ---------------------------------------------------------------- persistence
+
+  private saveState(): void {
+    if (this.saveTimer) return;
+    this.saveTimer = setTimeout(() => {
+      this.saveTimer = undefined;
+      const s = this.selected;
+      const sel = s?.type === 'interval' ? { lane: s.iv.lane.key, ts: s.iv.start } : s?.type === 'instant' ? { lane: s.inst.lane.key, ts: s.inst.ev.ts } :
+        s?.type === 'marker' ? { lane: s.marker.lane, ts: s.marker.ts } : null;
+      this.host.setState({
+        window: this.fitted ? undefined : this.window,
+        selected: sel,
+        hiddenKinds: [...this.hiddenKinds],
+        hiddenLanes: [...this.hiddenLanes],
+        search: this.searchInput.value,
+        followLive: this.followLive,
+      });
+    }, 250);
+  }
+
+  private restore(s: ViewState): void {
+    if (Array.isArray(s.window) && s.window.length === 2 && s.window[1] > s.window[0]) { this.window = [s.window[0], s.window[1]]; this.fitted = false; }
+    for (const k of s.hiddenKinds ?? []) if (typeof k === 'string') this.hiddenKinds.add(k);
+    for (const k of s.hiddenLanes ?? []) if (typeof k === 'string') this.hiddenLanes.add(k);
+    if (typeof s.search === 'string') { this.searchInput.value = s.search; this.search = s.search.trim().toLowerCase(); }
+    if (s.followLive) this.setFollow(true);
+    if (s.selected && typeof s.selected.lane === 'string' && typeof s.selected.ts === 'number') this.pendingSelected = s.selected;
+  }
+
+  /** For tests and the benchmark: the last drawn statistics. */
+  get drawn(): DrawStats | undefined {
+    return this.lastStats;
+  }
+}
+
+function tooltipLines(model: TimelineModel, s: Selection): string[] {
+  const d = describe(model, s);
+  const lines = [d.title];
+  for (const [k, v] of d.fields) if (k !== 'lane' || s.type !== 'interval') lines.push(`${k}: ${v}`);
+  const ev = d.events[0];
+  const preview = ev?.a?.preview;
+  if (typeof preview === 'string') lines.push(`payload: ${preview}`);
+  if (ev?.loc) lines.push(ev.loc);
+  if (s.type === 'interval' && s.iv.end !== Infinity) lines[0] += ` — ${fmtDuration(s.iv.end - s.iv.start)}`;
+  return lines.slice(0, 8);
+}
