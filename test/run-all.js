@@ -32,7 +32,8 @@ const suites = [
   { name: 'python-gevent', cmd: '/usr/bin/python3', args: ['-m', 'unittest', 'discover', '-s', 'test/python', '-t', 'test/python', '-p', 'test_gevent*.py'], when: () => hasFiles('test/python', /^test_gevent.*\.py$/) && fs.existsSync('/usr/bin/python3') },
   // --no-config: .mocharc.json's spec would otherwise add every unit test to this run.
   { name: 'browser', cmd: 'npx', args: ['mocha', '--no-config', '-r', 'tsx/cjs', '--extension', 'ts', '--timeout', '180000', 'test/browser/**/*.test.ts'], when: () => hasFiles('test/browser', /\.test\.ts$/) },
-  { name: 'e2e', cmd: 'npx', args: ['tsx', 'test/e2e/run.ts'], when: () => exists('test/e2e/run.ts') },
+  // The build suite above already rebuilt dist/ when it was stale.
+  { name: 'e2e', cmd: 'npx', args: ['tsx', 'test/e2e/run.ts', '--no-build'], when: () => exists('test/e2e/run.ts') },
 ];
 
 let passed = 0, failed = 0, skipped = 0;
