@@ -126,6 +126,8 @@ export const KINDS = {
   'local.bind': { code: 55, cat: 'local', phases: ['i'], label: 'thread-local' },
 
   // ---- asyncio (obj: the task; each task is its own lane inside its thread) -----------------------
+  // Events recorded on behalf of a running task (msg.send/msg.recv of an asyncio.Queue, async.spawn,
+  // async.slow) carry a.task: the task's obj, which puts them on its lane (see laneObj).
   /** Task lifetime. b a: { name, coro, parent?: obj }; e a: { state: 'done'|'cancelled'|'error', error? }. corr: b is dst from creator's task spawn. */
   'async.task': { code: 60, cat: 'asyncio', phases: ['b', 'e'], flow: { b: 'dst' }, label: 'task' },
   /** One run step of a task (between suspensions). */
@@ -217,12 +219,17 @@ export interface DeadlockThread {
   stack: string[];
 }
 
-/** Interval lanes: the lane an event belongs to. asyncio tasks and greenlets get their own lane. */
-export function laneObj(ev: Pick<TraceEvent, 'k' | 'obj'>): number | undefined {
-  return ev.k === 'async.task' || ev.k === 'async.step' || ev.k === 'async.wait' ||
-    ev.k === 'greenlet.run'
-    ? ev.obj
-    : undefined;
+/**
+ * The lane object of an event: `undefined` for its thread's lane `(pid, tid)`, else the asyncio task or
+ * greenlet whose own lane `(pid, tid, obj)` inside that thread it belongs to. Task and greenlet kinds
+ * name it in `obj`; any other event recorded on behalf of a running asyncio task (its queue messages, the
+ * spawn of a task it creates, its slow steps) names it in `a.task`. All tasks of a loop share one thread,
+ * so without `a.task` a message from one task to another would stay inside one lane and get no arrow.
+ */
+export function laneObj(ev: Pick<TraceEvent, 'k' | 'obj' | 'a'>): number | undefined {
+  if (ev.k === 'async.task' || ev.k === 'async.step' || ev.k === 'async.wait' || ev.k === 'greenlet.run') return ev.obj;
+  const task = ev.a?.task;
+  return typeof task === 'number' && Number.isFinite(task) ? task : undefined;
 }
 
 /** Location helpers: `loc` is `path:line`, paths may contain ':' (Windows drive letters). */

@@ -39,6 +39,8 @@ export interface ViewState {
   hiddenLanes?: string[];
   search?: string;
   followLive?: boolean;
+  /** The details/summary pane as the user left it (open or collapsed, width in px); absent: by panel width. */
+  sidePane?: { open?: boolean; width?: number };
 }
 
 export type ToWebview =

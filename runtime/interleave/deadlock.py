@@ -254,7 +254,8 @@ def _report(reason, idents):
             if owner is not None and owner in live:
                 entry["waitingForOwner"] = live[owner].name
         threads.append(entry)
-    rec.emit("deadlock", "i", a={"reason": reason, "threads": threads})
+    # Put the marker on a deadlocked thread's lane, not on the watchdog's (which the timeline does not show).
+    rec.emit("deadlock", "i", tid=threads[0]["tid"] if threads else pid, a={"reason": reason, "threads": threads})
     _print_report(reason, threads)
     if _on_exit:
         rec.shutdown()

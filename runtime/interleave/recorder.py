@@ -373,6 +373,28 @@ def is_in_runtime():
     return getattr(_tls, "busy", False)
 
 
+def _async_signals():
+    import _signal
+    sync = {getattr(_signal, n) for n in ("SIGSEGV", "SIGBUS", "SIGFPE", "SIGILL", "SIGTRAP", "SIGABRT", "SIGSYS")
+            if hasattr(_signal, n)}
+    return _signal, set(_signal.valid_signals()) - sync
+
+
+def start_runtime_thread(fn, args=()):
+    """Starts one of the runtime's own threads with asynchronous signals already blocked in it (a new
+    thread inherits its creator's mask), so that not even its first instructions can catch a signal
+    meant for the program's main thread (a SIGTERM from Pool.terminate right after a fork, say)."""
+    try:
+        _signal, sigs = _async_signals()
+        old = _signal.pthread_sigmask(_signal.SIG_BLOCK, sigs)
+    except Exception:
+        return start_new_thread(fn, args)
+    try:
+        return start_new_thread(fn, args)
+    finally:
+        _signal.pthread_sigmask(_signal.SIG_SETMASK, old)
+
+
 def runtime_thread_init():
     """First call in each of the runtime's own threads. Blocks asynchronous signals there: the kernel
     delivers a process signal to any thread that does not block it, and CPython only interrupts the
@@ -380,10 +402,8 @@ def runtime_thread_init():
     on our flusher would leave a program blocked in Event.wait() hanging; a plain run never has that."""
     try:
         runtime_tids.add(_get_native_id())
-        import _signal
-        sync = {getattr(_signal, n) for n in ("SIGSEGV", "SIGBUS", "SIGFPE", "SIGILL", "SIGTRAP", "SIGABRT", "SIGSYS")
-                if hasattr(_signal, n)}
-        _signal.pthread_sigmask(_signal.SIG_BLOCK, set(_signal.valid_signals()) - sync)
+        _signal, sigs = _async_signals()
+        _signal.pthread_sigmask(_signal.SIG_BLOCK, sigs)
     except Exception:
         pass
     _tls.busy = True

@@ -45,6 +45,10 @@ class Stream(object):
         self.dropped = 0
         self.thread_started = False
         self.encoder = None
+        # The process this client belongs to. A fork child owns a copy of this object (and of its socket)
+        # until its at-fork hook has replaced it; a signal handler running in between must not send the
+        # parent's buffer over the parent's connection.
+        self.pid = os.getpid()
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self):
@@ -52,7 +56,7 @@ class Stream(object):
             return
         self.thread_started = True
         try:
-            _start_new_thread(self._loop, ())
+            _rec.start_runtime_thread(self._loop, ())
         except Exception:
             self.thread_started = False
 
@@ -90,6 +94,8 @@ class Stream(object):
     # -- flushing ------------------------------------------------------------------------------------
     def flush(self, sync=False, final=False, lock_timeout=-1):
         """Sends what is buffered. Returns False if the flush lock could not be taken in time."""
+        if self.pid != os.getpid():
+            return True
         if not self.lock.acquire(True, lock_timeout):
             return False
         try:
@@ -104,7 +110,8 @@ class Stream(object):
             if final:
                 emitted = self.taken
                 dropped = self.dropped + (0 if self._deliverable() else n)
-                chunk.append((_SUMMARY, "i", _rec.now(), _thread.get_native_id(), 0, 0, 0, 0,
+                # On the main thread's lane (tid == pid): the final flush may run on one of our own threads.
+                chunk.append((_SUMMARY, "i", _rec.now(), os.getpid(), 0, 0, 0, 0,
                               {"emitted": emitted, "dropped": dropped}))
             if chunk:
                 self._send_events(chunk, n)
@@ -116,7 +123,7 @@ class Stream(object):
 
     def close(self, lock_timeout=5.0):
         """Final flush with the summary record; then closes the connection (EOF tells the receiver)."""
-        if self.closed:
+        if self.closed or self.pid != os.getpid():
             return
         if not self.flush(final=True, lock_timeout=lock_timeout):
             self.closed = True  # could not take the lock in time: give up rather than block the exit

@@ -37,6 +37,8 @@ export interface DrawnSummary {
   lock: number | null;
   highlighted: string[];
   search: string;
+  /** CSS px: the webview, the timeline canvas, its lane-name column, the details pane (0 when collapsed). */
+  layout: { panel: number; canvas: number; gutter: number; side: number };
 }
 
 export function chromiumMissing(): string | undefined {

@@ -7,7 +7,7 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
-import { readChromeText } from '../../protocol';
+import { laneKey, readChromeText } from '../../protocol';
 import { Browser, chromiumMissing, openReport, screenshot, writeReport, drawnSummary } from './browser';
 import { buildWebview, ROOT } from './build';
 import { traceSample } from './samples';
@@ -109,12 +109,23 @@ describe('timeline report in Chromium', function () {
     await page.close();
   });
 
-  it('asyncio_demo: one lane per task that the runtime recorded, inside its thread', async () => {
+  it('asyncio_demo: one lane per task inside its thread, queue arrows from the producer task to the consumers', async () => {
     const { json } = traceSample('asyncio_demo');
-    const tasks = new Set(readChromeText(json).events.filter((e) => e.k.startsWith('async.') && e.obj !== undefined && e.k !== 'async.spawn').map((e) => `${e.pid}/${e.tid}/${e.obj}`));
+    const events = readChromeText(json).events;
+    const tasks = new Set(events.filter((e) => e.k === 'async.task').map((e) => `${e.pid}/${e.tid}/${e.obj}`));
+    // every event the runtime put on a task (by obj or a.task) is on one of those lanes
+    const onTasks = new Set(events.map((e) => laneKey(e)).filter((k) => k.split('/').length === 3));
+    assert.deepStrictEqual([...onTasks].filter((k) => !tasks.has(k)), []);
+    const sends = events.filter((e) => e.k === 'msg.send');
+    assert.strictEqual(sends.length, 6);
     const { summary, page } = await show('asyncio_demo', json);
     assert.strictEqual(summary.taskLanes, tasks.size);
     assert.ok(summary.lanes >= 1 + tasks.size);
+    // all six jobs travel between two lanes of the one thread: producer task -> consumer task
+    assert.strictEqual(summary.arrowKinds.message, sends.length, JSON.stringify(summary.arrowKinds));
+    assert.ok(summary.arrows > 0 && summary.drawn.arrows > 0);
+    // and main() creating its tasks shows as spawn arrows from main's lane
+    assert.ok((summary.arrowKinds.spawn ?? 0) >= tasks.size - 1, JSON.stringify(summary.arrowKinds));
     await page.close();
   });
 

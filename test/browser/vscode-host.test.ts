@@ -14,8 +14,6 @@ import { webviewHtml } from '../../extension/webviewHtml';
 import { ARTIFACTS, Browser, chromiumMissing, drawnSummary, screenshot } from './browser';
 import { buildWebview, DIST } from './build';
 
-/** The panel's gutter width (webview/render/draw.ts GUTTER): the plot starts right of it. */
-const GUTTER = 200;
 
 const P1 = 4000, P2 = 4100;
 const LOCK = P1 * 2 ** 22 + 1, CHAN = P1 * 2 ** 22 + 2, CORR = P1 * 2 ** 22 + 3;
@@ -113,6 +111,8 @@ describe('timeline webview inside the VS Code host protocol', function () {
     await page.goto(`file://${file}`);
     await replay(page);
     const box = (await page.locator('.viewport canvas').boundingBox())!;
+    const GUTTER = (await drawnSummary(page)).layout.gutter;   // the plot starts right of the lane names
+    assert.strictEqual(GUTTER, 200, 'a wide panel keeps the full lane-name column');
     // the process header (20 px) then the main thread's first row; the hold spans most of the run
     await page.mouse.click(box.x + GUTTER + (box.width - GUTTER) / 2, box.y + 20 + 8);
     await page.waitForFunction(() => (window as unknown as { __posted: { type: string }[] }).__posted.some((m) => m.type === 'openSource'));
@@ -161,7 +161,7 @@ describe('timeline webview inside the VS Code host protocol', function () {
     const page = await browser!.context.newPage();
     await page.goto(`file://${file}`);
     await replay(page);
-    const before = (await drawnSummary(page)).window;
+    const { window: before, layout: { gutter: GUTTER } } = await drawnSummary(page);
     const box = (await page.locator('.viewport canvas').boundingBox())!;
     await page.mouse.click(box.x + GUTTER + (box.width - GUTTER) / 2, box.y + 20 + 8);
     const windowNow = async () => (await drawnSummary(page)).window;
@@ -198,5 +198,111 @@ describe('timeline webview inside the VS Code host protocol', function () {
     const fitted = await windowNow();
     assert.ok(fitted[1] - fitted[0] > wheeled[1] - wheeled[0], 'fit all shows more again');
     await page.close();
+  });
+
+  describe('in a half-width editor panel (560 × 700)', () => {
+    const LONG = 'a-worker-thread-with-a-name-much-longer-than-the-column';
+    const state = (page: Page) => page.evaluate(() => (window as unknown as { __state?: { sidePane?: { open?: boolean; width?: number } } }).__state);
+    const sideWidth = async (page: Page) => (await drawnSummary(page)).layout.side;
+
+    async function openNarrow(): Promise<Page> {
+      const page = await browser!.context.newPage();
+      await page.setViewportSize({ width: 560, height: 700 });
+      await page.goto(`file://${file}`);
+      await replay(page);
+      // a thread whose name cannot fit the narrow lane-name column
+      await post(page, { type: 'events', events: [
+        { k: 'thread.run', ph: 'b', ts: 200, pid: P1, tid: P1 + 1, a: { name: LONG, daemon: false, kind: 'thread' } },
+        { k: 'thread.run', ph: 'e', ts: 9_000, pid: P1, tid: P1 + 1 },
+      ] });
+      await page.waitForFunction((n) => JSON.parse(document.getElementById('app')!.dataset.summary!).laneNames.includes(n), LONG);
+      return page;
+    }
+
+    it('collapses the details pane and narrows the lane names so the timeline gets the width; the toolbar wraps', async () => {
+      const page = await openNarrow();
+      const s = await drawnSummary(page);
+      assert.strictEqual(s.layout.panel, 560);
+      assert.strictEqual(s.layout.side, 0, 'collapsed by default below 900 px');
+      assert.ok(!(await page.isVisible('.side')));
+      assert.ok(s.layout.canvas >= 0.95 * s.layout.panel, `canvas ${s.layout.canvas} of ${s.layout.panel} px`);
+      assert.ok(s.layout.gutter < 150 && s.layout.gutter >= 96, `lane-name column ${s.layout.gutter} px`);
+      assert.ok(s.layout.canvas - s.layout.gutter >= 0.75 * s.layout.panel, 'the plot itself gets most of the panel');
+      // Nothing sticks out sideways: every toolbar control is on screen, the page does not scroll horizontally.
+      const boxes = await page.locator('.toolbar button, .toolbar input').evaluateAll((els) => els.map((e) => {
+        const r = e.getBoundingClientRect();
+        return { text: e.textContent || e.getAttribute('aria-label'), left: r.left, right: r.right, w: r.width };
+      }));
+      assert.ok(boxes.length >= 10, `${boxes.length} toolbar controls`);
+      for (const b of boxes) assert.ok(b.left >= 0 && b.right <= 560 && b.w > 0, `${b.text} at ${b.left}..${b.right}`);
+      assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth));
+      // The long name is cut on the canvas; hovering it shows it whole.
+      const box = (await page.locator('.viewport canvas').boundingBox())!;
+      const row = await page.evaluate((n) => {
+        const app = (window as unknown as { interleave: { layout: { rows: { label: string; y: number }[] } } }).interleave;
+        return app.layout.rows.find((r) => r.label === n)?.y;
+      }, LONG);
+      assert.ok(row !== undefined, 'the long-named lane has a row');
+      await page.mouse.move(box.x + 30, box.y + row + 8);
+      await page.waitForSelector('.tooltip:not([hidden])');
+      assert.match((await page.textContent('.tooltip'))!, new RegExp(LONG));
+      await screenshot(page, 'narrow-collapsed');
+      await page.close();
+    });
+
+    it('opens the pane when an item is selected, closes it again, keeps the choice across a reload, and resizes it', async () => {
+      const page = await openNarrow();
+      const { layout: { gutter } } = await drawnSummary(page);
+      const box = (await page.locator('.viewport canvas').boundingBox())!;
+      // the hold on the main thread, in the middle of the plot
+      await page.mouse.click(box.x + gutter + (box.width - gutter) / 2, box.y + 20 + 8);
+      await page.waitForFunction(() => JSON.parse(document.getElementById('app')!.dataset.summary!).layout.side > 0);
+      const opened = await drawnSummary(page);
+      assert.strictEqual(opened.selected, 'interval');
+      assert.ok(await page.isVisible('.side'));
+      assert.match((await page.textContent('.details'))!, /hold lock accounts/);
+      assert.strictEqual(await page.getAttribute('.toolbar .pane-toggle', 'aria-pressed'), 'true');
+      // the pane takes part of the panel, the timeline keeps a usable part (and redraws at its new width)
+      await page.waitForFunction(() => { const l = JSON.parse(document.getElementById('app')!.dataset.summary!).layout; return l.canvas + l.side < l.panel; });
+      const l = (await drawnSummary(page)).layout;
+      assert.ok(l.side >= 180 && l.side <= 0.5 * l.panel && l.canvas >= 220, JSON.stringify(l));
+      await screenshot(page, 'narrow-selected');
+
+      await page.click('.tabs .close');
+      await page.waitForFunction(() => JSON.parse(document.getElementById('app')!.dataset.summary!).layout.side === 0);
+      assert.ok(!(await page.isVisible('.side')));
+      assert.strictEqual((await drawnSummary(page)).selected, 'interval', 'closing the pane keeps the selection');
+      await page.waitForFunction(() => (window as unknown as { __state?: { sidePane?: { open?: boolean } } }).__state?.sidePane?.open === false);
+
+      await page.reload();
+      await replay(page);
+      assert.strictEqual(await sideWidth(page), 0, 'still collapsed after a reload');
+      await page.click('.toolbar .pane-toggle');
+      await page.waitForFunction(() => JSON.parse(document.getElementById('app')!.dataset.summary!).layout.side > 0);
+      const before = await sideWidth(page);
+      // drag the splitter 40 px to the left: the pane grows by as much
+      const split = (await page.locator('.splitter').boundingBox())!;
+      await page.mouse.move(split.x + split.width / 2, split.y + 100);
+      await page.mouse.down();
+      await page.mouse.move(split.x + split.width / 2 - 40, split.y + 100, { steps: 4 });
+      await page.mouse.up();
+      await page.waitForFunction((w) => JSON.parse(document.getElementById('app')!.dataset.summary!).layout.side !== w, before);
+      const dragged = await sideWidth(page);
+      assert.ok(Math.abs(dragged - (before + 40)) <= 1, `${before} + 40 -> ${dragged}`);
+      await page.waitForFunction((w) => (window as unknown as { __state?: { sidePane?: { width?: number } } }).__state?.sidePane?.width === w, dragged);
+      // the arrow keys on the splitter resize it too, but never so wide that the timeline disappears
+      await page.focus('.splitter');
+      await page.keyboard.press('ArrowLeft');
+      assert.strictEqual(Number(await page.getAttribute('.splitter', 'aria-valuenow')), dragged + 24);
+      for (let i = 0; i < 20; i++) await page.keyboard.press('ArrowLeft');
+      const widest = Number(await page.getAttribute('.splitter', 'aria-valuenow'));
+      await page.keyboard.press('ArrowLeft');
+      assert.strictEqual(Number(await page.getAttribute('.splitter', 'aria-valuenow')), widest, 'stops at its widest');
+      await page.waitForFunction((w) => JSON.parse(document.getElementById('app')!.dataset.summary!).layout.side === w, widest);
+      const timelineW = await page.evaluate(() => document.querySelector('.timeline')!.getBoundingClientRect().width);
+      assert.ok(timelineW >= 220 && timelineW < 240, `the timeline keeps ${timelineW} px`);
+      assert.deepStrictEqual((await state(page))?.sidePane?.open, true);
+      await page.close();
+    });
   });
 });

@@ -58,6 +58,28 @@ class AsyncioSample(unittest.TestCase):
         self.assertEqual(set(sends), set(recvs))
         self.assertEqual(sorted(e["a"]["preview"] for e in sends.values()), [str(i) for i in range(6)])
 
+    def test_messages_and_spawns_name_their_tasks(self):
+        """Every task runs on the one thread: a.task (the running task's obj) is what puts a queue message
+        on its task's lane, so producer -> consumer becomes an arrow between two lanes (events.ts laneObj)."""
+        tasks = tasks_by_name(self.r)
+        q = self.r.of("chan.create", type="asyncio.Queue")[0]
+        sends = {e["corr"]: e for e in self.r.of("msg.send", obj=q["obj"])}
+        recvs = {e["corr"]: e for e in self.r.of("msg.recv", obj=q["obj"])}
+        consumers = {tasks["consumer-1"]["obj"], tasks["consumer-2"]["obj"]}
+        self.assertEqual(len(sends), 6)
+        for corr, send in sends.items():
+            recv = recvs[corr]
+            self.assertEqual(send["a"].get("task"), tasks["producer"]["obj"], send)
+            self.assertIn(recv["a"].get("task"), consumers, recv)
+            self.assertNotEqual(send["a"]["task"], recv["a"]["task"])
+        main = [t for t in tasks.values() if t["a"]["coro"] == "main"][0]
+        self.assertEqual(q["a"].get("task"), main["obj"])             # the queue was made in main()
+        spawns = {e["obj"]: e for e in self.r.of("async.spawn")}
+        self.assertNotIn("task", spawns[main["obj"]]["a"])             # asyncio.run() made main() outside any task
+        for t in tasks.values():                                       # main() made the rest: main -> task arrows
+            if t is not main:
+                self.assertEqual(spawns[t["obj"]]["a"].get("task"), main["obj"], spawns[t["obj"]])
+
     def test_nothing_lost(self):
         assert_complete(self, self.r)
 
@@ -114,9 +136,38 @@ class SlowAndStates(unittest.TestCase):
         self.assertTrue(all(s["dur"] >= 100000 for s in slow))
         blocker_slow = [s for s in slow if s["a"]["callback"] == "task blocker"][0]
         self.assertEqual(blocker_slow["obj"], tasks["blocker"]["obj"])
+        self.assertEqual(blocker_slow["a"]["task"], tasks["blocker"]["obj"])     # on the blocker's lane
+        self.assertNotIn("task", [s for s in slow if s is not blocker_slow][0]["a"])  # a plain callback: the thread's
         wait_of = lambda name: {w["a"]["what"] for w in spans(r, "async.wait", obj=tasks[name]["obj"])}
         self.assertIn("lock", wait_of("waiter"))
         self.assertIn("event", wait_of("event-waiter"))
+
+
+SYNC_PUT = r'''
+import asyncio
+
+q = None
+
+async def main():
+    print("got", await q.get())
+
+q = asyncio.Queue()
+q.put_nowait("from sync code")      # no running loop, no task: stays on the thread's lane
+asyncio.run(main())
+'''
+
+
+class QueueOutsideTasks(unittest.TestCase):
+    def test_put_without_a_running_task_has_no_task(self):
+        r = trace_script(write_program(self, SYNC_PUT))
+        self.assertEqual(r.returncode, 0, r)
+        self.assertIn("got from sync code", r.stdout)
+        send, = r.of("msg.send")
+        recv, = r.of("msg.recv")
+        self.assertEqual(send["corr"], recv["corr"])
+        self.assertNotIn("task", send.get("a") or {})
+        main = [t for t in tasks_by_name(r).values() if t["a"]["coro"] == "main"][0]
+        self.assertEqual(recv["a"]["task"], main["obj"])
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 import * as assert from 'assert';
-import { readChromeText, toChrome, TraceEvent, linkAll, kindCodes, PRODUCER } from '../../protocol';
+import { readChromeText, toChrome, TraceEvent, linkAll, kindCodes, PRODUCER, laneKey, laneObj } from '../../protocol';
 
 const ev = (e: Partial<TraceEvent> & Pick<TraceEvent, 'k' | 'ph' | 'ts'>): TraceEvent => ({ pid: 10, tid: 10, ...e });
 
@@ -107,6 +107,24 @@ describe('protocol: arrows from correlation ids', () => {
     const recv = ev({ k: 'msg.recv', ph: 'i', ts: 5, tid: 99, corr: 4 });
     const send2 = ev({ k: 'msg.send', ph: 'i', ts: 5, corr: 4 });
     assert.strictEqual(linkAll([recv, send2]).length, 1);
+  });
+
+  it('links two asyncio tasks on one thread through a.task (their lanes), but not a task to itself', () => {
+    const producer = 10 * 2 ** 22 + 1, consumer = 10 * 2 ** 22 + 2;
+    const send = ev({ k: 'msg.send', ph: 'i', ts: 5, obj: 77, corr: 12, a: { preview: '0', size: 28, task: producer } });
+    const recv = ev({ k: 'msg.recv', ph: 'i', ts: 6, obj: 77, corr: 12, a: { size: 28, task: consumer } });
+    assert.strictEqual(laneObj(send), producer);
+    assert.strictEqual(laneKey(recv), `10/10/${consumer}`);
+    assert.deepStrictEqual(linkAll([recv, send]), [{ from: send, to: recv }]);
+    // the same task putting and getting: one lane, no arrow
+    assert.strictEqual(linkAll([send, { ...recv, a: { task: producer } }]).length, 0);
+    // a.task that is not a number does not name a lane
+    assert.strictEqual(laneObj({ k: 'msg.send', a: { task: 'x' } }), undefined);
+    // the task's own kinds keep using obj; a.task survives the Chrome round trip and the link is re-derived
+    assert.strictEqual(laneObj({ k: 'async.step', obj: consumer, a: { task: producer } }), consumer);
+    const back = readChromeText(JSON.stringify(toChrome([send, recv]))).events;
+    assert.deepStrictEqual(back.map((e) => e.a?.task), [producer, consumer]);
+    assert.strictEqual(linkAll(back).length, 1);
   });
 
   it('chains a pool task: submit → worker → result', () => {

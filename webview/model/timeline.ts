@@ -213,7 +213,7 @@ export class TimelineModel {
   }
 
   private nameLane(key: string, ev: TraceEvent, name: string): void {
-    const lane = this.lanes.get(key) ?? this.laneFor({ ...ev, k: 'thread.name', obj: undefined });
+    const lane = this.lanes.get(key) ?? this.laneFor({ ...ev, k: 'thread.name', obj: undefined, a: undefined });
     lane.name = name;
     lane.named = true;
   }
@@ -345,7 +345,7 @@ export class TimelineModel {
   private counter(ev: TraceEvent): void {
     const a = ev.a ?? {};
     if (ev.k === 'cpu.thread' && typeof a.pct === 'number') {
-      const lane = this.laneFor({ ...ev, k: 'thread.name', obj: undefined });
+      const lane = this.laneFor({ ...ev, k: 'thread.name', obj: undefined, a: undefined });
       lane.cpu ??= newCounter('CPU');
       push(lane.cpu, ev.ts, a.pct);
     } else if (ev.k === 'cpu.process' && typeof a.pct === 'number') {
@@ -353,7 +353,7 @@ export class TimelineModel {
       p.cpu ??= newCounter('process CPU');
       push(p.cpu, ev.ts, a.pct);
     } else if (ev.k === 'generic.counter' && a.values && typeof a.values === 'object' && !Array.isArray(a.values)) {
-      const lane = this.laneFor({ ...ev, k: 'thread.name', obj: undefined });
+      const lane = this.laneFor({ ...ev, k: 'thread.name', obj: undefined, a: undefined });
       const base = typeof a.name === 'string' ? a.name : 'counter';
       for (const [series, v] of Object.entries(a.values)) {
         if (typeof v !== 'number') continue;

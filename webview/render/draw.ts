@@ -12,7 +12,19 @@ import {
 } from '../model';
 import { lockColour, nameColour, Theme } from './theme';
 
+/** The widest lane-name column (px); narrow panels get a narrower one (gutterWidth). */
 export const GUTTER = 200;
+/** The narrowest lane-name column: room for an indent and a few letters before the ellipsis. */
+export const MIN_GUTTER = 96;
+
+/**
+ * Width of the lane-name column for a canvas this wide (CSS px): a fifth of it, between MIN_GUTTER and
+ * GUTTER. In a half-width editor panel the plot keeps most of the width; names are cut with an
+ * ellipsis and shown whole in the tooltip.
+ */
+export function gutterWidth(canvasWidth: number): number {
+  return Math.round(Math.min(GUTTER, Math.max(MIN_GUTTER, canvasWidth * 0.2)));
+}
 const MIN_TEXT_PX = 36;
 // Long anti-aliased lines are what software rasterising pays most for (~20 µs each here).
 const MAX_ARROWS = 300;
@@ -28,6 +40,8 @@ export interface DrawView {
   /** Visible time window (µs). */
   t0: number;
   t1: number;
+  /** Width of the lane-name column (gutterWidth of width); the plot starts right of it. */
+  gutter: number;
   hiddenKinds: ReadonlySet<string>;
   selected?: Selection;
   /** A lock whose waiters and holders are highlighted. */
@@ -101,10 +115,10 @@ export class TimelineRenderer {
     ctx.font = th.font;
     ctx.textBaseline = 'middle';
 
-    const plotW = Math.max(1, v.width - GUTTER);
+    const plotW = Math.max(1, v.width - v.gutter);
     const span = Math.max(1e-9, v.t1 - v.t0);
     const k = plotW / span;
-    const X = (t: number) => GUTTER + (t - v.t0) * k;
+    const X = (t: number) => v.gutter + (t - v.t0) * k;
     const usPerPx = span / plotW;
     const now = model.now;
     const kindShown = (key: Kind) => !v.hiddenKinds.has(key);
@@ -138,7 +152,7 @@ export class TimelineRenderer {
 
     ctx.save();
     ctx.beginPath();
-    ctx.rect(GUTTER, 0, plotW, v.height);
+    ctx.rect(v.gutter, 0, plotW, v.height);
     ctx.clip();
     for (const row of visibleRows) {
       const lane = row.lane;
@@ -172,7 +186,7 @@ export class TimelineRenderer {
           if (v.search && matchesSearch(model, iv, v.search)) { searchHits.push(x, y, w, ROW_H - 1); stats.searchMatches++; }
           if (th.highContrast && w > 3) outlines.push(x, y + 1, w, ROW_H - 3);
           if (s.merged === 1 && w >= MIN_TEXT_PX) {
-            labels.push({ x: Math.max(x, GUTTER) + 3, y: y + ROW_H / 2 - 0.5, w: Math.min(x + w, v.width) - Math.max(x, GUTTER) - 6, text: intervalLabel(model, iv), dark: iv.state === 'blocked' || iv.state === 'sleep' });
+            labels.push({ x: Math.max(x, v.gutter) + 3, y: y + ROW_H / 2 - 0.5, w: Math.min(x + w, v.width) - Math.max(x, v.gutter) - 6, text: intervalLabel(model, iv), dark: iv.state === 'blocked' || iv.state === 'sleep' });
           }
         }
       }
@@ -192,7 +206,7 @@ export class TimelineRenderer {
         let cy = y0 + row.countersY;
         for (const c of lane.counters.values()) {
           this.counter(c, cy + 2, COUNTER_H - 4, c.max || 1, v, X, nameColour(c.name));
-          labels.push({ x: GUTTER + 4, y: cy + 6, w: 200, text: `${c.name} (max ${fmtNum(c.max)})`, dark: false });
+          labels.push({ x: v.gutter + 4, y: cy + 6, w: 200, text: `${c.name} (max ${fmtNum(c.max)})`, dark: false });
           cy += COUNTER_H;
         }
       }
@@ -219,7 +233,7 @@ export class TimelineRenderer {
       // A selected lock: everything else fades, its waiters and holders are drawn again on top.
       ctx.globalAlpha = 0.6;
       ctx.fillStyle = th.background;
-      ctx.fillRect(GUTTER, 0, plotW, v.height);
+      ctx.fillRect(v.gutter, 0, plotW, v.height);
       ctx.globalAlpha = 1;
       this.flush(lockBatches);
     }
@@ -233,34 +247,35 @@ export class TimelineRenderer {
 
     // Gutter labels last so slices never cover them.
     ctx.fillStyle = th.background;
-    ctx.fillRect(0, 0, GUTTER, v.height);
+    ctx.fillRect(0, 0, v.gutter, v.height);
     for (const row of visibleRows) {
       const y = row.y - top;
       if (row.type !== 'lane') {
         ctx.fillStyle = th.headerBg;
-        ctx.fillRect(0, y, GUTTER, row.height);
+        ctx.fillRect(0, y, v.gutter, row.height);
       }
-      const x = 6 + row.indent * 12;
+      // Narrow columns indent less, so nested task lanes keep some of their name.
+      const x = 6 + row.indent * (v.gutter < 160 ? 7 : 12);
       const mid = y + (row.type === 'lane' ? Math.min(row.height, ROW_H + (row.rowsY ?? 0)) / 2 + 1 : HEADER_H / 2);
       ctx.fillStyle = row.type === 'lane' ? th.foreground : th.foreground;
       ctx.font = row.type === 'lane' ? th.font : `600 ${th.font}`;
-      const label = fitText(ctx, row.label, GUTTER - x - 8);
+      const label = fitText(ctx, row.label, v.gutter - x - 8);
       ctx.fillText(label, x, mid);
       if (row.type !== 'lane' && row.detail) {
         ctx.font = th.font;
         ctx.fillStyle = row.process?.exit?.killed || (row.process?.exit?.code ?? 0) !== 0 ? th.error : th.muted;
-        ctx.fillText(fitText(ctx, row.detail, Math.max(0, v.width - GUTTER - 8)), GUTTER + 6, mid);
+        ctx.fillText(fitText(ctx, row.detail, Math.max(0, v.width - v.gutter - 8)), v.gutter + 6, mid);
       }
       if (v.search && row.type === 'lane' && row.label.toLowerCase().includes(v.search)) {
         ctx.strokeStyle = th.selection;
-        ctx.strokeRect(1.5, y + 0.5, GUTTER - 3, row.height - 2);
+        ctx.strokeRect(1.5, y + 0.5, v.gutter - 3, row.height - 2);
         stats.searchMatches++;
       }
     }
     ctx.strokeStyle = th.border;
     ctx.beginPath();
-    ctx.moveTo(GUTTER - 0.5, 0);
-    ctx.lineTo(GUTTER - 0.5, v.height);
+    ctx.moveTo(v.gutter - 0.5, 0);
+    ctx.lineTo(v.gutter - 0.5, v.height);
     ctx.stroke();
     ctx.font = th.font;
     return stats;
@@ -407,7 +422,7 @@ export class TimelineRenderer {
         ctx.lineTo(x, yMax);
         ctx.stroke();
         for (const r of rows) {
-          ctx.strokeRect(GUTTER + 1, r.y - top + 1, v.width - GUTTER - 2, r.height - 2);
+          ctx.strokeRect(v.gutter + 1, r.y - top + 1, v.width - v.gutter - 2, r.height - 2);
           diamond(ctx, x, laneMid(r) - top, 6);
         }
       } else {
@@ -442,7 +457,7 @@ export class TimelineRenderer {
       if (row) ctx.strokeRect(X(ts) - 4, row.y - top + (row.rowsY ?? 0) - 1, 8, ROW_H + 1);
     } else if (s.type === 'lane') {
       const row = l.byLane.get(s.lane.key);
-      if (row) ctx.strokeRect(GUTTER + 1, row.y - top + 1, v.width - GUTTER - 2, row.height - 2);
+      if (row) ctx.strokeRect(v.gutter + 1, row.y - top + 1, v.width - v.gutter - 2, row.height - 2);
     }
     ctx.lineWidth = 1;
   }

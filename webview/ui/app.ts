@@ -10,13 +10,14 @@ import { zoom, zoomIdentity, ZoomBehavior, ZoomTransform } from 'd3-zoom';
 import type { FromWebview, RevealQuery, RunStats, TraceEvent, ViewState } from '../../protocol';
 import { parseLoc } from '../../protocol';
 import {
-  fmtDuration, fmtTime, hitTest, kindLabel, layout, Layout, Selection, TimelineModel, ROW_H,
+  fmtDuration, fmtTime, hitTest, kindLabel, layout, Layout, LayoutRow, rowAt, Selection, TimelineModel, ROW_H,
 } from '../model';
-import { GUTTER, intervalLabel, TimelineRenderer, DrawStats } from '../render/draw';
+import { GUTTER, gutterWidth, intervalLabel, TimelineRenderer, DrawStats } from '../render/draw';
 import { lockColour, readTheme, Theme } from '../render/theme';
 import { button, clear, el } from './dom';
 import { renderFilters } from './filters';
 import { describe, PanelActions, renderDetails, renderSummary } from './panels';
+import { SidePane } from './sidepane';
 
 export interface Host {
   /** True inside VS Code (toolbar commands and openSource go to the extension host). */
@@ -50,6 +51,13 @@ export class TimelineApp {
   private readonly searchInput: HTMLInputElement;
   private readonly followBtn: HTMLButtonElement;
   private readonly searchCount: HTMLElement;
+  private readonly toolbar: HTMLElement;
+  private readonly sidePane: SidePane;
+  private readonly tabButtons: { details: HTMLButtonElement; summary: HTMLButtonElement };
+  /** Width of the lane-name column for the current canvas width (render/draw gutterWidth). */
+  private gutter = GUTTER;
+  /** The webview's width (CSS px), from the root's ResizeObserver. */
+  private panelWidth = 0;
   private readonly base: ScaleLinear<number, number>;
   private readonly zoomer: ZoomBehavior<HTMLCanvasElement, unknown>;
   private readonly canvasSel: D3Selection<HTMLCanvasElement, unknown, null, undefined>;
@@ -89,22 +97,37 @@ export class TimelineApp {
     this.searchCount = el('span', { class: 'muted search-count' });
     this.followBtn = button('Follow live', 'Keep the newest events in view while the run streams', () => this.setFollow(!this.followLive), { 'aria-pressed': 'false' });
     this.statusEl = el('span', { class: 'status', role: 'status' });
-    const toolbar = el('div', { class: 'toolbar', role: 'toolbar' },
-      button('Fit all', 'Show the whole run (0)', () => this.fitAll()),
-      button('Zoom to selection', 'Zoom to the selected item (F)', () => this.zoomToSelection()),
-      this.followBtn,
-      button('Filter…', 'Choose processes, threads and event kinds', () => this.toggleFilters()),
-      this.searchInput, this.searchCount,
-      button('Summary', 'Locks, threads, channels', () => this.showTab('summary')),
+    // ---- side panels (built first: the toolbar holds the pane's toggle)
+    this.details = el('div', { class: 'panel details' });
+    this.summaryEl = el('div', { class: 'panel summary', hidden: '' });
+    this.tabButtons = {
+      details: button('Details', 'The selected item', () => this.showTab('details'), { role: 'tab', 'aria-selected': 'true' }),
+      summary: button('Summary', 'Locks, threads, channels', () => this.showTab('summary'), { role: 'tab', 'aria-selected': 'false' }),
+    };
+    const tabs = el('div', { class: 'tabs', role: 'tablist' }, this.tabButtons.details, this.tabButtons.summary,
+      button('×', 'Hide this pane', () => this.sidePane.setOpen(false), { class: 'close', 'aria-label': 'Hide the details pane' }));
+    this.legend = el('div', { class: 'legend', 'aria-label': 'Colour key' });
+    const side = el('div', { class: 'side' }, tabs, this.details, this.summaryEl, this.legend);
+    this.sidePane = new SidePane(side, saved?.sidePane, () => this.saveState());
+
+    // ---- toolbar: groups that wrap as wholes in a narrow panel
+    const group = (label: string, ...items: HTMLElement[]) => el('div', { class: 'group', role: 'group', 'aria-label': label }, ...items);
+    this.toolbar = el('div', { class: 'toolbar', role: 'toolbar' },
+      group('View',
+        button('Fit all', 'Show the whole run (0)', () => this.fitAll()),
+        button('Zoom to selection', 'Zoom to the selected item (F)', () => this.zoomToSelection()),
+        this.followBtn),
+      group('Find', button('Filter…', 'Choose processes, threads and event kinds', () => this.toggleFilters()), this.searchInput, this.searchCount),
+      group('Panes', button('Summary', 'Locks, threads, channels', () => this.showTab('summary')), this.sidePane.toggle),
     );
     if (host.live) {
-      toolbar.append(el('span', { class: 'sep' }),
+      this.toolbar.append(group('Run',
         button('Save trace', 'Save the trace as Chrome-trace JSON', () => host.post({ type: 'command', command: 'saveTrace' })),
         button('Export report', 'Write a self-contained HTML report', () => host.post({ type: 'command', command: 'exportReport' })),
         button('Stop', 'Stop the traced program', () => host.post({ type: 'command', command: 'stopTrace' })),
-        button('Rerun', 'Run the program again with tracing', () => host.post({ type: 'command', command: 'rerun' })));
+        button('Rerun', 'Run the program again with tracing', () => host.post({ type: 'command', command: 'rerun' }))));
     }
-    toolbar.append(this.statusEl);
+    this.toolbar.append(this.statusEl);
 
     this.bannerList = el('ul');
     this.banner = el('div', { class: 'banner', role: 'alert', hidden: '' }, this.bannerList,
@@ -121,16 +144,10 @@ export class TimelineApp {
     this.tooltip = el('div', { class: 'tooltip', hidden: '' });
     const timeline = el('div', { class: 'timeline' }, this.axisSvg, this.viewport, this.tooltip);
 
-    // ---- side panels
-    this.details = el('div', { class: 'panel details' });
-    this.summaryEl = el('div', { class: 'panel summary', hidden: '' });
-    const tabs = el('div', { class: 'tabs', role: 'tablist' },
-      button('Details', 'The selected item', () => this.showTab('details'), { role: 'tab' }),
-      button('Summary', 'Locks, threads, channels', () => this.showTab('summary'), { role: 'tab' }));
-    this.legend = el('div', { class: 'legend', 'aria-label': 'Colour key' });
-    const side = el('div', { class: 'side' }, tabs, this.details, this.summaryEl, this.legend);
     clear(root);
-    root.append(toolbar, this.banner, this.filterPop, el('div', { class: 'main' }, timeline, side));
+    root.append(this.toolbar, this.banner, this.filterPop, el('div', { class: 'main' }, timeline, this.sidePane.splitter, side));
+    this.panelWidth = root.clientWidth || window.innerWidth;
+    this.sidePane.fit(this.panelWidth);
 
     const ctx = this.canvas.getContext('2d', { alpha: false });
     if (!ctx) throw new Error('this browser cannot draw on a canvas');
@@ -170,6 +187,11 @@ export class TimelineApp {
     this.searchInput.addEventListener('input', () => { this.search = this.searchInput.value.trim().toLowerCase(); this.requestDraw(); this.saveState(); });
     this.searchInput.addEventListener('keydown', (e) => { if (e.key === 'Enter') this.nextMatch(); });
     new ResizeObserver(() => this.resize()).observe(this.viewport);
+    // The panel's width decides the pane's default and limits; the viewport observer then resizes the canvas.
+    new ResizeObserver(() => {
+      this.panelWidth = root.clientWidth;
+      this.sidePane.fit(this.panelWidth);
+    }).observe(root);
     const mq = typeof matchMedia === 'function' ? matchMedia('(prefers-color-scheme: dark)') : undefined;
     mq?.addEventListener('change', () => this.retheme());
     // VS Code swaps body classes when the theme changes.
@@ -307,7 +329,7 @@ export class TimelineApp {
     }
     const w = this.window ?? [0, 1];
     const stats = this.renderer.draw(m, this.layout, {
-      width: this.width, height: this.height, dpr: window.devicePixelRatio || 1, scrollY: this.viewport.scrollTop,
+      width: this.width, height: this.height, gutter: this.gutter, dpr: window.devicePixelRatio || 1, scrollY: this.viewport.scrollTop,
       t0: w[0], t1: w[1], hiddenKinds: this.hiddenKinds, selected: this.selected, lock: this.lock,
       search: this.search || undefined, lanesHighlighted: this.lanesHighlighted, theme: this.theme,
     });
@@ -329,7 +351,8 @@ export class TimelineApp {
    * instants, aggregates, events, folded, warnings, laneNames, processNames ("name (pid N · exit C)").
    * This frame: drawn {lanes, intervals, arrows, arrowsInView, instants, markers, aggregates, rects},
    * window [t0, t1] µs, selected (item type or null), lock (highlighted lock obj or null),
-   * highlighted (revealed lane keys), search.
+   * highlighted (revealed lane keys), search, layout {panel, canvas, gutter, side} in CSS px (side: the
+   * details pane's width, 0 when collapsed).
    */
   private publish(stats: DrawStats, w: [number, number]): void {
     const m = this.model;
@@ -365,6 +388,7 @@ export class TimelineApp {
       lock: this.lock ?? null,
       highlighted: [...this.lanesHighlighted],
       search: this.search,
+      layout: { panel: this.panelWidth, canvas: this.width, gutter: this.gutter, side: this.sidePane.width },
     };
     this.root.dataset.summary = JSON.stringify(summary);
     if (Number.isFinite(m.minTs) || this.warnings.length) this.root.dataset.state = 'ready';
@@ -392,7 +416,7 @@ export class TimelineApp {
   }
 
   private plotWidth(): number {
-    return Math.max(1, this.width - GUTTER);
+    return Math.max(1, this.width - this.gutter);
   }
 
   /** Keeps d3-zoom's transform equal to the window (after resizes, fit, follow, restore). */
@@ -450,11 +474,16 @@ export class TimelineApp {
       this.requestDraw();
       this.saveState();
     });
+    // Below the toolbar, however many lines it wrapped to.
+    this.filterPop.style.top = `${this.toolbar.offsetTop + this.toolbar.offsetHeight + 2}px`;
     this.filterPop.hidden = false;
   }
 
   private showTab(tab: 'details' | 'summary'): void {
+    if (!this.sidePane.open) this.sidePane.setOpen(true);
     this.summaryShown = tab === 'summary';
+    this.tabButtons.details.setAttribute('aria-selected', String(!this.summaryShown));
+    this.tabButtons.summary.setAttribute('aria-selected', String(this.summaryShown));
     this.details.hidden = this.summaryShown;
     this.summaryEl.hidden = !this.summaryShown;
     if (this.summaryShown) this.refreshSummary();
@@ -471,6 +500,7 @@ export class TimelineApp {
     if (w === this.width && h === this.height) return;
     this.width = w;
     this.height = h;
+    this.gutter = gutterWidth(w);
     const dpr = window.devicePixelRatio || 1;
     this.canvas.width = Math.max(1, Math.round(w * dpr));
     this.canvas.height = Math.max(1, Math.round(h * dpr));
@@ -520,7 +550,7 @@ export class TimelineApp {
     const span = w[1] - w[0];
     const axis = axisTop<number>(x).ticks(Math.max(2, Math.floor(this.plotWidth() / 110))).tickFormat((t) => fmtTime(+t, span));
     const g = select(this.axisSvg).selectAll<SVGGElement, null>('g.ticks').data([null]).join('g').attr('class', 'ticks')
-      .attr('transform', `translate(${GUTTER},${AXIS_H - 1})`);
+      .attr('transform', `translate(${this.gutter},${AXIS_H - 1})`);
     g.call(axis);
   }
 
@@ -528,24 +558,36 @@ export class TimelineApp {
 
   private mouseInPlot(e: MouseEvent): boolean {
     const r = this.canvas.getBoundingClientRect();
-    return e.clientX - r.left >= GUTTER;
+    return e.clientX - r.left >= this.gutter;
   }
 
   private pointToModel(e: MouseEvent): { t: number; y: number; slop: number } | undefined {
     if (!this.window) return undefined;
     const r = this.canvas.getBoundingClientRect();
-    const px = e.clientX - r.left - GUTTER;
+    const px = e.clientX - r.left - this.gutter;
     const span = this.window[1] - this.window[0];
     const usPerPx = span / this.plotWidth();
     return { t: this.window[0] + px * usPerPx, y: e.clientY - r.top + this.viewport.scrollTop, slop: usPerPx * 4 };
   }
 
+  /** The lane/process row whose name is under the pointer, when it is over the lane-name column. */
+  private gutterRow(e: MouseEvent): LayoutRow | undefined {
+    const r = this.canvas.getBoundingClientRect();
+    if (e.clientX - r.left >= this.gutter) return undefined;
+    return rowAt(this.layout, e.clientY - r.top + this.viewport.scrollTop);
+  }
+
   private hover(e: MouseEvent): void {
     this.mouse = { x: e.clientX, y: e.clientY };
-    const p = this.pointToModel(e);
-    const s = p && hitTest(this.model, this.layout, p.t, p.y, p.slop);
-    if (!s) { this.tooltip.hidden = true; return; }
-    const lines = tooltipLines(this.model, s);
+    const row = this.gutterRow(e);
+    let lines: string[];
+    if (row) lines = rowTooltipLines(row);
+    else {
+      const p = this.pointToModel(e);
+      const s = p && hitTest(this.model, this.layout, p.t, p.y, p.slop);
+      if (!s) { this.tooltip.hidden = true; return; }
+      lines = tooltipLines(this.model, s);
+    }
     clear(this.tooltip);
     for (const [i, line] of lines.entries()) this.tooltip.append(el(i === 0 ? 'strong' : 'div', {}, line));
     const host = this.tooltip.parentElement!.getBoundingClientRect();
@@ -556,6 +598,14 @@ export class TimelineApp {
 
   private click(e: MouseEvent): void {
     this.canvas.focus();
+    const row = this.gutterRow(e);
+    if (row) {
+      // A click on a name selects that lane (or process / pool), not whatever lies before the window.
+      const s: Selection | undefined = row.lane ? { type: 'lane', lane: row.lane } : row.process ? { type: 'process', process: row.process } :
+        row.pool !== undefined ? { type: 'pool', pool: row.pool } : undefined;
+      this.select(s, true);
+      return;
+    }
     const p = this.pointToModel(e);
     if (!p) return;
     const s = hitTest(this.model, this.layout, p.t, p.y, p.slop);
@@ -567,6 +617,8 @@ export class TimelineApp {
     if (s?.type === 'interval' && s.iv.obj !== undefined && (s.iv.k === 'lock.wait' || s.iv.k === 'lock.hold')) this.lock = s.iv.obj;
     else if (fromClick) this.lock = undefined;
     renderDetails(this.details, this.model, s, this.actions);
+    // Selecting is asking for the details: a collapsed pane opens (the user can close it again).
+    if (s && !this.sidePane.open) this.sidePane.setOpen(true);
     if (this.summaryShown && fromClick && s) this.showTab('details');
     const loc = s?.type === 'interval' ? s.iv.begin.loc ?? s.iv.close?.loc : s?.type === 'instant' ? s.inst.ev.loc : s?.type === 'marker' ? s.marker.ev.loc : undefined;
     if (fromClick && loc) this.openSource(loc);
@@ -589,7 +641,7 @@ export class TimelineApp {
     let focus = t0 + span / 2;
     if (this.mouse) {
       const r = this.canvas.getBoundingClientRect();
-      const px = this.mouse.x - r.left - GUTTER;
+      const px = this.mouse.x - r.left - this.gutter;
       if (px >= 0 && px <= this.plotWidth()) focus = t0 + (px / this.plotWidth()) * span;
     }
     const zoomBy = (f: number) => this.setWindow(focus - (focus - t0) * f, focus + (t1 - focus) * f);
@@ -657,6 +709,7 @@ export class TimelineApp {
         hiddenLanes: [...this.hiddenLanes],
         search: this.searchInput.value,
         followLive: this.followLive,
+        sidePane: this.sidePane.saved,
       });
     }, 250);
   }
@@ -674,6 +727,15 @@ export class TimelineApp {
   get drawn(): DrawStats | undefined {
     return this.lastStats;
   }
+}
+
+/** A lane name may be cut with an ellipsis in a narrow column: the tooltip gives it whole. */
+function rowTooltipLines(row: LayoutRow): string[] {
+  const lines = [row.label];
+  if (row.detail) lines.push(row.detail);
+  const l = row.lane;
+  if (l) lines.push(`${l.kind} · pid ${l.pid} · tid ${l.tid}${l.obj !== undefined ? ` · obj ${l.obj}` : ''}`);
+  return lines;
 }
 
 function tooltipLines(model: TimelineModel, s: Selection): string[] {

@@ -5,6 +5,10 @@ Hooked at two points that every event loop built on asyncio.BaseEventLoop goes t
 and loop.get_task_factory() are unchanged: BaseEventLoop.create_task (creation, parent task) and
 events.Handle._run (every callback the loop runs; a task's step is a callback whose __self__ is the
 task). Per-task state lives in an attribute on the task (C tasks have a __dict__).
+
+asyncio.Queue put/get become msg.send/msg.recv. Everything recorded on behalf of a running task (its
+queue messages, the spawn of a task it creates, its slow steps) carries `a.task` = that task's obj: all
+tasks share one thread, and the timeline only tells them apart (lanes, task -> task arrows) by it.
 """
 from time import monotonic_ns as _mono
 from _thread import get_native_id as _get_tid
@@ -72,6 +76,22 @@ class _State(object):
 _IGNORED = _State(0, 0, None, "")
 _RUNTIME_DIR = __import__("os").path.dirname(__import__("os").path.dirname(__import__("os").path.abspath(__file__)))
 _ASYNCIO_DIR = None
+
+
+def _on_task(a):
+    """Adds `a.task` = the running task's obj to an event recorded on behalf of a
+    task, so the timeline draws it on that task's lane (protocol events.ts laneObj) and a message from one
+    task to another on the same thread becomes an arrow. Outside a task (a plain callback, sync code)
+    the event stays on its thread's lane."""
+    try:
+        task = _current_task()
+        st = getattr(task, "_il_state", None) if task is not None else None
+        # Only tasks whose lane exists (started, recorded); not asyncio's own machinery.
+        if st is not None and st is not _IGNORED and st.started:
+            a["task"] = st.obj
+    except Exception:      # no running loop: put_nowait()/get_nowait() from synchronous code
+        pass
+    return a
 
 
 def _is_asyncio_machinery(coro):
@@ -239,7 +259,10 @@ def _before_step(task, st):
         st.name = _task_name(task)
         if st.spawn is not None:
             ts, tid, loc = st.spawn
-            _emit("async.spawn", "i", obj=st.obj, corr=st.corr, ts=ts, tid=tid, loc=loc, a={"name": st.name})
+            a = {"name": st.name}
+            if st.parent:
+                a["task"] = st.parent          # drawn on the creating task's lane: a task -> task arrow
+            _emit("async.spawn", "i", obj=st.obj, corr=st.corr, ts=ts, tid=tid, loc=loc, a=a)
         a = {"name": st.name, "coro": _coro_name(task)}
         if st.parent:
             a["parent"] = st.parent
@@ -275,7 +298,10 @@ def _slow(handle, t0, st):
             name = "task %s" % st.name
         else:
             name = fn_name(handle._callback)
-        _emit("async.slow", "X", obj=st.obj if st is not None else 0, ts=ts, dur=dur, a={"callback": name})
+        a = {"callback": name}
+        if st is not None:
+            a["task"] = st.obj             # a task's own step: drawn on its lane, over the step
+        _emit("async.slow", "X", obj=st.obj if st is not None else 0, ts=ts, dur=dur, a=a)
     except Exception:
         pass
 
@@ -297,7 +323,7 @@ def _wrap_queue_init(orig):
                     a = {"type": _QTYPES.get(type(self).__name__, "asyncio.Queue")}
                     if self._maxsize > 0:
                         a["maxsize"] = self._maxsize
-                    rec.emit("chan.create", "i", obj=self._il_q, loc=rec.user_loc(), a=a)
+                    rec.emit("chan.create", "i", obj=self._il_q, loc=rec.user_loc(), a=_on_task(a))
                 else:
                     self._il_q = 0
         except Exception:
@@ -315,7 +341,7 @@ def _wrap_queue_put(orig):
                 self._il_corrs.append(corr)
                 import sys
                 rec.emit("msg.send", "i", obj=q, corr=corr, loc=rec.user_loc(),
-                         a={"preview": rec.preview(item), "size": sys.getsizeof(item)})
+                         a=_on_task({"preview": rec.preview(item), "size": sys.getsizeof(item)}))
             except Exception:
                 pass
     return _put
@@ -330,7 +356,7 @@ def _wrap_queue_get(orig, lifo):
                 corrs = self._il_corrs
                 corr = (corrs.pop() if lifo else corrs.popleft()) if corrs else 0
                 import sys
-                rec.emit("msg.recv", "i", obj=q, corr=corr, loc=rec.user_loc(), a={"size": sys.getsizeof(item)})
+                rec.emit("msg.recv", "i", obj=q, corr=corr, loc=rec.user_loc(), a=_on_task({"size": sys.getsizeof(item)}))
             except Exception:
                 pass
         return item

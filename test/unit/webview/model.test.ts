@@ -136,6 +136,36 @@ describe('webview model: intervals', () => {
     assert.deepStrictEqual(lane.rows[0].items.map((i) => i.state), ['running', 'blocked']);
     assert.deepStrictEqual([lane.lifetimes.starts[0], lane.lifetimes.ends[0]], [1, 9]);
   });
+
+  it('draws queue messages on the lanes of the tasks that sent and received them, with an arrow between', () => {
+    const m = new TimelineModel();
+    m.append([
+      ev({ k: 'async.task', ph: 'b', ts: 1, obj: 70, a: { name: 'main', coro: 'main' } }),
+      ev({ k: 'async.spawn', ph: 'i', ts: 2, obj: 71, corr: 90, a: { name: 'producer', task: 70 } }),
+      ev({ k: 'async.spawn', ph: 'i', ts: 2, obj: 72, corr: 91, a: { name: 'consumer' } }),
+      ev({ k: 'async.task', ph: 'b', ts: 3, obj: 71, corr: 90, a: { name: 'producer', coro: 'producer' } }),
+      ev({ k: 'async.task', ph: 'b', ts: 3, obj: 72, corr: 91, a: { name: 'consumer', coro: 'consumer' } }),
+      ev({ k: 'msg.send', ph: 'i', ts: 4, obj: 9, corr: 92, a: { preview: '0', size: 28, task: 71 } }),
+      ev({ k: 'msg.recv', ph: 'i', ts: 5, obj: 9, corr: 92, a: { size: 28, task: 72 } }),
+      ev({ k: 'msg.send', ph: 'i', ts: 6, obj: 9, corr: 93, a: { preview: '1', size: 28 } }),   // sync code: the thread's
+    ]);
+    const lane = (obj?: number) => m.lane(obj === undefined ? `${P}/${P}` : `${P}/${P}/${obj}`)!;
+    assert.deepStrictEqual(lane(71).instants.items.map((i) => i.ev.k), ['msg.send']);
+    assert.deepStrictEqual(lane(72).instants.items.map((i) => i.ev.k), ['msg.recv']);
+    assert.deepStrictEqual(lane(70).instants.items.map((i) => i.ev.k), ['async.spawn'], 'main spawned the producer');
+    assert.deepStrictEqual(lane().instants.items.map((i) => `${i.ev.k}:${i.ev.obj}`), ['async.spawn:72', 'msg.send:9']);
+    assert.strictEqual(lane(71).kind, 'task');
+    assert.strictEqual(lane(71).name, 'producer');
+    assert.strictEqual(m.lanes.size, 4, 'no lane for the queue itself');
+    const arrows = m.arrows.spans.items.filter((a) => a.alive).map((a) => `${a.kind} ${a.fromLane} -> ${a.toLane}`);
+    assert.deepStrictEqual(arrows.sort(), [
+      `message ${P}/${P}/71 -> ${P}/${P}/72`,
+      `spawn ${P}/${P} -> ${P}/${P}/72`,
+      `spawn ${P}/${P}/70 -> ${P}/${P}/71`,
+    ]);
+    const rows = layout(m).rows.map((r) => `${r.type}:${r.label}`);
+    assert.deepStrictEqual(rows.slice(1), ['lane:MainThread', 'lane:main', 'lane:producer', 'lane:consumer']);
+  });
 });
 
 describe('webview model: arrows and markers', () => {

@@ -1,0 +1,169 @@
+"""Interleave runtime benchmark: traced/plain wall-time ratios, start-up, wire bytes per event, memory.
+
+    python3 bench/runtime/run.py [--rounds N] [--only NAME[,NAME]] [--modes default,full]
+
+For each workload, plain and traced runs alternate (plain, default, full, plain, ...) and the medians
+are compared. "program" is the workload's own wall time measured inside the process (the tracer's cost
+while the program runs); "total" is the whole command including interpreter start-up, the supervisor
+and writing the Chrome trace. Bytes per event are measured by streaming each workload to a counting
+receiver (--stream). Peak RSS is the traced program's own maximum resident size.
+"""
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+RUNTIME = os.path.join(ROOT, "runtime")
+WORKLOADS = [
+    ("lock_loop", "2 threads x 100k with-lock", 2.2, 8.0),
+    ("queue_threads", "4x25k items via queue.Queue", 1.7, 2.0),
+    ("mp_pool", "Pool(4).map 2,000 tasks", 1.3, 1.5),
+    ("mp_queue", "2 procs x 5,000 via mp.Queue", 1.3, 1.5),
+    ("executor", "ThreadPoolExecutor(8) x 20k", 1.3, 1.5),
+    ("asyncio_tasks", "10k asyncio tasks x 3 sleep(0)", 1.3, 1.5),
+]
+
+
+def env():
+    e = dict(os.environ)
+    e["PYTHONPATH"] = RUNTIME + (os.pathsep + e["PYTHONPATH"] if e.get("PYTHONPATH") else "")
+    e.pop("INTERLEAVE_TOKEN", None)
+    return e
+
+
+def run(cmd, extra_env=None):
+    e = env()
+    if extra_env:
+        e.update(extra_env)
+    t0 = time.perf_counter()
+    p = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=e, timeout=600)
+    total = time.perf_counter() - t0
+    if p.returncode != 0:
+        raise SystemExit("failed (%d): %s\n%s" % (p.returncode, " ".join(cmd), p.stderr.decode()[-2000:]))
+    lines = [l for l in p.stderr.decode().splitlines() if l.startswith("BENCH ")]
+    prog, rss = (float(lines[-1].split()[1]), int(lines[-1].split()[2])) if lines else (total, 0)
+    return prog, total, rss
+
+
+def plain_cmd(name):
+    return [sys.executable, os.path.join(HERE, "timed.py"), os.path.join(HERE, name + ".py")]
+
+
+def traced_cmd(name, mode, out=None, stream=None):
+    cmd = [sys.executable, "-m", "interleave", "run", "--mode", mode]
+    if out:
+        cmd += ["--output", out]
+    if stream:
+        cmd += ["--stream", stream]
+    return cmd + [os.path.join(HERE, "timed.py"), os.path.join(HERE, name + ".py")]
+
+
+class CountingReceiver(object):
+    """Accepts wire connections and counts bytes and events (what a live host would receive)."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.addr = "127.0.0.1:%d" % self.sock.getsockname()[1]
+        self.bytes = 0
+        self.events = 0
+        self.lock = threading.Lock()
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.read, args=(c,), daemon=True).start()
+
+    def read(self, c):
+        n = ev = 0
+        for line in c.makefile("rb"):
+            n += len(line)
+            msg = json.loads(line)
+            if msg.get("t") == "batch":
+                ev += len(msg["ev"])
+        with self.lock:
+            self.bytes += n
+            self.events += ev
+
+
+def wire_bytes(name, mode):
+    r = CountingReceiver()
+    cmd = traced_cmd(name, mode, stream=r.addr)
+    run(cmd, {"INTERLEAVE_TOKEN": "b" * 64})
+    time.sleep(0.3)  # let the reader threads finish counting (bench only, not a test)
+    return r.events, (r.bytes / r.events if r.events else 0.0)
+
+
+def main(argv):
+    rounds = 5
+    only = None
+    modes = ["default", "full"]
+    i = 0
+    while i < len(argv):
+        if argv[i] == "--rounds":
+            rounds = int(argv[i + 1]); i += 2
+        elif argv[i] == "--only":
+            only = set(argv[i + 1].split(",")); i += 2
+        elif argv[i] == "--modes":
+            modes = argv[i + 1].split(","); i += 2
+        else:
+            raise SystemExit("unknown argument %s" % argv[i])
+    sys.path.insert(0, RUNTIME)
+    from interleave.supervisor import ensure_bytecode
+    ensure_bytecode()
+    out = os.path.join(HERE, ".bench-trace.json")
+    print("Python %s, %d cores, %d rounds (medians); load average %.1f (figures are only comparable on an idle machine)" % (
+        sys.version.split()[0], os.cpu_count(), rounds, os.getloadavg()[0]))
+
+    # start-up
+    pl, tr = [], []
+    run(plain_cmd("empty")); run(traced_cmd("empty", "default", out))  # warm caches
+    for _ in range(max(rounds, 7)):
+        pl.append(run([sys.executable, os.path.join(HERE, "empty.py")])[1])
+        tr.append(run(traced_cmd("empty", "default", out)[:-2] + [os.path.join(HERE, "empty.py")])[1])
+    print("start-up: plain %.1f ms, traced %.1f ms (+%.1f ms)" % (
+        1000 * statistics.median(pl), 1000 * statistics.median(tr), 1000 * (statistics.median(tr) - statistics.median(pl))))
+    print()
+    hdr = "%-14s %-32s %-7s %9s %9s %7s %7s %6s %9s %9s %9s" % (
+        "workload", "", "mode", "plain s", "traced s", "ratio", "goal", "total", "events", "B/event", "RSS MiB")
+    print(hdr)
+    for name, desc, goal_default, goal_full in WORKLOADS:
+        if only and name not in only:
+            continue
+        plain = {"prog": [], "total": [], "rss": []}
+        traced = {m: {"prog": [], "total": [], "rss": []} for m in modes}
+        for _ in range(rounds):
+            p = run(plain_cmd(name))
+            plain["prog"].append(p[0]); plain["total"].append(p[1]); plain["rss"].append(p[2])
+            for m in modes:
+                t = run(traced_cmd(name, m, out))
+                traced[m]["prog"].append(t[0]); traced[m]["total"].append(t[1]); traced[m]["rss"].append(t[2])
+        pp = statistics.median(plain["prog"])
+        pt = statistics.median(plain["total"])
+        print("%-14s %-32s %-7s %9.3f %9s %7s %7s %6s %9s %9s %9.1f" % (
+            name, desc, "plain", pp, "", "", "", "", "", "", max(plain["rss"]) / 1024.0))
+        for m in modes:
+            tp = statistics.median(traced[m]["prog"])
+            tt = statistics.median(traced[m]["total"])
+            events, bpe = wire_bytes(name, m)
+            goal = goal_default if m == "default" else goal_full
+            print("%-14s %-32s %-7s %9.3f %9.3f %6.2fx %6.1fx %5.2fx %9d %9.1f %9.1f" % (
+                "", "", m, pp, tp, tp / pp, goal, tt / pt, events, bpe, max(traced[m]["rss"]) / 1024.0))
+    print("load average at the end: %.1f" % os.getloadavg()[0])
+    if os.path.exists(out):
+        os.unlink(out)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
