@@ -7,6 +7,7 @@
 import { randomBytes } from 'crypto';
 import * as vscode from 'vscode';
 import { FromWebview, isFromWebview, TIMELINE_VIEW_TYPE, ToWebview } from '../protocol';
+import { withPanelCap } from './panelMessages';
 import { MessageCoalescer } from './run/batcher';
 import { Trace } from './run/trace';
 import { webviewHtml } from './webviewHtml';
@@ -102,7 +103,8 @@ export class TimelinePanel implements vscode.Disposable {
   private replay(): void {
     this.outbox.clear();
     if (!this.trace) return;
-    for (const m of this.trace.replay()) this.outbox.push(m);
+    const cap = this.trace.store.cap;
+    for (const m of this.trace.replay()) this.outbox.push(withPanelCap(m, cap));
   }
 
   private postNow(msg: ToWebview): Thenable<boolean> {

@@ -49,8 +49,18 @@ function startInVsCode(root: HTMLElement, vscode: VsCodeApi): void {
     handle(app, msg);
   });
   window.addEventListener('error', (e) => host.post({ type: 'log', level: 'error', message: String(e.message) }));
-  (window as unknown as { interleave?: TimelineApp }).interleave = app;
+  exposeTestHooks(app);
   host.post({ type: 'ready' });
+}
+
+/**
+ * Read-only hooks for tests and the benchmark (they change nothing): the app itself and
+ * `__interleaveTest.locate(kind)`, the on-screen coordinates of the first visible item of a kind.
+ */
+function exposeTestHooks(app: TimelineApp): void {
+  const w = window as unknown as { interleave?: TimelineApp; __interleaveTest?: { locate(kind: string): ReturnType<TimelineApp['locate']> } };
+  w.interleave = app;
+  w.__interleaveTest = { locate: (kind) => app.locate(kind) };
 }
 
 function handle(app: TimelineApp, msg: ToWebview): void {
@@ -77,7 +87,7 @@ function startReport(root: HTMLElement): void {
     if (dropped) app.warn(`${dropped} malformed event(s) were skipped`);
     if (msg) handle(app, msg);
   });
-  (window as unknown as { interleave?: TimelineApp }).interleave = app;
+  exposeTestHooks(app);
   if (!data || !data.textContent || !data.textContent.trim()) {
     if (data) app.warn('This report contains no trace data.');
     return;

@@ -29,6 +29,8 @@ export interface DrawnSummary {
   aggregates: number;
   events: number;
   folded: number;
+  /** The model's detail budget (interleave.maxEventsInPanel when the host sent it). */
+  maxEvents: number;
   warnings: number;
   laneNames: string[];
   drawn: { lanes: number; intervals: number; arrows: number; instants: number; markers: number; aggregates: number };

@@ -8,6 +8,7 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import { laneKey, readChromeText } from '../../protocol';
+import { fmtDuration } from '../../webview/model';
 import { Browser, chromiumMissing, openReport, screenshot, writeReport, drawnSummary } from './browser';
 import { buildWebview, ROOT } from './build';
 import { traceSample } from './samples';
@@ -39,7 +40,8 @@ describe('timeline report in Chromium', function () {
   }
 
   it('bank_lock: two worker lanes taking turns on one lock (holds and hatched waits)', async () => {
-    const { json } = traceSample('bank_lock');
+    // Full mode: default mode counts uncontended acquisitions past a per-object budget instead of drawing each.
+    const { json } = traceSample('bank_lock', ['--mode', 'full']);
     const { summary, page } = await show('bank_lock', json);
     assert.ok(summary.laneNames.includes('deposit') && summary.laneNames.includes('withdraw'), summary.laneNames.join());
     assert.strictEqual(summary.processes, 1);
@@ -51,7 +53,7 @@ describe('timeline report in Chromium', function () {
   });
 
   it('filters lanes, summarises the lock, and follows the light/dark preference', async () => {
-    const { json } = traceSample('bank_lock');
+    const { json } = traceSample('bank_lock', ['--mode', 'full']);
     const { summary, page } = await show('bank_lock-panels', json);
     await page.click('button:has-text("Filter")');
     await page.locator('.popover label', { hasText: 'withdraw' }).locator('input').uncheck();
@@ -85,6 +87,45 @@ describe('timeline report in Chromium', function () {
     assert.ok(sends > 0);
     assert.ok(summary.arrowKinds.message > 0 && summary.arrowKinds.message <= sends, `message arrows ${summary.arrowKinds.message} of ${sends} sends`);
     assert.ok(summary.drawn.arrows > 0);
+    await page.close();
+  });
+
+  it('producer_consumer: an arrow is hovered and clicked; the tooltip and details show both ends', async () => {
+    const { json } = traceSample('producer_consumer');
+    const events = readChromeText(json).events;
+    const { page } = await show('producer_consumer-arrow', json);
+    type Located = { clientX: number; clientY: number; lane: string; loc?: string };
+    const spot = await page.evaluate(() => (window as unknown as { __interleaveTest: { locate(k: string): unknown } }).__interleaveTest.locate('arrow:message')) as Located | undefined;
+    assert.ok(spot, 'a message arrow is on screen where a click picks it');
+    await page.mouse.move(spot.clientX, spot.clientY);
+    await page.waitForSelector('.tooltip:not([hidden])');
+    const tip = (await page.locator('.tooltip strong').textContent())!;
+    const m = /^message (\S+ (?:ns|µs|ms|s)): (.+) \((\d+) B\)$/.exec(tip);
+    assert.ok(m, `tooltip caption: ${tip}`);
+    await page.mouse.click(spot.clientX, spot.clientY);
+    await page.waitForFunction(() => JSON.parse(document.getElementById('app')!.dataset.summary!).selected === 'arrow');
+    // The summary fields come first; the raw events' own fields (a second `size`, ...) follow them.
+    const fields: Record<string, string> = {};
+    for (const [k, v] of await page.locator('.details table.fields tr').evaluateAll((rows) => rows
+      .map((r) => [r.querySelector('th')?.textContent ?? '', r.querySelector('td')?.textContent ?? '']))) if (!(k in fields)) fields[k] = v;
+    assert.match(await page.textContent('.details h3') ?? '', /^message arrow: send → receive$/);
+    assert.strictEqual(fields.latency, m[1], 'the tooltip and the details agree on the latency');
+    assert.strictEqual(fields.payload, m[2]);
+    assert.strictEqual(fields.size, `${m[3]} B`);
+    // Both ends, on their lanes: a producer's put and a consumer's get of the same item.
+    assert.match(fields.from, /^send on producer-\d \(/);
+    assert.match(fields.to, /^receive on consumer-\d \(/);
+    // The pair really is a send and the receive with its correlation id, with that latency and payload.
+    const send = events.find((e) => e.k === 'msg.send' && e.a?.preview === m[2] && fields.from.includes(`${e.pid}/${e.tid})`));
+    assert.ok(send, `a send of ${m[2]} on the from lane`);
+    const recv = events.find((e) => e.k === 'msg.recv' && e.corr === send.corr);
+    assert.ok(recv && fields.to.includes(`${recv.pid}/${recv.tid})`), 'the receive of that send on the to lane');
+    assert.strictEqual(send.a?.size, Number(m[3]));
+    assert.strictEqual(fields.latency, fmtDuration(recv.ts - send.ts));
+    // Both raw events are listed, and the payload is shown as text.
+    assert.deepStrictEqual(await page.locator('.details tr.sep th').allTextContents(), ['from event', 'to event']);
+    assert.strictEqual(await page.locator('.details pre.preview').first().textContent(), m[2]);
+    await screenshot(page, 'producer_consumer-arrow');
     await page.close();
   });
 
@@ -171,7 +212,8 @@ describe('timeline report in Chromium', function () {
     assert.match(lockRow!, /<svg onload=alert\(5\)>/);
     await screenshot(page, 'hostile');
     const injected = await page.evaluate(() => ({
-      img: document.querySelectorAll('img, svg:not(.axis), iframe').length,
+      // our own SVGs: the time axis and the range-selection layer
+      img: document.querySelectorAll('img, svg:not(.axis):not(.brush-layer), iframe').length,
       scripts: [...document.querySelectorAll('script')].filter((s) => s.type !== 'application/json').length,
       title: document.title,
     }));

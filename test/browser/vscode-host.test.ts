@@ -10,6 +10,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { Page } from 'playwright-core';
 import type { ToWebview, TraceEvent } from '../../protocol';
+import { withPanelCap } from '../../extension/panelMessages';
 import { webviewHtml } from '../../extension/webviewHtml';
 import { ARTIFACTS, Browser, chromiumMissing, drawnSummary, screenshot } from './browser';
 import { buildWebview, DIST } from './build';
@@ -197,6 +198,95 @@ describe('timeline webview inside the VS Code host protocol', function () {
     await waitWindowChange(after.window);
     const fitted = await windowNow();
     assert.ok(fitted[1] - fitted[0] > wheeled[1] - wheeled[0], 'fit all shows more again');
+    await page.close();
+  });
+
+  it("bounds its detail at the host's cap (interleave.maxEventsInPanel), carried by the panel's reset", async () => {
+    const CAP = 10_000;
+    // What TimelinePanel posts for a trace whose store cap is CAP (an opened file's stale cap is replaced).
+    const reset = withPanelCap({ type: 'reset', source: { kind: 'file', title: 'big.json' }, metadata: { maxEventsInPanel: 50, exitCode: 0 } }, CAP);
+    assert.deepStrictEqual(reset, { type: 'reset', source: { kind: 'file', title: 'big.json' }, metadata: { maxEventsInPanel: CAP, exitCode: 0 } });
+    assert.strictEqual(withPanelCap({ type: 'warning', message: 'x' }, CAP).type, 'warning', 'other messages pass unchanged');
+    const holds: TraceEvent[] = [{ k: 'process.start', ph: 'i', ts: 0, pid: P1, tid: P1, a: { ppid: 1, name: 'big.py' } }];
+    for (let i = 0; i < CAP + 2_000; i++) holds.push({ k: 'lock.hold', ph: 'X', ts: 10 + i * 20, dur: 10, pid: P1, tid: P1, obj: LOCK });
+    const load = async (first: ToWebview) => {
+      const page = await browser!.context.newPage();
+      await page.goto(`file://${file}`);
+      await page.waitForFunction(() => (window as unknown as { __posted: unknown[] }).__posted.length > 0);
+      await post(page, first);
+      await post(page, { type: 'events', events: holds });
+      await page.waitForFunction((n) => { const s = document.getElementById('app')?.dataset.summary; return !!s && JSON.parse(s).events === n; }, holds.length);
+      return { page, summary: await drawnSummary(page) };
+    };
+    const capped = await load(reset);
+    assert.strictEqual(capped.summary.maxEvents, CAP);
+    assert.ok(capped.summary.folded > 0 && capped.summary.folded <= holds.length - CAP + 1, `folded ${capped.summary.folded}`);
+    assert.match((await capped.page.textContent('.banner'))!, /More than 10,000 events/);
+    await capped.page.close();
+    // The same events after a reset without the host's cap: the webview's own default keeps them all.
+    const plain = await load({ type: 'reset', source: { kind: 'file', title: 'big.json' } });
+    assert.ok(plain.summary.maxEvents > holds.length);
+    assert.strictEqual(plain.summary.folded, 0);
+    await plain.page.close();
+  });
+
+  it('zooms to a range shift+dragged on the plot or dragged on the time axis; Esc cancels a range', async () => {
+    const page = await browser!.context.newPage();
+    await page.goto(`file://${file}`);
+    await replay(page);
+    const summary = () => drawnSummary(page);
+    const waitWindowChange = (from: [number, number]) => page.waitForFunction((w) => {
+      const s = JSON.parse(document.getElementById('app')!.dataset.summary!);
+      return s.window[0] !== w[0] || s.window[1] !== w[1];
+    }, from);
+    const box = (await page.locator('.viewport canvas').boundingBox())!;
+    const { window: w0, layout: { gutter } } = await summary();
+    const plotW = box.width - gutter;
+    const timeAt = (w: [number, number], x: number) => w[0] + ((x - gutter) / plotW) * (w[1] - w[0]);
+    const near = (a: number, b: number, w: [number, number]) => Math.abs(a - b) <= 1.5 * (w[1] - w[0]) / plotW;
+    const opens = async () => (await posted(page)).filter((m) => m.type === 'openSource').length;
+    // Over the lock hold on the main thread: a plain click here would select it and open its source.
+    const y = box.y + 20 + 8;
+    const xa = gutter + plotW * 0.25, xb = gutter + plotW * 0.55;
+
+    await page.keyboard.down('Shift');
+    await page.mouse.move(box.x + xa, y);
+    await page.mouse.down();
+    await page.mouse.move(box.x + xb, y, { steps: 6 });
+    assert.strictEqual(await page.getAttribute('.brush-band', 'display'), null, 'the range is shown while dragging');
+    await page.mouse.up();
+    await page.keyboard.up('Shift');
+    await waitWindowChange(w0);
+    const w1 = (await summary()).window;
+    assert.ok(near(w1[0], timeAt(w0, xa), w0) && near(w1[1], timeAt(w0, xb), w0), `zoomed to ${w1}, expected ${timeAt(w0, xa)}..${timeAt(w0, xb)}`);
+    assert.strictEqual((await summary()).selected, null, 'the drag selected nothing');
+    assert.strictEqual(await opens(), 0, 'and opened no source');
+    assert.strictEqual(await page.getAttribute('.brush-band', 'display'), 'none');
+
+    // Esc during a shift+drag: no zoom. The next key's zoom starts from the unchanged window.
+    await page.keyboard.down('Shift');
+    await page.mouse.move(box.x + xa, y);
+    await page.mouse.down();
+    await page.mouse.move(box.x + xb, y, { steps: 6 });
+    await page.keyboard.press('Escape');
+    assert.strictEqual(await page.getAttribute('.brush-band', 'display'), 'none', 'Esc removes the range');
+    await page.mouse.up();
+    await page.keyboard.up('Shift');
+    await page.keyboard.press('w');
+    await waitWindowChange(w1);
+    const w2 = (await summary()).window;
+    assert.ok(Math.abs((w2[1] - w2[0]) - 0.8 * (w1[1] - w1[0])) < 1e-6 * (w1[1] - w1[0]), `W zoomed from the window the cancelled range left alone: ${w2} vs ${w1}`);
+    assert.strictEqual(await opens(), 0);
+
+    // A plain drag on the time axis brushes a range too.
+    const axis = (await page.locator('svg.axis').boundingBox())!;
+    await page.mouse.move(axis.x + gutter + plotW * 0.1, axis.y + axis.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(axis.x + gutter + plotW * 0.3, axis.y + axis.height / 2, { steps: 6 });
+    await page.mouse.up();
+    await waitWindowChange(w2);
+    const w3 = (await summary()).window;
+    assert.ok(near(w3[0], timeAt(w2, gutter + plotW * 0.1), w2) && near(w3[1], timeAt(w2, gutter + plotW * 0.3), w2), `axis range ${w3}`);
     await page.close();
   });
 

@@ -85,6 +85,34 @@ async function readWebview(page: Page): Promise<{ state: string; summary: unknow
   return { state: 'absent', summary: null };
 }
 
+/**
+ * Clicks the first item of `kind` drawn in the timeline webview (a lock hold, a wait, 'arrow:message'),
+ * where the webview's read-only test hook says a click picks exactly that item; returns what it clicked.
+ */
+async function clickTimelineItem(page: Page, kind: string): Promise<{ kind: string; loc?: string; lane: string; selected: string | null } | null> {
+  const n = await page.locator('iframe.webview.ready').count();
+  for (let i = 0; i < n; i++) {
+    const doc = page.frameLocator('iframe.webview.ready').nth(i).frameLocator('#active-frame');
+    const canvas = doc.locator('.viewport canvas');
+    if (!(await canvas.count())) continue;
+    const spot = await canvas.evaluate((_, k) => (window as unknown as {
+      __interleaveTest?: { locate(kind: string): { x: number; y: number; loc?: string; lane: string } | undefined };
+    }).__interleaveTest?.locate(k), kind);
+    if (!spot) return null;
+    await canvas.click({ position: { x: spot.x, y: spot.y } });
+    // What the webview made of the click: its data-summary is published on the next animation frame,
+    // so poll it (bounded) until it shows a selection.
+    let selected: string | null = null;
+    for (const end = Date.now() + 5_000; selected === null && Date.now() < end;) {
+      const summary = await doc.locator('#app').getAttribute('data-summary');
+      selected = summary ? (JSON.parse(summary) as { selected: string | null }).selected : null;
+      if (selected === null) await page.waitForTimeout(50);
+    }
+    return { kind, loc: spot.loc, lane: spot.lane, selected };
+  }
+  throw new Error('no timeline webview is open');
+}
+
 async function answerBridge(page: Page, dir: string, line: string): Promise<void> {
   const m = /^bridge (\S+) (.*)$/.exec(line);
   if (!m) return;
@@ -97,6 +125,13 @@ async function answerBridge(page: Page, dir: string, line: string): Promise<void
       const button = page.locator('.notifications-toasts .monaco-button, .notification-list-item .monaco-button').filter({ hasText: req.button ?? '' }).first();
       await button.click({ timeout: 10_000 });
       answer = { ok: true, value: true };
+      const file = path.join(dir, `${id}.json`);
+      fs.writeFileSync(`${file}.tmp`, JSON.stringify(answer));
+      fs.renameSync(`${file}.tmp`, file);
+      return;
+    }
+    if (req.what === 'clickItem') {
+      answer = { ok: true, value: await clickTimelineItem(page, (req as { kind?: string }).kind ?? 'lock.hold') };
       const file = path.join(dir, `${id}.json`);
       fs.writeFileSync(`${file}.tmp`, JSON.stringify(answer));
       fs.renameSync(`${file}.tmp`, file);

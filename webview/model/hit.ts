@@ -1,7 +1,7 @@
 /** Hit testing: which item is under a point (time, y in layout coordinates). Pure, like culling. */
-import { visiblePoints } from './cull';
+import { visibleArrows, visiblePoints } from './cull';
 import { ROW_H, AGG_H, type Layout, type LayoutRow } from './layout';
-import type { Instant, Interval, Marker, ProcessInfo, Lane } from './types';
+import type { Arrow, Instant, Interval, Marker, ProcessInfo, Lane } from './types';
 import type { TimelineModel } from './timeline';
 
 export type Selection =
@@ -10,7 +10,9 @@ export type Selection =
   | { type: 'marker'; marker: Marker }
   | { type: 'lane'; lane: Lane }
   | { type: 'process'; process: ProcessInfo }
-  | { type: 'pool'; pool: number };
+  | { type: 'pool'; pool: number }
+  /** A message / task / join / wake-up / spawn arrow (both ends are in `arrow`). */
+  | { type: 'arrow'; arrow: Arrow };
 
 /** The layout row at y (rows are contiguous and sorted by y). */
 export function rowAt(l: Layout, y: number): LayoutRow | undefined {
@@ -67,6 +69,57 @@ function nearest(ivs: Interval[], t: number): Interval | undefined {
   for (const iv of ivs) {
     const d = t < iv.start ? iv.start - t : t > iv.end ? t - iv.end : 0;
     if (d < bd) { bd = d; best = iv; }
+  }
+  return best;
+}
+
+/** The y (layout px) where arrows meet a lane: the middle of its first interval row. */
+export function laneMidY(r: LayoutRow): number {
+  return r.y + (r.rowsY ?? 0) + ROW_H / 2;
+}
+
+/** Distance from (px, py) to the segment (x0, y0)–(x1, y1), in the same units. */
+export function distToSegment(px: number, py: number, x0: number, y0: number, x1: number, y1: number): number {
+  const dx = x1 - x0, dy = y1 - y0;
+  const len2 = dx * dx + dy * dy;
+  // Degenerate segment (both ends on one pixel): the distance to that point.
+  const u = len2 === 0 ? 0 : Math.max(0, Math.min(1, ((px - x0) * dx + (py - y0) * dy) / len2));
+  return Math.hypot(px - (x0 + u * dx), py - (y0 + u * dy));
+}
+
+/** Where the plot is on screen: the visible window mapped onto [x0, x0 + width] px. */
+export interface PlotGeometry {
+  t0: number;
+  t1: number;
+  /** Left edge of the plot (the lane-name column's width) and its width, CSS px. */
+  x0: number;
+  width: number;
+}
+
+/** The screen segment an arrow is drawn as (x in plot px, y in layout px), as render/draw draws it. */
+export function arrowSegment(a: Arrow, l: Layout, g: PlotGeometry): [number, number, number, number] | undefined {
+  const fr = l.byLane.get(a.fromLane), tr = l.byLane.get(a.toLane);
+  if (!fr || !tr) return undefined;
+  const k = g.width / Math.max(1e-9, g.t1 - g.t0);
+  return [g.x0 + (a.from.ts - g.t0) * k, laneMidY(fr), g.x0 + (a.to.ts - g.t0) * k, laneMidY(tr)];
+}
+
+/**
+ * The arrow drawn nearest to (x, y) — x in plot px, y in layout px — within `maxPx`, among live arrows
+ * with both lanes shown and a kind `accept`ed. An arrow whose segment passes within maxPx of x spans
+ * x's time ± maxPx, so only those candidates are measured.
+ */
+export function arrowAt(model: TimelineModel, l: Layout, g: PlotGeometry, x: number, y: number, maxPx = 4, accept?: (a: Arrow) => boolean): Arrow | undefined {
+  const usPerPx = (g.t1 - g.t0) / Math.max(1, g.width);
+  const t = g.t0 + (x - g.x0) * usPerPx;
+  const slop = maxPx * usPerPx;
+  let best: Arrow | undefined;
+  let bestD = maxPx;
+  for (const a of visibleArrows(model.arrows, t - slop, t + slop, (k) => l.byLane.has(k), accept)) {
+    const s = arrowSegment(a, l, g);
+    if (!s) continue;
+    const d = distToSegment(x, y, s[0], s[1], s[2], s[3]);
+    if (d <= bestD) { bestD = d; best = a; }
   }
   return best;
 }

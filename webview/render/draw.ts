@@ -8,7 +8,7 @@
 import type { Kind } from '../../protocol';
 import {
   AGG_H, Arrow, COUNTER_H, Counter, CPU_H, DrawSpan, HEADER_H, Instant, Interval, kindLabel, Layout, LayoutRow,
-  lowerBound, Marker, ROW_H, Selection, TimelineModel, visibleArrows, visiblePoints, visibleSpans,
+  laneMidY, lowerBound, Marker, ROW_H, Selection, TimelineModel, visibleArrows, visiblePoints, visibleSpans,
 } from '../model';
 import { lockColour, nameColour, Theme } from './theme';
 
@@ -458,6 +458,20 @@ export class TimelineRenderer {
     } else if (s.type === 'lane') {
       const row = l.byLane.get(s.lane.key);
       if (row) ctx.strokeRect(v.gutter + 1, row.y - top + 1, v.width - v.gutter - 2, row.height - 2);
+    } else if (s.type === 'arrow') {
+      const fr = l.byLane.get(s.arrow.fromLane), tr = l.byLane.get(s.arrow.toLane);
+      if (fr && tr) {
+        // The selected arrow drawn again, thicker, in the selection colour, with both ends ringed.
+        const x0 = X(s.arrow.from.ts), y0 = laneMid(fr) - top, x1 = X(s.arrow.to.ts), y1 = laneMid(tr) - top;
+        ctx.lineWidth = 3;
+        ctx.beginPath();
+        ctx.moveTo(x0, y0);
+        ctx.lineTo(x1, y1);
+        ctx.stroke();
+        ctx.lineWidth = 2;
+        ctx.strokeRect(x0 - 4, y0 - 4, 8, 8);
+        ctx.strokeRect(x1 - 4, y1 - 4, 8, 8);
+      }
     }
     ctx.lineWidth = 1;
   }
@@ -480,7 +494,7 @@ function rowsBetween(l: Layout, top: number, bottom: number): LayoutRow[] {
 }
 
 export function laneMid(r: LayoutRow): number {
-  return r.y + (r.rowsY ?? 0) + ROW_H / 2;
+  return laneMidY(r);
 }
 
 function lockColourOf(model: TimelineModel, obj: number | undefined): string {

@@ -5,18 +5,19 @@
  */
 import { axisTop } from 'd3-axis';
 import { scaleLinear, ScaleLinear } from 'd3-scale';
+import { brushX, BrushBehavior, D3BrushEvent } from 'd3-brush';
 import { select, Selection as D3Selection } from 'd3-selection';
 import { zoom, zoomIdentity, ZoomBehavior, ZoomTransform } from 'd3-zoom';
 import type { FromWebview, RevealQuery, RunStats, TraceEvent, ViewState } from '../../protocol';
 import { parseLoc } from '../../protocol';
 import {
-  fmtDuration, fmtTime, hitTest, kindLabel, layout, Layout, LayoutRow, rowAt, Selection, TimelineModel, ROW_H,
+  Arrow, arrowAt, arrowSegment, fmtDuration, fmtTime, hitTest, PlotGeometry, kindLabel, layout, Layout, LayoutRow, rowAt, Selection, TimelineModel, ROW_H, visibleArrows,
 } from '../model';
 import { GUTTER, gutterWidth, intervalLabel, TimelineRenderer, DrawStats } from '../render/draw';
 import { lockColour, readTheme, Theme } from '../render/theme';
 import { button, clear, el } from './dom';
 import { renderFilters } from './filters';
-import { describe, PanelActions, renderDetails, renderSummary } from './panels';
+import { arrowCaption, describe, PanelActions, renderDetails, renderSummary } from './panels';
 import { SidePane } from './sidepane';
 
 export interface Host {
@@ -85,6 +86,17 @@ export class TimelineApp {
   private statusText = '';
   private title = '';
   private resets = 0;
+  /** Set when a shift+drag range selection ends on the canvas: the click that follows is not a pick. */
+  private swallowClick = false;
+  /** Range selection (zoom to a brushed range): a d3-brush on the time axis, also driven by shift+drag on the plot. */
+  private readonly brushLayer: SVGSVGElement;
+  private readonly brushBand: SVGRectElement;
+  private readonly brush: BrushBehavior<unknown>;
+  private readonly brushG: D3Selection<SVGGElement, unknown, null, undefined>;
+  /** A shift+drag on the plot in progress (canvas px), or undefined. */
+  private rangeDrag: { x0: number; x1: number } | undefined;
+  /** Esc pressed during a drag on the axis: its end does not zoom. */
+  private brushCancelled = false;
 
   constructor(private readonly root: HTMLElement, private readonly host: Host, maxEvents?: number) {
     this.model = new TimelineModel(maxEvents);
@@ -142,7 +154,16 @@ export class TimelineApp {
     this.spacer = el('div', { class: 'spacer' });
     this.viewport = el('div', { class: 'viewport' }, this.canvas, this.spacer);
     this.tooltip = el('div', { class: 'tooltip', hidden: '' });
-    const timeline = el('div', { class: 'timeline' }, this.axisSvg, this.viewport, this.tooltip);
+    // Over the axis and the plot: the axis strip holds the d3-brush (drag on the axis picks a range); the
+    // band shows the range over the lanes. The layer itself lets pointer events through (style.css).
+    const svgNs = 'http://www.w3.org/2000/svg';
+    this.brushLayer = document.createElementNS(svgNs, 'svg') as SVGSVGElement;
+    this.brushLayer.setAttribute('class', 'brush-layer');
+    this.brushBand = document.createElementNS(svgNs, 'rect') as SVGRectElement;
+    this.brushBand.setAttribute('class', 'brush-band');
+    this.brushBand.setAttribute('display', 'none');
+    this.brushLayer.append(this.brushBand);
+    const timeline = el('div', { class: 'timeline' }, this.axisSvg, this.viewport, this.tooltip, this.brushLayer);
 
     clear(root);
     root.append(this.toolbar, this.banner, this.filterPop, el('div', { class: 'main' }, timeline, this.sidePane.splitter, side));
@@ -161,7 +182,8 @@ export class TimelineApp {
       .filter((e: Event) => {
         if (e.type === 'wheel') return !(e as WheelEvent).shiftKey && this.mouseInPlot(e as WheelEvent);
         const m = e as MouseEvent;
-        return !m.ctrlKey && !m.button;
+        // Shift+drag selects a time range (the brush below) instead of panning.
+        return !m.ctrlKey && !m.button && !(m.shiftKey && e.type === 'mousedown');
       })
       .on('zoom', (e: { transform: ZoomTransform; sourceEvent: Event | null }) => {
         const src = e.sourceEvent as MouseEvent | null;
@@ -174,6 +196,22 @@ export class TimelineApp {
         this.saveState();
       });
     this.canvasSel.call(this.zoomer).on('dblclick.zoom', null);
+
+    // ---- zoom to a brushed range: drag on the time axis, or shift+drag on the plot; Esc cancels.
+    this.brush = brushX<unknown>()
+      .filter((e: MouseEvent) => !e.button && !e.ctrlKey)
+      .on('start brush', (e: D3BrushEvent<unknown>) => this.showBand(this.brushCancelled ? null : e.selection as [number, number] | null))
+      .on('end', (e: D3BrushEvent<unknown>) => {
+        if (!e.sourceEvent) return; // our own brush.move calls
+        const sel = e.selection as [number, number] | null;
+        const cancelled = this.brushCancelled;
+        this.brushCancelled = false;
+        this.clearBrush();
+        if (!cancelled && sel) this.zoomToPixels(sel[0], sel[1]);
+      });
+    this.brushG = select(this.brushLayer).append('g').attr('class', 'brush');
+    this.brushG.call(this.brush);
+    this.canvas.addEventListener('mousedown', (e) => this.startRangeDrag(e));
 
     // ---- input
     this.viewport.addEventListener('scroll', () => this.requestDraw());
@@ -348,7 +386,7 @@ export class TimelineApp {
    * something was drawn or a problem reported). Model totals: lanes (shown), processes, taskLanes,
    * intervals, states {hold, wait, blocked, sleep, running, slow, generic}, arrows, arrowKinds
    * {message, task, spawn, join, wake, flow, deadlock}, counters, markers, deadlocks, exceptions,
-   * instants, aggregates, events, folded, warnings, laneNames, processNames ("name (pid N · exit C)").
+   * instants, aggregates, events, folded, maxEvents (the detail budget: interleave.maxEventsInPanel), warnings, laneNames, processNames ("name (pid N · exit C)").
    * This frame: drawn {lanes, intervals, arrows, arrowsInView, instants, markers, aggregates, rects},
    * window [t0, t1] µs, selected (item type or null), lock (highlighted lock obj or null),
    * highlighted (revealed lane keys), search, layout {panel, canvas, gutter, side} in CSS px (side: the
@@ -379,6 +417,7 @@ export class TimelineApp {
       aggregates,
       events: m.received,
       folded: m.folded,
+      maxEvents: m.maxEvents,
       warnings: this.warnings.length,
       laneNames: [...this.layout.byLane.values()].map((r) => r.label),
       processNames: this.layout.rows.filter((r) => r.type === 'process').map((r) => `${r.label} (${r.detail})`),
@@ -453,9 +492,76 @@ export class TimelineApp {
     if (s.type === 'interval') { t0 = s.iv.start; t1 = s.iv.end === Infinity ? this.model.now : s.iv.end; }
     else if (s.type === 'instant' || s.type === 'marker') { const ts = s.type === 'instant' ? s.inst.ev.ts : s.marker.ts; t0 = ts - 500; t1 = ts + 500; }
     else if (s.type === 'lane') { t0 = s.lane.first; t1 = s.lane.last; }
+    else if (s.type === 'arrow') { t0 = Math.min(s.arrow.from.ts, s.arrow.to.ts); t1 = Math.max(s.arrow.from.ts, s.arrow.to.ts); }
     else return;
     const pad = Math.max(1, (t1 - t0) * 0.1);
     this.setWindow(t0 - pad, t1 + pad);
+  }
+
+  // ---------------------------------------------------------------- range selection (d3-brush)
+
+  /** Zooms to the range between two canvas x positions (px); a range under 3 px is a click, not a range. */
+  private zoomToPixels(xa: number, xb: number): void {
+    const g = this.plotGeometry();
+    if (!g || Math.abs(xb - xa) < 3) return;
+    const usPerPx = (g.t1 - g.t0) / g.width;
+    const t = (x: number) => g.t0 + (x - g.x0) * usPerPx;
+    if (this.followLive) this.setFollow(false);
+    this.setWindow(t(Math.min(xa, xb)), t(Math.max(xa, xb)));
+  }
+
+  private showBand(sel: [number, number] | null): void {
+    if (!sel) { this.brushBand.setAttribute('display', 'none'); return; }
+    this.brushBand.setAttribute('x', String(sel[0]));
+    this.brushBand.setAttribute('width', String(Math.max(1, sel[1] - sel[0])));
+    this.brushBand.setAttribute('y', String(AXIS_H));
+    this.brushBand.setAttribute('height', String(this.height));
+    this.brushBand.removeAttribute('display');
+  }
+
+  private clearBrush(): void {
+    this.brushG.call(this.brush.move, null);
+    this.showBand(null);
+  }
+
+  /** Esc while a range is being brushed: drop it without zooming. True when there was one. */
+  private cancelBrush(): boolean {
+    const axisBrushing = this.brushBand.getAttribute('display') !== 'none' && !this.rangeDrag;
+    if (!this.rangeDrag && !axisBrushing) return false;
+    if (axisBrushing) this.brushCancelled = true;
+    this.rangeDrag = undefined;
+    this.clearBrush();
+    return true;
+  }
+
+  /** Shift+drag on the plot: the same brush, moved by hand (d3-brush only listens on its own overlay). */
+  private startRangeDrag(e: MouseEvent): void {
+    if (!e.shiftKey || e.button !== 0 || !this.window || !this.mouseInPlot(e)) return;
+    e.preventDefault();
+    const r = this.canvas.getBoundingClientRect();
+    const clamp = (clientX: number) => Math.max(this.gutter, Math.min(this.width, clientX - r.left));
+    const drag = { x0: clamp(e.clientX), x1: clamp(e.clientX) };
+    this.rangeDrag = drag;
+    const move = (ev: MouseEvent) => {
+      if (this.rangeDrag !== drag) return;
+      drag.x1 = clamp(ev.clientX);
+      const sel: [number, number] = [Math.min(drag.x0, drag.x1), Math.max(drag.x0, drag.x1)];
+      if (sel[1] - sel[0] >= 1) this.brushG.call(this.brush.move, sel);
+    };
+    const up = (ev: MouseEvent) => {
+      window.removeEventListener('mousemove', move);
+      window.removeEventListener('mouseup', up);
+      const cancelled = this.rangeDrag !== drag;
+      const moved = Math.abs(drag.x1 - drag.x0) >= 3;
+      // A click follows a mouseup on the canvas: after a range (or a cancelled one) it picks nothing.
+      this.swallowClick = ev.target === this.canvas && (cancelled || moved);
+      if (cancelled) return;
+      this.rangeDrag = undefined;
+      this.clearBrush();
+      if (moved) this.zoomToPixels(drag.x0, drag.x1);
+    };
+    window.addEventListener('mousemove', move);
+    window.addEventListener('mouseup', up);
   }
 
   private setFollow(on: boolean): void {
@@ -508,6 +614,10 @@ export class TimelineApp {
     this.canvas.style.height = `${h}px`;
     this.base.range([0, this.plotWidth()]);
     this.axisSvg.setAttribute('width', String(w));
+    this.brushLayer.setAttribute('width', String(w));
+    this.brushLayer.setAttribute('height', String(AXIS_H + h));
+    this.brush.extent([[this.gutter, 0], [Math.max(this.gutter + 1, w), AXIS_H]]);
+    this.brushG.call(this.brush);
     this.spacer.style.height = `${Math.max(0, this.layout.height + 40 - h)}px`;
     this.syncZoom();
     this.draw();
@@ -561,15 +671,6 @@ export class TimelineApp {
     return e.clientX - r.left >= this.gutter;
   }
 
-  private pointToModel(e: MouseEvent): { t: number; y: number; slop: number } | undefined {
-    if (!this.window) return undefined;
-    const r = this.canvas.getBoundingClientRect();
-    const px = e.clientX - r.left - this.gutter;
-    const span = this.window[1] - this.window[0];
-    const usPerPx = span / this.plotWidth();
-    return { t: this.window[0] + px * usPerPx, y: e.clientY - r.top + this.viewport.scrollTop, slop: usPerPx * 4 };
-  }
-
   /** The lane/process row whose name is under the pointer, when it is over the lane-name column. */
   private gutterRow(e: MouseEvent): LayoutRow | undefined {
     const r = this.canvas.getBoundingClientRect();
@@ -583,8 +684,7 @@ export class TimelineApp {
     let lines: string[];
     if (row) lines = rowTooltipLines(row);
     else {
-      const p = this.pointToModel(e);
-      const s = p && hitTest(this.model, this.layout, p.t, p.y, p.slop);
+      const s = this.pickAt(e.clientX, e.clientY);
       if (!s) { this.tooltip.hidden = true; return; }
       lines = tooltipLines(this.model, s);
     }
@@ -598,6 +698,8 @@ export class TimelineApp {
 
   private click(e: MouseEvent): void {
     this.canvas.focus();
+    // The mouseup that ends a shift+drag range selection is not a click on an item.
+    if (this.swallowClick) { this.swallowClick = false; return; }
     const row = this.gutterRow(e);
     if (row) {
       // A click on a name selects that lane (or process / pool), not whatever lies before the window.
@@ -606,10 +708,32 @@ export class TimelineApp {
       this.select(s, true);
       return;
     }
-    const p = this.pointToModel(e);
-    if (!p) return;
-    const s = hitTest(this.model, this.layout, p.t, p.y, p.slop);
-    this.select(s, true);
+    if (!this.window) return;
+    this.select(this.pickAt(e.clientX, e.clientY), true);
+  }
+
+  /** The plot geometry arrows are drawn with (render/draw), for arrow hit testing. */
+  private plotGeometry(): PlotGeometry | undefined {
+    return this.window ? { t0: this.window[0], t1: this.window[1], x0: this.gutter, width: this.plotWidth() } : undefined;
+  }
+
+  /**
+   * What a click at client (x, y) selects: markers and instants first (small, drawn on top), then an
+   * arrow passing within a few pixels, then the interval, counted bar, lane or header underneath.
+   */
+  private pickAt(clientX: number, clientY: number): Selection | undefined {
+    const g = this.plotGeometry();
+    if (!g) return undefined;
+    const r = this.canvas.getBoundingClientRect();
+    const x = clientX - r.left;
+    if (x < this.gutter) return undefined;
+    const y = clientY - r.top + this.viewport.scrollTop;
+    const usPerPx = (g.t1 - g.t0) / g.width;
+    const s = hitTest(this.model, this.layout, g.t0 + (x - g.x0) * usPerPx, y, usPerPx * 4);
+    if (s?.type === 'marker' || s?.type === 'instant') return s;
+    const hidden = this.hiddenKinds.size ? (a: Arrow) => !this.hiddenKinds.has(`arrow:${a.kind}`) : undefined;
+    const arrow = arrowAt(this.model, this.layout, g, x, y, 4, hidden);
+    return arrow ? { type: 'arrow', arrow } : s;
   }
 
   select(s: Selection | undefined, fromClick: boolean): void {
@@ -620,7 +744,7 @@ export class TimelineApp {
     // Selecting is asking for the details: a collapsed pane opens (the user can close it again).
     if (s && !this.sidePane.open) this.sidePane.setOpen(true);
     if (this.summaryShown && fromClick && s) this.showTab('details');
-    const loc = s?.type === 'interval' ? s.iv.begin.loc ?? s.iv.close?.loc : s?.type === 'instant' ? s.inst.ev.loc : s?.type === 'marker' ? s.marker.ev.loc : undefined;
+    const loc = selectionLoc(s);
     if (fromClick && loc) this.openSource(loc);
     this.requestDraw();
     this.saveState();
@@ -652,7 +776,10 @@ export class TimelineApp {
       case 'd': this.setFollow(false); this.setWindow(t0 + span * 0.1, t1 + span * 0.1); break;
       case 'f': this.zoomToSelection(); break;
       case '0': this.fitAll(); break;
-      case 'escape': this.select(undefined, true); this.filterPop.hidden = true; break;
+      case 'escape':
+        // Esc first cancels a range being brushed; only then does it clear the selection.
+        if (this.cancelBrush()) break;
+        this.select(undefined, true); this.filterPop.hidden = true; break;
       default: return;
     }
     e.preventDefault();
@@ -723,6 +850,50 @@ export class TimelineApp {
     if (s.selected && typeof s.selected.lane === 'string' && typeof s.selected.ts === 'number') this.pendingSelected = s.selected;
   }
 
+  /**
+   * Test hook (read-only): client coordinates of the first item of `kind` drawn on screen where a click
+   * picks exactly that item — an interval kind ('lock.hold', 'lock.wait', ...) or 'arrow' / 'arrow:<kind>'.
+   * Also returns the item's source location. Undefined when none is in view.
+   */
+  locate(kind: string): { x: number; y: number; clientX: number; clientY: number; loc?: string; lane: string } | undefined {
+    const g = this.plotGeometry();
+    if (!g) return undefined;
+    const r = this.canvas.getBoundingClientRect();
+    const top = this.viewport.scrollTop;
+    const onScreen = (x: number, y: number) => x >= this.gutter + 2 && x <= this.width - 2 && y - top >= 2 && y - top <= this.height - 2;
+    const found = (x: number, y: number, s: Selection, lane: string) =>
+      ({ x, y: y - top, clientX: r.left + x, clientY: r.top + y - top, loc: selectionLoc(s), lane });
+    const k = g.width / Math.max(1e-9, g.t1 - g.t0);
+    if (kind === 'arrow' || kind.startsWith('arrow:')) {
+      const want = kind.slice(6);
+      for (const a of visibleArrows(this.model.arrows, g.t0, g.t1, (key) => this.layout.byLane.has(key))) {
+        if (want && a.kind !== want) continue;
+        const seg = arrowSegment(a, this.layout, g);
+        if (!seg) continue;
+        const x = (seg[0] + seg[2]) / 2, y = (seg[1] + seg[3]) / 2;
+        const s = this.pickAt(r.left + x, r.top + y - top);
+        if (onScreen(x, y) && s?.type === 'arrow' && s.arrow === a) return found(x, y, s, a.fromLane);
+      }
+      return undefined;
+    }
+    for (const row of this.layout.rows) {
+      const lane = row.lane;
+      if (!lane) continue;
+      for (const [depth, spans] of lane.rows.entries()) {
+        for (const iv of spans.overlapping(g.t0, g.t1)) {
+          if (iv.k !== kind) continue;
+          const end = iv.end === Infinity ? this.model.now : iv.end;
+          const x0 = g.x0 + (Math.max(iv.start, g.t0) - g.t0) * k, x1 = g.x0 + (Math.min(end, g.t1) - g.t0) * k;
+          if (x1 - x0 < 4) continue;
+          const x = (x0 + x1) / 2, y = row.y + (row.rowsY ?? 0) + depth * ROW_H + ROW_H / 2;
+          const s = this.pickAt(r.left + x, r.top + y - top);
+          if (onScreen(x, y) && s?.type === 'interval' && s.iv === iv) return found(x, y, s, lane.key);
+        }
+      }
+    }
+    return undefined;
+  }
+
   /** For tests and the benchmark: the last drawn statistics. */
   get drawn(): DrawStats | undefined {
     return this.lastStats;
@@ -738,8 +909,25 @@ function rowTooltipLines(row: LayoutRow): string[] {
   return lines;
 }
 
+/** The source line a selection stands for (an arrow: where it was sent, else where it arrived). */
+function selectionLoc(s: Selection | undefined): string | undefined {
+  switch (s?.type) {
+    case 'interval': return s.iv.begin.loc ?? s.iv.close?.loc;
+    case 'instant': return s.inst.ev.loc;
+    case 'marker': return s.marker.ev.loc;
+    case 'arrow': return s.arrow.from.loc ?? s.arrow.to.loc;
+    default: return undefined;
+  }
+}
+
 function tooltipLines(model: TimelineModel, s: Selection): string[] {
   const d = describe(model, s);
+  if (s.type === 'arrow') {
+    // "message 0.3 ms: 'item 4' (28 B)", then where it went from and to.
+    const lines = [arrowCaption(s.arrow)];
+    for (const [k, v] of d.fields) if (k === 'from' || k === 'to' || k === 'object') lines.push(`${k}: ${v}`);
+    return lines;
+  }
   const lines = [d.title];
   for (const [k, v] of d.fields) if (k !== 'lane' || s.type !== 'interval') lines.push(`${k}: ${v}`);
   const ev = d.events[0];

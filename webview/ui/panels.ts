@@ -1,7 +1,7 @@
 /** The details pane (every field of the selected item) and the summary panel (per lock, thread, channel). */
 import { KINDS, parseLoc, TraceEvent } from '../../protocol';
 import {
-  fmtBytes, fmtDuration, fmtPct, fmtTime, kindLabel, Selection, summarize, Summary, TimelineModel,
+  Arrow, fmtBytes, fmtDuration, fmtPct, fmtTime, kindLabel, Selection, summarize, Summary, TimelineModel,
 } from '../model';
 import { exitText } from '../model/layout';
 import { intervalLabel } from '../render/draw';
@@ -14,8 +14,24 @@ export interface PanelActions {
 }
 
 /** Rows of [field, value] describing a selection; values are plain strings. */
-export function describe(model: TimelineModel, s: Selection): { title: string; fields: [string, string][]; events: TraceEvent[]; stacks?: { name: string; lines: string[] }[] } {
+export function describe(model: TimelineModel, s: Selection): { title: string; fields: [string, string][]; events: TraceEvent[]; eventLabels?: string[]; stacks?: { name: string; lines: string[] }[] } {
   switch (s.type) {
+    case 'arrow': {
+      const a = s.arrow;
+      const end = (ev: TraceEvent, key: string) => `${kindLabel(ev)} on ${model.lane(key)?.name ?? key} (${key}) at ${fmtTime(ev.ts, 1e9)}`;
+      const fields: [string, string][] = [
+        ['kind', a.kind],
+        ['from', end(a.from, a.fromLane)],
+        ['to', end(a.to, a.toLane)],
+        ['latency', fmtDuration(a.to.ts - a.from.ts)],
+      ];
+      const obj = a.from.obj ?? a.to.obj;
+      if (obj !== undefined && a.kind !== 'deadlock') fields.push(['object', `${model.objName(obj)} (${model.objects.get(obj)?.type ?? 'object'})`]);
+      const { preview, size } = arrowPayload(a);
+      if (preview !== undefined) fields.push(['payload', preview]);
+      if (size !== undefined) fields.push(['size', fmtBytes(size)]);
+      return { title: `${a.kind} arrow: ${kindLabel(a.from)} → ${kindLabel(a.to)}`, fields, events: [a.from, a.to], eventLabels: ['from event', 'to event'] };
+    }
     case 'interval': {
       const iv = s.iv;
       const end = iv.end === Infinity ? undefined : iv.end;
@@ -67,6 +83,24 @@ export function describe(model: TimelineModel, s: Selection): { title: string; f
   }
 }
 
+/** The payload an arrow carried: the sending end's preview and size (else the receiving end's). */
+export function arrowPayload(a: Arrow): { preview?: string; size?: number } {
+  const pick = <T>(f: (ev: TraceEvent) => T | undefined): T | undefined => f(a.from) ?? f(a.to);
+  return {
+    preview: pick((ev) => (typeof ev.a?.preview === 'string' ? ev.a.preview : undefined)),
+    size: pick((ev) => (typeof ev.a?.size === 'number' && Number.isFinite(ev.a.size) ? ev.a.size : undefined)),
+  };
+}
+
+/** One line for an arrow's tooltip: "message 0.3 ms: 'item 4' (28 B)". Plain text, never markup. */
+export function arrowCaption(a: Arrow): string {
+  const { preview, size } = arrowPayload(a);
+  let text = `${a.kind} ${fmtDuration(a.to.ts - a.from.ts)}`;
+  if (preview !== undefined) text += `: ${preview}`;
+  if (size !== undefined) text += ` (${fmtBytes(size)})`;
+  return text;
+}
+
 export function renderDetails(host: HTMLElement, model: TimelineModel, s: Selection | undefined, actions: PanelActions): void {
   clear(host);
   if (!s) {
@@ -77,8 +111,8 @@ export function renderDetails(host: HTMLElement, model: TimelineModel, s: Select
   host.append(el('h3', {}, d.title));
   const table = el('table', { class: 'fields' });
   for (const [k, v] of d.fields) table.append(el('tr', {}, el('th', {}, k), el('td', {}, v)));
-  for (const ev of d.events) {
-    table.append(el('tr', { class: 'sep' }, el('th', {}, ev.ph === 'e' ? 'end event' : 'event'), el('td', {}, `${ev.k} (${KINDS[ev.k].label}), phase ${ev.ph}`)));
+  for (const [i, ev] of d.events.entries()) {
+    table.append(el('tr', { class: 'sep' }, el('th', {}, d.eventLabels?.[i] ?? (ev.ph === 'e' ? 'end event' : 'event')), el('td', {}, `${ev.k} (${KINDS[ev.k].label}), phase ${ev.ph}`)));
     for (const [k, v] of Object.entries(ev)) {
       if (k === 'a' || k === 'k' || k === 'ph') continue;
       if (k === 'loc' && typeof v === 'string') {

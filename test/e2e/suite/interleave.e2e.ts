@@ -18,7 +18,7 @@ const EXTENSION_ID = 'interleave.interleave';
 
 interface DomSummary {
   state: string;
-  summary: { lanes: number; processes: number; intervals: number; events: number; deadlocks: number; markers: number; laneNames: string[] } | null;
+  summary: { lanes: number; processes: number; intervals: number; events: number; deadlocks: number; markers: number; laneNames: string[]; maxEvents: number } | null;
   screenshot?: string;
 }
 
@@ -109,6 +109,38 @@ describe('Interleave in a real VS Code', function () {
     assert.ok(s.lanes >= 3, `lanes drawn: ${s.lanes} (${s.laneNames.join(', ')})`);
     assert.ok(s.laneNames.some((n) => /deposit/.test(n)) && s.laneNames.some((n) => /withdraw/.test(n)), `lane names: ${s.laneNames.join(', ')}`);
     assert.ok(s.intervals > 0, 'lock intervals drawn');
+    // The webview keeps detail up to the same cap as the host (interleave.maxEventsInPanel).
+    assert.strictEqual(s.maxEvents, Math.max(10_000, vscode.workspace.getConfiguration('interleave').get<number>('maxEventsInPanel', 2_000_000)));
+  });
+
+  it('clicking a lock interval in the timeline opens bank_lock.py at its recorded line', async function () {
+    const b = bridge();
+    if (!b) this.skip(); // test-electron: no browser side to click in the webview
+    const lockFile = sample('bank_lock.py');
+    assert.strictEqual(api.lastRun()?.title, 'bank_lock.py', 'the panel shows the bank_lock.py trace');
+    // Another file in the editor column first: the editor that becomes active is the click's doing.
+    await openEditor(sample('bank_race.py'));
+    await waitFor('the panel beside the editor to be visible and ready', () => { const p = api.panel(); return p.visible && p.ready; }, 10_000);
+    type Clicked = { kind: string; loc?: string; lane: string; selected: string | null } | null;
+    let clicked = await askBrowser<Clicked>(b!, { what: 'clickItem', kind: 'lock.hold' });
+    if (!clicked) clicked = await askBrowser<Clicked>(b!, { what: 'clickItem', kind: 'lock.wait' });
+    assert.ok(clicked, 'a lock hold or wait is on screen');
+    const m = /^(.*):(\d+)$/.exec(clicked.loc ?? '');
+    assert.ok(m, `the clicked ${clicked.kind} has a source location: ${clicked.loc}`);
+    assert.strictEqual(path.resolve(m[1]), lockFile.fsPath, 'recorded in the traced file');
+    assert.strictEqual(clicked.selected, 'interval', 'the click selected the interval in the webview');
+    const line = Number(m[2]);
+    let seen = '';
+    const editor = await waitFor(`bank_lock.py to open at line ${line}`, () => {
+      const e = vscode.window.activeTextEditor;
+      seen = e ? `${e.document.uri.fsPath}:${e.selection.active.line + 1}` : 'no active editor';
+      return e && e.document.uri.fsPath === lockFile.fsPath && e.selection.active.line === line - 1 ? e : undefined;
+    }, 15_000).catch((err: Error) => { throw new Error(`${err.message}; active editor: ${seen}`); });
+    assert.match(editor.document.lineAt(line - 1).text, /balance_lock/, 'the line that takes the lock');
+    assert.strictEqual(editor.viewColumn, vscode.ViewColumn.One, 'in the editor column, not over the panel');
+    // The editor at the lock line beside the timeline with the selected interval, kept as an artifact.
+    const dom = await askBrowser<DomSummary>(b!, { what: 'dom', screenshot: 'timeline-click-to-source.png' });
+    assert.strictEqual(dom.state, 'ready');
   });
 
   it('shows a "Run with Interleave tracing" CodeLens above the __main__ guard', async () => {
