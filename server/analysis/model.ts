@@ -22,7 +22,21 @@ export interface Entry {
   argMap?: Map<string, string>;
   /** Set when the entry is started in another file (which imports this one). */
   file?: string;
+  /** Reached through a call from another file's threaded code: that call (the start site is `file`/`site`). */
+  via?: { file: string; range: Range };
+  /** A `via` call made with a lock held (or from a helper only called under one). */
+  held?: boolean;
+  /** Files crossed from the start site to here (bounded by MAX_IMPORT_DEPTH). */
+  depth?: number;
+  /**
+   * A pseudo entry for the main thread while `running` runs (between its start() and join(), see
+   * mainthread.ts): its writes race only with the writes of `running`.
+   */
+  main?: { running: Entry; join?: Range };
 }
+
+/** How many files a thread's calls are followed across (import chains, cycles). */
+export const MAX_IMPORT_DEPTH = 4;
 
 /** A thread/process started in one file on a function another file defines (found through imports). */
 export interface ImportedEntry {
@@ -34,16 +48,29 @@ export interface ImportedEntry {
   site: Range;
   multi: boolean;
   label: string;
+  /**
+   * Set for calls from threaded code into the module (not thread starts): the file where the thread is
+   * started when that is not the calling file (an entry that itself came from another file).
+   */
+  originFile?: string;
+  /** The call, in the calling file, that leads into the module. */
+  via?: Range;
+  held?: boolean;
+  depth?: number;
 }
 
 /** An entry point started in another file, targeting a function of this one (see ImportedEntry). */
 export interface ExternalEntry {
   kind: EntryKind;
   name: string;
+  /** Where the thread is started; '' when that is the analysed file itself (an import cycle back home). */
   file: string;
   site: Range;
   multi: boolean;
   label: string;
+  via?: { file: string; range: Range };
+  held?: boolean;
+  depth?: number;
 }
 
 const LOCK_CTORS = /(^|\.)(Lock|RLock|Condition|Semaphore|BoundedSemaphore)$/;
@@ -73,6 +100,8 @@ export class ModuleModel {
 
   /** Entry points whose target is imported from another module (for the workspace index). */
   readonly outgoing: ImportedEntry[] = [];
+  /** Functions of this file that other files start or call from threaded code (ExternalEntry by target). */
+  private readonly externalSites = new Map<Fn, ExternalEntry[]>();
 
   constructor(units: Unit[], readonly text: string, private readonly external: ExternalEntry[] = []) {
     const parts = units.map((u) => u.module);
@@ -94,6 +123,7 @@ export class ModuleModel {
     this.propagateContexts();
     this.findLockedHelpers();
     this.findProcessCreators();
+    this.findOutgoingCalls();
   }
 
   isModuleScope(fn: Fn | undefined): boolean {
@@ -108,6 +138,7 @@ export class ModuleModel {
   }
 
   private readonly calleeCache = new Map<string, string>();
+  private readonly mayResolve = new Map<string, boolean>();
 
   private resolveCalleeUncached(callee: string): string {
     const first = callee.split('.')[0];
@@ -147,10 +178,17 @@ export class ModuleModel {
 
   /** A target expression (`worker`, `self.run_loop`, `obj.m`, `partial(f, …)`) → functions. */
   resolveTarget(text: string, from: Fn): Fn[] {
+    // Most calls are to builtins and library functions: reject names this file defines nowhere, cheaply
+    // (remembered per text: the same callees recur all over a file).
+    let known = this.mayResolve.get(text);
+    if (known === undefined) {
+      const t0 = text.trim();
+      const last = /(\w+)\s*$/.exec(t0)?.[1];
+      known = !(last && !t0.includes('partial') && !this.byName.has(last) && !this.methodsByName.has(last) && !this.classNames.has(last));
+      this.mayResolve.set(text, known);
+    }
+    if (!known) return [];
     const t = text.trim();
-    // Most calls are to builtins and library functions: reject names this file defines nowhere, cheaply.
-    const last = /(\w+)\s*$/.exec(t)?.[1];
-    if (last && !t.includes('partial') && !this.byName.has(last) && !this.methodsByName.has(last) && !this.classNames.has(last)) return [];
     const partial = /^(?:functools\.)?partial\(\s*([\w.]+)/.exec(t);
     if (partial) return this.resolveTarget(partial[1], from);
     if (/^\w+$/.test(t)) return this.resolveFunctionName(t, from);
@@ -302,10 +340,30 @@ export class ModuleModel {
       });
     }
     // Started in other files of the workspace (imports followed by the workspace index).
+    // One thread reaching this file along several call paths (or back home through an import cycle) is
+    // still one thread: merge by start site, so it neither counts as several nor as a second writer.
+    const localCount = this.entries.length;
+    const sameStart = (e: Entry, x: ExternalEntry) => e.kind === x.kind && (e.file ?? '') === x.file
+      && e.site.start.line === x.site.start.line && e.site.start.character === x.site.start.character;
     for (const x of this.external) {
       const [first, second] = x.name.split('.');
       const targets = second ? this.methodsOf(first, second) : (this.byName.get(first) ?? []).filter((f) => this.isModuleScope(f.parent));
-      if (targets.length) this.entries.push({ kind: x.kind, targets, site: x.site, multi: x.multi, perInstanceSelf: false, label: x.label, file: x.file });
+      if (!targets.length) continue;
+      for (const t of targets) {
+        const list = this.externalSites.get(t) ?? [];
+        list.push(x);
+        this.externalSites.set(t, list);
+      }
+      const same = this.entries.find((e, i) => (x.file === '' ? i < localCount : i >= localCount) && sameStart(e, x));
+      if (same) {
+        for (const t of targets) if (!same.targets.includes(t)) same.targets.push(t);
+        if (same.via && !x.via) same.via = undefined;
+        continue;
+      }
+      this.entries.push({
+        kind: x.kind, targets, site: x.site, multi: x.multi, perInstanceSelf: false, label: x.label,
+        file: x.file || undefined, via: x.via, held: x.held, depth: x.depth,
+      });
     }
     // The same target started from several places runs concurrently with itself.
     const count = new Map<Fn, number>();
@@ -368,7 +426,8 @@ export class ModuleModel {
   }
 
   /** A target that is an imported name (`from worker import run` … `Thread(target=run)`): remember it. */
-  private recordImported(kind: EntryKind, text: string | undefined, multi: boolean, label: string, site: Range, fn: Fn): void {
+  private recordImported(kind: EntryKind, text: string | undefined, multi: boolean, label: string, site: Range, fn: Fn,
+    extra: Pick<ImportedEntry, 'originFile' | 'via' | 'held' | 'depth'> = {}): void {
     const m = text ? /^(\w+)((?:\.\w+)*)$/.exec(text.trim()) : null;
     if (!m) return;
     let origin: string | undefined;
@@ -383,7 +442,7 @@ export class ModuleModel {
     const dots = /^\.*/.exec(full)![0];
     const parts = full.slice(dots.length).split('.');
     for (let cut = parts.length - 1; cut >= Math.max(1, parts.length - 2); cut--) {
-      this.outgoing.push({ kind, module: dots + parts.slice(0, cut).join('.'), name: parts.slice(cut).join('.'), site, multi, label });
+      this.outgoing.push({ kind, module: dots + parts.slice(0, cut).join('.'), name: parts.slice(cut).join('.'), site, multi, label, ...extra });
     }
   }
 
@@ -404,17 +463,48 @@ export class ModuleModel {
   }
 
   private findLockedHelpers(): void {
+    // Calls from other files count as call sites; a thread started on a function from another file is
+    // not a call under a lock.
+    const externalHeld = (fn: Fn) => (this.externalSites.get(fn) ?? []).every((x) => x.via !== undefined && x.held === true);
+    const candidates = new Set<Fn>([...this.callSites.keys(), ...this.externalSites.keys()]);
     let changed = true;
     for (let round = 0; changed && round < 5; round++) {
       changed = false;
-      for (const [fn, sites] of this.callSites) {
-        if (this.lockedHelpers.has(fn) || !sites.length || fn.isModule) continue;
-        if (sites.every((s) => s.call.held.length > 0 || this.lockedHelpers.has(s.caller))) {
+      for (const fn of candidates) {
+        const sites = this.callSites.get(fn) ?? [];
+        if (this.lockedHelpers.has(fn) || fn.isModule || (!sites.length && !this.externalSites.has(fn))) continue;
+        if (sites.every((s) => s.call.held.length > 0 || this.lockedHelpers.has(s.caller)) && externalHeld(fn)) {
           this.lockedHelpers.add(fn);
           changed = true;
         }
       }
     }
+  }
+
+  /**
+   * Calls that threaded code makes into other modules (`helpers.bump()`, `from m import f` … `f()`):
+   * recorded like thread starts, so the workspace index hands the thread to the called file too.
+   */
+  private findOutgoingCalls(): void {
+    for (const [fn, ctxs] of this.contexts) {
+      // Threads only: a child process keeping its own copy of another module's state (a cache, say) is
+      // normal, so process entries are not followed into other files (IL005 would misread them).
+      const open = ctxs.filter((e) => e.kind === 'thread' && !e.main && (e.depth ?? 0) < MAX_IMPORT_DEPTH);
+      if (!open.length) continue;
+      for (const call of fn.calls) {
+        const first = /^\w+/.exec(call.callee)?.[0];
+        if (!first || !this.importedName(first, fn) || this.resolveTarget(call.callee, fn).length) continue;
+        const held = call.held.length > 0 || this.lockedHelpers.has(fn);
+        for (const e of new Set(open)) {
+          this.recordImported(e.kind, call.callee, e.multi, e.label, e.site, fn, { originFile: e.file, via: call.nameRange, held, depth: (e.depth ?? 0) + 1 });
+        }
+      }
+    }
+  }
+
+  private importedName(name: string, fn: Fn): boolean {
+    for (let scope: Fn | undefined = fn; scope; scope = scope.parent) if (scope.imports.has(name)) return true;
+    return this.imports.has(name);
   }
 
   isProcessCtor(call: Call): boolean {
@@ -508,19 +598,21 @@ const COMMON_METHODS = new Set(['get', 'put', 'run', 'start', 'join', 'close', '
 function mergeModule(parts: Fn[]): Fn {
   const first = parts[0];
   const m = newFn('<module>', '<module>', first?.range ?? emptyRange(), first?.nameRange ?? emptyRange(), { isModule: true });
+  // Runs on every keystroke over every top-level statement (most of them a def or class whose module
+  // part is empty), so empty parts are skipped cheaply.
+  const append = <T>(to: T[], from: T[]) => { for (let i = 0; i < from.length; i++) to.push(from[i]); };
   for (const p of parts) {
-    for (const g of p.globals) m.globals.add(g);
-    for (const l of p.locals) m.locals.add(l);
-    for (const [k, v] of p.imports) m.imports.set(k, v);
-    m.accesses.push(...p.accesses);
-    m.calls.push(...p.calls);
-    m.bindings.push(...p.bindings);
-    m.locks.push(...p.locks);
-    m.ifs.push(...p.ifs);
-    m.unreleased.push(...p.unreleased);
-    for (const r of p.returned) m.returned.add(r);
-    m.children.push(...p.children);
-    for (const c of p.children) c.parent = m;
+    if (p.globals.size) for (const g of p.globals) m.globals.add(g);
+    if (p.locals.size) for (const l of p.locals) m.locals.add(l);
+    if (p.imports.size) for (const [k, v] of p.imports) m.imports.set(k, v);
+    append(m.accesses, p.accesses);
+    append(m.calls, p.calls);
+    append(m.bindings, p.bindings);
+    append(m.locks, p.locks);
+    append(m.ifs, p.ifs);
+    append(m.unreleased, p.unreleased);
+    if (p.returned.size) for (const r of p.returned) m.returned.add(r);
+    for (let i = 0; i < p.children.length; i++) { m.children.push(p.children[i]); p.children[i].parent = m; }
   }
   return m;
 }

@@ -6,6 +6,7 @@ import type { Finding, Position, Range, RelatedLocation, RuleCode, Severity } fr
 import { RULES } from '../../protocol/lsp';
 import type { Access, Call, Fn } from './facts';
 import { Entry, ModuleModel } from './model';
+import { mainWindows, writesInWindow } from './mainthread';
 
 /** How a quick fix can repair an issue (all ranges in the analysed text). */
 export type FixHint =
@@ -40,7 +41,15 @@ function rel(range: Range, message: string, file = ''): RelatedLocation {
 
 /** Where an entry point is started, as related information (possibly in another file). */
 function started(e: Entry): RelatedLocation {
+  if (e.main) return rel(e.site, `${e.main.running.label} started here; the main thread keeps running`);
   return rel(e.site, `${e.label} started here`, e.file ?? '');
+}
+
+/** The start site and, for a thread that reaches this file through a call from another file, that call. */
+function startedVia(e: Entry): RelatedLocation[] {
+  const out = [started(e)];
+  if (e.via) out.push(rel(e.via.range, `${e.label} calls into this module here`, e.via.file));
+  return out;
 }
 
 const line = (r: Range) => r.start.line + 1;
@@ -55,6 +64,7 @@ export function runRules(m: ModuleModel, topStatements: { range: Range; definiti
   const out: Issue[] = [];
   const covered = new Set<Access>();
   const writes = collectWrites(m);
+  addMainThreadWrites(m, writes);
   out.push(...checkThenAct(m, writes, covered));
   out.push(...unsyncWrites(m, writes, covered));
   out.push(...unreleased(m));
@@ -80,6 +90,9 @@ function collectWrites(m: ModuleModel): Map<string, Write[]> {
       const key = m.keyOf(a, fn);
       if (!key) continue;
       if (key.startsWith('a:') && /^(__init__|__new__|__post_init__|setUp)$/.test(fn.name)) continue;
+      // A method reached only through calls from another file's threads: whether those threads share
+      // one object or each has its own is not known here, so its `self` attributes are not counted.
+      if (key.startsWith('a:') && ctxs.every((e) => e.via)) continue;
       const b = m.bindingOfKey(key, fn);
       if (b && SAFE_KINDS.has(m.kindOfCtor(b.ctor))) continue;
       if (a.kind === 'attr' && a.attr === 'value' && !key.startsWith('a:')) continue; // IL009's business
@@ -91,11 +104,35 @@ function collectWrites(m: ModuleModel): Map<string, Write[]> {
   return byKey;
 }
 
+/** Main-thread writes while a thread runs (mainthread.ts), added to the groups threads already write. */
+function addMainThreadWrites(m: ModuleModel, byKey: Map<string, Write[]>): void {
+  for (const w of mainWindows(m)) {
+    let pseudo: Entry | undefined;
+    for (const a of writesInWindow(w)) {
+      const key = m.keyOf(a, w.fn);
+      if (!key || key.startsWith('a:')) continue;
+      const group = byKey.get(key);
+      if (!group?.some((o) => o.ctxs.includes(w.entry))) continue;
+      pseudo ??= {
+        kind: 'thread', targets: [w.fn], site: w.start.range, multi: false, perInstanceSelf: false,
+        label: 'the main thread', main: { running: w.entry, join: w.join?.range },
+      };
+      group.push({ a, fn: w.fn, key, ctxs: [pseudo], protectedBy: a.held.length > 0 || m.lockedHelpers.has(w.fn) });
+    }
+  }
+}
+
+/** The thread entries a main-thread write overlaps with (none for thread writes). */
+const mainRunning = (w: Write): Entry[] => w.ctxs.flatMap((e) => (e.main ? [e.main.running] : []));
+
 /** Another thread can write the same state at the same time as `w`. */
 function concurrentWith(w: Write, group: Write[]): boolean {
+  const running = mainRunning(w);
+  if (running.length) return group.some((o) => o.ctxs.some((e) => running.includes(e)));
+  if (group.some((o) => mainRunning(o).some((e) => w.ctxs.includes(e)))) return true;
   const selfKey = w.key.startsWith('a:');
   if (w.ctxs.some((e) => e.multi && !(selfKey && e.perInstanceSelf))) return true;
-  return group.some((o) => o.ctxs.some((e) => !w.ctxs.includes(e) && !(selfKey && e.perInstanceSelf && w.ctxs.every((x) => x.perInstanceSelf))));
+  return group.some((o) => o.ctxs.some((e) => !e.main && !w.ctxs.includes(e) && !(selfKey && e.perInstanceSelf && w.ctxs.every((x) => x.perInstanceSelf))));
 }
 
 function displayName(key: string): string {
@@ -111,7 +148,14 @@ function describeKey(key: string): string {
 
 function entrySummary(ctxs: Entry[]): string {
   const byLabel = new Map<string, Entry[]>();
-  for (const e of ctxs) byLabel.set(e.label, [...(byLabel.get(e.label) ?? []), e]);
+  const mains: string[] = [];
+  for (const e of ctxs) {
+    if (e.main) {
+      const r = e.main.running;
+      mains.push(`the main thread (while ${r.label}, started at line ${line(e.site)}, runs${e.main.join ? `, before its join() at line ${line(e.main.join)}` : ' and is not joined in this function'})`);
+    } else byLabel.set(e.label, [...(byLabel.get(e.label) ?? []), e]);
+  }
+  if (mains.length) return mains.join(' and ');
   const parts = [...byLabel].map(([label, es]) => {
     const lines = [...new Set(es.map((e) => line(e.site)))];
     const several = es.length > 1 || es.some((e) => e.multi);
@@ -187,7 +231,7 @@ function unsyncWrites(m: ModuleModel, writes: Map<string, Write[]>, covered: Set
       const name = displayName(key);
       // A read of the same state earlier in the function (not the written container itself: `d[k] = v` reads d).
       const writeStarts = w.fn.accesses.filter((x) => x.kind !== 'read').map((x) => x.range.start);
-      const readFirst = w.a.aug ? w.a : w.fn.accesses.find((r) => r.kind === 'read' && !r.held.length && before(r.range, w.a.range)
+      const readFirst = w.a.aug ? w.a : mainRunning(w).length ? undefined : w.fn.accesses.find((r) => r.kind === 'read' && !r.held.length && before(r.range, w.a.range)
         && !writeStarts.some((p) => samePos(p, r.range.start)) && inside(r.range, w.fn.range) && m.keyOf(r, w.fn) === key);
       const starts = [...new Set(w.ctxs)];
       let message: string;
@@ -205,7 +249,7 @@ function unsyncWrites(m: ModuleModel, writes: Map<string, Write[]>, covered: Set
       // read-modify-write, which loses updates.
       const atomicOnly = !w.a.aug && !readFirst;
       const related = [
-        ...starts.slice(0, 3).map(started),
+        ...starts.slice(0, 3).flatMap(startedVia),
         ...group.filter((o) => o !== w).slice(0, 3).map((o) => rel(o.a.range, `${name} also written here${o.protectedBy ? ' (under a lock)' : ''}`)),
       ];
       if (readFirst && readFirst !== w.a) related.push(rel(readFirst.range, `${name} read here`));
@@ -238,7 +282,7 @@ function checkThenAct(m: ModuleModel, writes: Map<string, Write[]>, covered: Set
         out.push(issue('IL002',
           `Check-then-act on shared ${describeKey(key)} without a lock: another thread (${entrySummary(w.ctxs)}) can change \`${name}\` between this test and the write at line ${line(wa.range)}, so both threads may act (e.g. create the value twice).`,
           f.condRange,
-          [rel(wa.range, `${name} written here`), ...w.ctxs.slice(0, 3).map(started)],
+          [rel(wa.range, `${name} written here`), ...w.ctxs.slice(0, 3).flatMap(startedVia)],
           [name.replace(/^self\./, '')],
           { fix: { kind: 'wrap', range: copy(f.stmt.range), ...lockFor(m, key, fn, group) }, sharedKey: key },
         ));
@@ -483,6 +527,9 @@ function neverJoined(m: ModuleModel): Issue[] {
 
 function sharedMemory(m: ModuleModel): Issue[] {
   const out: Issue[] = [];
+  // Only Value/RawValue/Array/RawArray objects (however imported or aliased, the name is in the text)
+  // matter here; most files have none, and this walk over every access is costly on each keystroke.
+  if (!/Value|Array/.test(m.text)) return out;
   for (const fn of m.fns) {
     const procCtx = (m.contexts.get(fn) ?? []).filter((e) => e.kind === 'process' || e.kind === 'thread');
     for (const a of fn.accesses) {

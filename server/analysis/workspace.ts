@@ -35,6 +35,7 @@ export class EntryIndex {
 
   setRoots(roots: string[]): void {
     this.roots = roots;
+    this.resolved.clear();
   }
 
   /** Replace what `file` starts in other files; returns the target files whose entries changed. */
@@ -42,12 +43,19 @@ export class EntryIndex {
     const before = this.byStarter.get(file) ?? [];
     const after: { target: string; entry: ExternalEntry }[] = [];
     for (const o of outgoing) {
-      const target = resolveModule(file, o.module, this.roots);
+      const target = this.resolve(file, o.module);
       if (!target || path.resolve(target) === path.resolve(file)) continue;
-      after.push({ target: path.resolve(target), entry: { kind: o.kind, name: o.name, file, site: o.site, multi: o.multi, label: o.label } });
+      const entry: ExternalEntry = { kind: o.kind, name: o.name, file: o.originFile ?? file, site: o.site, multi: o.multi, label: o.label };
+      if (o.via) { entry.via = { file, range: o.via }; entry.held = o.held; }
+      if (o.depth) entry.depth = o.depth;
+      after.push({ target: path.resolve(target), entry });
     }
     if (after.length) this.byStarter.set(file, after); else this.byStarter.delete(file);
-    const key = (x: { target: string; entry: ExternalEntry }) => `${x.target}|${x.entry.name}|${x.entry.kind}|${x.entry.site.start.line}|${x.entry.multi}`;
+    const key = (x: { target: string; entry: ExternalEntry }) => {
+      const e = x.entry;
+      const via = e.via ? `${e.via.file}@${e.via.range.start.line}:${e.via.range.start.character}:${e.held}` : '';
+      return `${x.target}|${e.name}|${e.kind}|${e.file}|${e.site.start.line}:${e.site.start.character}|${e.multi}|${e.depth ?? 0}|${via}`;
+    };
     const was = new Set(before.map(key));
     const now = new Set(after.map(key));
     const changed = new Set<string>();
@@ -56,10 +64,40 @@ export class EntryIndex {
     return changed;
   }
 
+  /** Entries other files hand to `file`; one started in `file` itself (an import cycle) has file ''. */
   entriesFor(file: string): ExternalEntry[] {
     const target = path.resolve(file);
     const out: ExternalEntry[] = [];
-    for (const list of this.byStarter.values()) for (const x of list) if (x.target === target) out.push(x.entry);
+    for (const list of this.byStarter.values()) {
+      for (const x of list) if (x.target === target) out.push(path.resolve(x.entry.file) === target ? { ...x.entry, file: '' } : x.entry);
+    }
     return out;
+  }
+
+  /** Files that receive entries (started in or called from threaded code of other files). */
+  targets(): Set<string> {
+    const out = new Set<string>();
+    for (const list of this.byStarter.values()) for (const x of list) out.add(x.target);
+    return out;
+  }
+
+  /**
+   * Module resolution touches the file system; threaded code calls library modules (`time.sleep`) on
+   * every analysis, so answers are kept per folder until the roots change or forget() is called.
+   */
+  private resolve(file: string, module: string): string | undefined {
+    const k = `${path.dirname(file)}|${module}`;
+    if (!this.resolved.has(k)) {
+      if (this.resolved.size > 10000) this.resolved.clear();
+      this.resolved.set(k, resolveModule(file, module, this.roots));
+    }
+    return this.resolved.get(k);
+  }
+
+  private readonly resolved = new Map<string, string | undefined>();
+
+  /** Drop cached module resolutions (a Python file was created or deleted). */
+  forget(): void {
+    this.resolved.clear();
   }
 }

@@ -9,6 +9,7 @@ import type { Finding } from '../../protocol/lsp';
 import { PythonDocument } from '../analysis/document';
 import { mayHaveFindings } from '../analysis/prefilter';
 import { EntryIndex } from '../analysis/workspace';
+import { MAX_IMPORT_DEPTH } from '../analysis/model';
 
 const USAGE = 'usage: interleave lint [--json] PATHS...\n';
 const SKIP_DIRS = new Set(['.git', 'node_modules', '__pycache__', '.venv', 'venv', '.tox', '.mypy_cache']);
@@ -41,12 +42,15 @@ export function decodeLeniently(bytes: Buffer): string {
 }
 
 /**
- * Analyse files one after another, reusing one parser. Imports are followed between the given files:
- * a file whose functions another file starts as threads or processes is analysed again with those
- * entry points (only those files, so the second pass is short).
+ * Analyse files one after another, reusing one parser. Imports are followed: threads started in one file
+ * on another file's functions, and calls that threaded code makes into other files, are handed to the
+ * files they lead to (workspace.ts), which are analysed again with them until nothing changes. Files
+ * outside the given paths that such a thread reaches (modules imported from the same roots) are analysed
+ * and reported too. Each file is revisited at most MAX_IMPORT_DEPTH + 1 times, so import cycles end.
  */
 export async function lintFiles(files: string[], onFile?: (r: FileFindings) => void, roots: string[] = []): Promise<FileFindings[]> {
   const results: FileFindings[] = [];
+  const byPath = new Map<string, FileFindings>();
   const index = new EntryIndex(roots);
   let doc: PythonDocument | undefined;
   const analyse = async (text: string, external: ReturnType<EntryIndex['entriesFor']>) => {
@@ -54,32 +58,44 @@ export async function lintFiles(files: string[], onFile?: (r: FileFindings) => v
     else doc.update([{ text }]);
     return doc.analyse({ external });
   };
-  for (const file of files) {
-    let result: FileFindings;
+  const changed = new Set<string>();
+  const run = async (r: FileFindings, external: ReturnType<EntryIndex['entriesFor']>) => {
     try {
-      const text = decodeLeniently(fs.readFileSync(file));
-      if (!mayHaveFindings(text)) {
-        // Nothing any rule looks for: no need to parse (prefilter.ts).
-        results.push({ file, findings: [] });
-        continue;
-      }
-      const out = await analyse(text, []);
-      if (out.outgoing.length) index.update(path.resolve(file), out.outgoing);
-      result = { file, findings: out.issues.map(toFinding) };
-    } catch (err) {
-      result = { file, findings: [], error: err instanceof Error ? err.message : String(err) };
-    }
-    results.push(result);
-  }
-  for (const r of results) {
-    const external = index.entriesFor(path.resolve(r.file));
-    if (!external.length || r.error) continue;
-    try {
-      // Read again rather than keeping every text in memory (few files get here).
+      // Read again rather than keeping every text in memory (few files get past the first pass).
       const text = decodeLeniently(fs.readFileSync(r.file));
-      r.findings = (await analyse(text, external)).issues.map(toFinding);
+      if (!external.length && !mayHaveFindings(text)) { r.findings = []; return; } // nothing to look for (prefilter.ts)
+      const out = await analyse(text, external);
+      for (const t of index.update(path.resolve(r.file), out.outgoing)) changed.add(t);
+      r.findings = out.issues.map(toFinding);
+      r.error = undefined;
     } catch (err) {
+      r.findings = [];
       r.error = err instanceof Error ? err.message : String(err);
+    }
+  };
+  for (const file of files) {
+    const r: FileFindings = { file, findings: [] };
+    results.push(r);
+    byPath.set(path.resolve(file), r);
+    await run(r, []);
+  }
+  const visits = new Map<string, number>();
+  while (changed.size) {
+    const batch = [...changed].sort();
+    changed.clear();
+    for (const target of batch) {
+      const n = visits.get(target) ?? 0;
+      if (n > MAX_IMPORT_DEPTH) continue;
+      visits.set(target, n + 1);
+      let r = byPath.get(target);
+      if (!r) {
+        // A module outside the given paths that a thread reaches: analysed and reported as well.
+        if (!fs.existsSync(target)) continue;
+        r = { file: path.relative(process.cwd(), target) || target, findings: [] };
+        results.push(r);
+        byPath.set(target, r);
+      }
+      await run(r, index.entriesFor(target));
     }
   }
   doc?.dispose();

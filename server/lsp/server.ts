@@ -11,14 +11,18 @@ import { PythonDocument, TextChange } from '../analysis/document';
 import type { Issue } from '../analysis/rules';
 import { codeActions, toDiagnostic } from './convert';
 import { EntryIndex } from '../analysis/workspace';
-import { indexWorkspace } from './indexer';
+import { indexWorkspace, refreshClosedTargets } from './indexer';
 import { DEFAULT_SETTINGS, parseSettings } from './settings';
 import { fileURLToPath } from 'url';
 
 /** Sent by the server after each analysis (see protocol/lsp.ts). */
 const analysisStatsType = new NotificationType<AnalysisStatsNotification.Params>(AnalysisStatsNotification.method);
 
-/** Wait this long after a keystroke before analysing: typing bursts cost one analysis, not one per key. */
+/**
+ * Analyses of one document start at most once per this many milliseconds (more for documents whose
+ * analysis takes longer, see schedule()): a typing burst costs one analysis per window, not one per key,
+ * while an edit after a quiet spell is analysed at once instead of waiting out a debounce.
+ */
 export const DEBOUNCE_MS = 20;
 
 interface DocState {
@@ -28,6 +32,9 @@ interface DocState {
   version: number;
   analysedVersion: number;
   timer?: ReturnType<typeof setTimeout>;
+  /** performance.now() when the last analysis started, and what it cost (throttle window, schedule()). */
+  lastStart: number;
+  lastCostMs: number;
   issues: Issue[];
   closed: boolean;
 }
@@ -65,9 +72,14 @@ export function startServer(connection: Connection): void {
 
   const analyse = async (state: DocState): Promise<void> => {
     try {
-      const doc = await state.ready;
+      // Edits that arrive while waiting are chained after the promise awaited: wait for the chain to
+      // settle, so the text analysed is the one `version` names.
+      let ready: Promise<PythonDocument>;
+      let doc: PythonDocument;
+      do { ready = state.ready; doc = await ready; } while (ready !== state.ready);
       if (state.closed) return;
       const version = state.version;
+      state.lastStart = performance.now();
       if (!settings.enable) {
         state.issues = [];
         state.analysedVersion = version;
@@ -77,6 +89,9 @@ export function startServer(connection: Connection): void {
       const file = fsPath(state.uri);
       const out = doc.analyse({ rules: settings.rules, external: file ? index.entriesFor(file) : [] });
       state.issues = out.issues;
+      // The first analysis walks every statement; later ones reuse most facts, so only they say what
+      // an analysis while typing costs (counting the first would hold the first edit back for long).
+      if (state.analysedVersion >= 0) state.lastCostMs = performance.now() - state.lastStart;
       if (file) reanalyseTargets(index.update(file, out.outgoing), state.uri);
       state.analysedVersion = version;
       await connection.sendDiagnostics({ uri: state.uri, version, diagnostics: out.issues.map((i) => toDiagnostic(i, state.uri)) });
@@ -88,17 +103,39 @@ export function startServer(connection: Connection): void {
     }
   };
 
-  /** Open documents whose functions another file now starts (or stopped starting) in threads. */
+  const isOpen = (file: string) => [...docs.keys()].some((u) => fsPath(u) === file);
+
+  /**
+   * Documents whose functions another file now starts or calls from threads (or stopped doing so): open
+   * ones are analysed again; closed ones are re-read in the background so calls they make are followed on.
+   */
   const reanalyseTargets = (targets: Set<string>, except?: string) => {
+    if (!targets.size) return;
     for (const other of docs.values()) {
       const p = fsPath(other.uri);
-      if (other.uri !== except && p && targets.has(p)) schedule(other, DEBOUNCE_MS);
+      if (other.uri !== except && p && targets.has(p)) schedule(other);
     }
+    const closed = new Set([...targets].filter((t) => !isOpen(t)));
+    if (!closed.size) return;
+    refreshClosedTargets(index, closed, isOpen, log).then((more) => {
+      for (const other of docs.values()) {
+        const p = fsPath(other.uri);
+        if (other.uri !== except && p && more.has(p) && !targets.has(p)) schedule(other);
+      }
+    }, (err) => log(`following imports failed: ${err instanceof Error ? err.message : String(err)}`));
   };
 
-  const schedule = (state: DocState, delay: number) => {
-    if (state.timer) clearTimeout(state.timer);
-    state.timer = setTimeout(() => { state.timer = undefined; void analyse(state); }, delay);
+  /**
+   * Throttle, leading edge: analyse as soon as the window since the last analysis started is over (at
+   * once after a quiet spell; a macrotask later, so edits already received are applied first). A pending
+   * analysis covers later edits too, since it reads the latest text. The window is at least DEBOUNCE_MS
+   * and twice the last analysis' cost, so analysing a big file while typing takes at most half the CPU.
+   */
+  const schedule = (state: DocState) => {
+    if (state.timer) return;
+    const window = Math.max(DEBOUNCE_MS, 2 * state.lastCostMs);
+    const wait = Math.max(0, state.lastStart + window - performance.now());
+    state.timer = setTimeout(() => { state.timer = undefined; void analyse(state); }, wait);
   };
 
   /** Analyse now if edits arrived since the last analysis (code actions need ranges of the current text). */
@@ -113,7 +150,6 @@ export function startServer(connection: Connection): void {
   connection.onInitialized(() => {
     if (!roots.length) return;
     const t0 = Date.now();
-    const isOpen = (file: string) => [...docs.keys()].some((u) => fsPath(u) === file);
     indexWorkspace(index, roots, isOpen, log).then((changed) => {
       connection.console.log(`[interleave] workspace indexed in ${Date.now() - t0} ms`);
       reanalyseTargets(changed);
@@ -124,7 +160,7 @@ export function startServer(connection: Connection): void {
     const old = docs.get(textDocument.uri);
     if (old) close(old);
     const state: DocState = {
-      uri: textDocument.uri, version: textDocument.version, analysedVersion: -1, issues: [], closed: false,
+      uri: textDocument.uri, version: textDocument.version, analysedVersion: -1, issues: [], closed: false, lastStart: -Infinity, lastCostMs: 0,
       ready: PythonDocument.create(textDocument.text),
     };
     state.ready.catch((err) => log(`cannot parse ${textDocument.uri}: ${err instanceof Error ? err.message : String(err)}`));
@@ -146,7 +182,7 @@ export function startServer(connection: Connection): void {
       }
       return doc;
     });
-    schedule(state, DEBOUNCE_MS);
+    schedule(state);
   });
 
   const close = (state: DocState) => {

@@ -154,6 +154,38 @@ describe('language server over stdio', function () {
     assert.strictEqual(none, null);
   });
 
+  it('coalesces a burst of edits and publishes diagnostics of the final text for the last version', async () => {
+    const published: number[] = [];
+    const last = text.split('\n').length - 1;
+    const line35 = text.split('\n')[35];
+    // The predicate sees every publication until the one for the last version (and records them).
+    const final = client.next<{ uri: string; version: number; diagnostics: Diag[] }>('textDocument/publishDiagnostics', (p) => {
+      if (p.uri === uri && p.version >= 3) published.push(p.version);
+      return p.uri === uri && p.version === 22;
+    });
+    const sends: Promise<void>[] = [];
+    for (let v = 3; v <= 21; v++) {
+      sends.push(client.conn.sendNotification('textDocument/didChange', {
+        textDocument: { uri, version: v }, contentChanges: [{ range: { start: { line: last, character: 0 }, end: { line: last, character: 0 } }, text: ' ' }],
+      }));
+    }
+    // The last edit of the burst suppresses the race on line 36: only an analysis of the final text knows.
+    sends.push(client.conn.sendNotification('textDocument/didChange', {
+      textDocument: { uri, version: 22 }, contentChanges: [{ range: { start: { line: 35, character: line35.length }, end: { line: 35, character: line35.length } }, text: '  # interleave: ignore[IL001]' }],
+    }));
+    await Promise.all(sends);
+    const { diagnostics } = await final;
+    assert.ok(!diagnostics.some((d) => d.code === 'IL001' && d.range.start.line === 35), 'the suppression typed last is seen');
+    assert.ok(diagnostics.some((d) => d.code === 'IL001' && d.range.start.line === 36), 'the other race stays');
+    assert.ok(published.length < 20, `20 edits in a burst, ${published.length} analyses (${published.join(', ')})`);
+    // Take the suppression out again for the tests below.
+    const restored = client.next<{ uri: string; version: number; diagnostics: Diag[] }>('textDocument/publishDiagnostics', (p) => p.uri === uri && p.version === 23);
+    await client.conn.sendNotification('textDocument/didChange', {
+      textDocument: { uri, version: 23 }, contentChanges: [{ range: { start: { line: 35, character: line35.length }, end: { line: 35, character: line35.length + 29 } }, text: '' }],
+    });
+    assert.ok((await restored).diagnostics.some((d) => d.code === 'IL001' && d.range.start.line === 35));
+  });
+
   it('applies settings changes: a rule turned off disappears', async () => {
     const next = client.next<{ uri: string; diagnostics: Diag[] }>('textDocument/publishDiagnostics', (p) => p.uri === uri && !p.diagnostics.some((d) => d.code === 'IL001'));
     await client.conn.sendNotification('workspace/didChangeConfiguration', { settings: { interleave: { lint: { enable: true, rules: { IL001: 'off' } } } } });
@@ -203,5 +235,19 @@ describe('language server: workspace index (imports followed)', function () {
     const related = race.relatedInformation as { location: { uri: string; range: { start: { line: number } } } }[];
     assert.strictEqual(related[0].location.uri, pathToFileURL(path.join(ws, 'app.py')).toString());
     assert.strictEqual(related[0].location.range.start.line, 8);
+  });
+
+  it('flags a race in a helper module that threads of another file call into, relating both files', async () => {
+    const counters = path.join(ws, 'helper_race', 'counters.py');
+    const countersUri = pathToFileURL(counters).toString();
+    const flagged = client.next<{ uri: string; diagnostics: Diag[] }>('textDocument/publishDiagnostics', (p) => p.uri === countersUri && p.diagnostics.some((d) => d.code === 'IL001'));
+    await client.conn.sendNotification('textDocument/didOpen', {
+      textDocument: { uri: countersUri, languageId: 'python', version: 1, text: fs.readFileSync(counters, 'utf8') },
+    });
+    const race = (await flagged).diagnostics.find((d) => d.code === 'IL001')!;
+    assert.deepStrictEqual(race.range.start, { line: 6, character: 4 });
+    const related = race.relatedInformation as { location: { uri: string; range: { start: { line: number } } } }[];
+    const mainUri = pathToFileURL(path.join(ws, 'helper_race', 'main.py')).toString();
+    assert.deepStrictEqual(related.map((r) => [r.location.uri, r.location.range.start.line]), [[mainUri, 18], [mainUri, 13]]);
   });
 });

@@ -25,6 +25,22 @@ describe('lint rules on fixtures', () => {
     });
   }
 
+  describe('IL001: the main thread as a second writer (between start() and join())', () => {
+    it('reports writes while the thread runs, on both sides, and none after join()', async () => {
+      const text = readFixture('il001_main_pos.py');
+      const issues = await analyseText(text);
+      assert.deepStrictEqual(issues.map(fmt).sort(), expectedFindings(text).map(fmt).sort());
+      const main = issues.find((i) => i.range.start.line === 19)!;
+      assert.match(main.message, /the main thread \(while thread worker, started at line 19, runs, before its join\(\) at line 22\)/);
+      assert.deepStrictEqual(main.related.map((r) => r.range.start.line + 1), [19, 12]);
+    });
+
+    it('reports nothing for writes before start(), after join() (a join loop included) or under the same lock', async () => {
+      const actual = (await analyseText(readFixture('il001_main_neg.py'))).map((f) => `${fmt(f)} ${f.message}`);
+      assert.deepStrictEqual(actual, []);
+    });
+  });
+
   it('has a fixture pair for every rule', () => {
     const files = fs.readdirSync(RULE_FIXTURES);
     for (const code of RULE_CODES) {
