@@ -52,13 +52,21 @@ def boot():
         os.environ["INTERLEAVE_BOOTED"] = str(os.getpid())
     except Exception:
         pass
+    # Grows the descriptor table to the runtime's high range now, while this process has one thread: once
+    # threads exist the kernel waits an RCU grace period (~10 ms) to grow it (see recorder.high_fd).
+    try:
+        os.close(rec.high_fd(os.open(os.devnull, os.O_RDONLY)))
+    except OSError:
+        pass
     rec.start()
     debug = bool(os.environ.get("INTERLEAVE_DEBUG"))
     _install_exit_paths()
+    _install_sigterm_watch()
     from . import importhook
     importhook.install(debug=debug)
     _start_watchdogs()
     rec.on_fork_child(_start_watchdogs)
+    rec.on_fork_child(_install_sigterm_watch)
 
 
 def _start_watchdogs():
@@ -86,22 +94,119 @@ def _os_exit(status):
     _orig_os_exit(status)
 
 
-def _on_sigterm(signum, frame):
-    import _signal
+#: SIGTERMs our handler has started handling, and SIGTERMs the watcher saw arrive (see _watch_sigterm).
+_term_handled = 0
+_term_seen = 0
+_watch_fds = ()
+#: How long the watcher lets the main thread take a SIGTERM before interrupting it (seconds).
+TERM_NUDGE_AFTER = 0.1
+
+
+def _install_sigterm_watch():
+    """Makes sure a SIGTERM reaches our handler even when it arrives just before the main thread blocks.
+
+    CPython runs Python signal handlers on the main thread between bytecodes; a signal that arrives after
+    the main thread's last check and before it enters a blocking call (a pool worker about to wait for its
+    next task, Event.wait) only sets a flag, and the wait is never interrupted: the process would hang
+    where a plain run, with no handler, dies at once. The C handler also writes the signal number to the
+    wakeup fd; a runtime thread reads it and, if our handler has not run shortly after, interrupts the
+    main thread with the same signal (still pending, so the handler runs once). Only when SIGTERM is our
+    handler and the program has no wakeup fd of its own (a program that sets one replaces ours and
+    keeps its own behaviour)."""
+    global _watch_fds
+    # A fork child inherits its parent's pipe and wakeup fd: replaced here, closed only once the new
+    # pipe (other numbers) is the wakeup fd, so the C handler never writes into a reused descriptor.
+    inherited = _watch_fds
+    _watch_fds = ()
     try:
-        # A short lock timeout: the flusher may be mid-send (Pool.terminate SIGTERMs busy workers).
-        s = rec._stream
-        if s is not None and rec._active:
+        import _signal
+        if _signal.getsignal(_signal.SIGTERM) is not _on_sigterm:
+            if inherited:
+                cur = _signal.set_wakeup_fd(-1)
+                if cur not in inherited:
+                    _signal.set_wakeup_fd(cur)
+            _close_all(inherited)
+            return
+        r, w = os.pipe()
+        r, w = rec.high_fd(r), rec.high_fd(w)
+        os.set_blocking(w, False)
+        old = _signal.set_wakeup_fd(w, warn_on_full_buffer=False)
+        if old != -1 and old not in inherited:
+            _signal.set_wakeup_fd(old)   # the program's own: it keeps it, we do without
+            _close_all((r, w) + inherited)
+            return
+        _close_all(inherited)
+        _watch_fds = (r, w)
+        import _thread
+        rec.start_runtime_thread(_watch_sigterm, (r, _thread.get_ident()))
+    except Exception:
+        pass
+
+
+def _close_all(fds):
+    for fd in fds:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
+def _watch_sigterm(r, main_ident):
+    global _term_seen
+    import _signal
+    import _thread
+    rec.runtime_thread_init()
+    pause = _thread.allocate_lock()
+    pause.acquire()
+    term = _signal.SIGTERM
+    while True:
+        try:
+            data = os.read(r, 128)
+        except InterruptedError:
+            continue
+        except OSError:
+            return
+        if not data:
+            return
+        n = data.count(bytes((term,)))
+        if not n:
+            continue
+        _term_seen += n
+        # Bounded wait for the main thread to run the handler (it normally has already).
+        for _ in range(int(TERM_NUDGE_AFTER / 0.01)):
+            if _term_handled >= _term_seen:
+                break
+            pause.acquire(True, 0.01)
+        if _term_handled < _term_seen:
             try:
-                rec.collect_aggregates()
+                _signal.pthread_kill(main_ident, term)   # EINTR for the blocked main thread
             except Exception:
                 pass
-            rec._active = False
-            s.close(lock_timeout=0.5)
+
+
+def _on_sigterm(signum, frame):
+    global _term_handled
+    _term_handled += 1
+    import _signal
+    if rec.flushing_here():
+        # This thread is in the middle of a flush (the handler runs between two of its bytecodes):
+        # flushing again would deadlock on the flush lock or cut a line in half, and dying now would
+        # lose the batch. The flush re-sends the signal when it is over; we act then.
+        rec.defer_signal(signum)
+        return
+    try:
+        # Waits (bounded) for a flush in progress on another thread — the flusher mid-send, or a
+        # worker's os._exit path — then sends the summary; a no-op when the final flush already ran.
+        rec.shutdown()
     except BaseException:
         pass
     _signal.signal(signum, _signal.SIG_DFL)
     _os_kill(os.getpid(), signum)
+    try:
+        # Die of it even where the signal is blocked (a pool worker past its last task blocks SIGTERM).
+        _signal.pthread_sigmask(_signal.SIG_UNBLOCK, {signum})
+    except Exception:
+        pass
 
 
 def _excepthook(tp, value, tb):

@@ -16,7 +16,7 @@ def kind_codes():
 
 
 def _lane_key(ev):
-    o = P.lane_obj(ev["k"], ev.get("obj"))
+    o = P.lane_obj(ev["k"], ev.get("obj"), ev.get("a"))
     return (ev["pid"], ev["tid"], o)
 
 

@@ -64,7 +64,8 @@ def _thread_times():
                 continue  # our own threads are not program lanes; skipping them saves a GIL round trip
             fd = _fds.get(tid)
             if fd is None:
-                fd = _fds[tid] = os.open("%s/%s/schedstat" % (_TASKS, t), os.O_RDONLY)
+                # Kept open, so moved above the program's descriptors (see recorder.high_fd).
+                fd = _fds[tid] = rec.high_fd(os.open("%s/%s/schedstat" % (_TASKS, t), os.O_RDONLY))
             out[tid] = int(os.pread(fd, 128, 0).split()[0])
         except (OSError, ValueError, IndexError):
             pass

@@ -171,7 +171,8 @@ def start():
     _waiting.clear()
     _held.clear()
     _started = True
-    _start_new_thread(_loop, ())
+    # With asynchronous signals blocked from its first instruction (see recorder.start_runtime_thread).
+    rec.start_runtime_thread(_loop, ())
 
 
 def _loop():

@@ -91,10 +91,17 @@ def flow_role(k, ph, corr):
     return KINDS[k][3].get(ph)
 
 
-def lane_obj(k, obj):
-    """asyncio tasks and greenlets get their own lane inside their thread (events.ts laneObj)."""
+def lane_obj(k, obj, a=None):
+    """The lane object of an event, exactly as events.ts laneObj: None for its thread's lane, else the
+    asyncio task or greenlet whose own lane (pid, tid, obj) it belongs to. Task and greenlet kinds name
+    it in obj; any other event recorded on behalf of a running asyncio task names it in a.task (a
+    number), so a message between two tasks of one thread links two lanes and gets its arrow."""
     if k in ("async.task", "async.step", "async.wait", "greenlet.run"):
-        return obj or None
+        return obj if obj is not None else None
+    task = a.get("task") if isinstance(a, dict) else None
+    if isinstance(task, (int, float)) and not isinstance(task, bool) and task == task \
+            and task not in (float("inf"), float("-inf")):
+        return task
     return None
 
 # Exit status of a run ended by the deadlock watchdog with --on-deadlock exit (documented in cli.py).

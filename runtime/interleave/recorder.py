@@ -307,48 +307,64 @@ def collect_aggregates():
         emit("aggregate", "X", obj=obj, a=a, ts=start, dur=max(0, t - start), tid=tid)
 
 
-class _SpawnContext(object):
-    __slots__ = ("corr", "prev")
+ENV_PROCESS_NAME = "INTERLEAVE_PROCESS_NAME"   # "<daemon 0|1>:<name>" of the multiprocessing.Process started
+_spawn_proc = None  # (name, daemon) of the multiprocessing.Process being started; read by the fork child hook
 
-    def __init__(self, corr):
+
+class _SpawnContext(object):
+    __slots__ = ("corr", "prev", "proc", "prev_proc")
+
+    def __init__(self, corr, proc=None):
         self.corr = corr
+        self.proc = proc
 
     def __enter__(self):
-        global _spawn_corr
+        global _spawn_corr, _spawn_proc
         self.prev = _spawn_corr
+        self.prev_proc = _spawn_proc
         _spawn_corr = self.corr
-        _active_spawns.append(self.corr)
-        try:
-            _env[_p.ENV_PARENT_CORR] = str(self.corr)
-        except Exception:
-            pass
+        _spawn_proc = self.proc
+        _active_spawns.append((self.corr, self.proc))
+        self._export()
         return self
 
     def __exit__(self, *exc):
         # Threads may enter and leave spawn contexts in any order: the environment keeps the corr of a
         # context still open, and loses the variable when none is (the program's env stays as it was).
-        global _spawn_corr
+        global _spawn_corr, _spawn_proc
         _spawn_corr = self.prev
+        _spawn_proc = self.prev_proc
         try:
-            _active_spawns.remove(self.corr)
+            _active_spawns.remove((self.corr, self.proc))
         except ValueError:
             pass
+        self._export()
+        return False
+
+    @staticmethod
+    def _export():
         try:
             if _active_spawns:
-                _env[_p.ENV_PARENT_CORR] = str(_active_spawns[-1])
+                corr, proc = _active_spawns[-1]
+                _env[_p.ENV_PARENT_CORR] = str(corr)
+                if proc is not None:
+                    _env[ENV_PROCESS_NAME] = "%d:%s" % (1 if proc[1] else 0, proc[0])
+                else:
+                    _env.pop(ENV_PROCESS_NAME, None)
             else:
                 _env.pop(_p.ENV_PARENT_CORR, None)
+                _env.pop(ENV_PROCESS_NAME, None)
         except Exception:
             pass
-        return False
 
 
 _active_spawns = []
 
 
-def spawn_context(corr):
-    """A process created inside this block reports `process.start` with this corr."""
-    return _SpawnContext(corr)
+def spawn_context(corr, name=None, daemon=None):
+    """A process created inside this block reports `process.start` with this corr (and, for a
+    multiprocessing.Process, with its name and daemon flag: the lanes are named as the program named them)."""
+    return _SpawnContext(corr, (str(name), bool(daemon)) if name is not None else None)
 
 
 class _InRuntime(object):
@@ -409,6 +425,38 @@ def runtime_thread_init():
     _tls.busy = True
 
 
+# ---- descriptors the runtime keeps open ------------------------------------------------------------
+#: Lowest descriptor number for the runtime's own long-lived fds (when the soft RLIMIT_NOFILE allows).
+HIGH_FD = 1000
+_high_fd_base = None
+
+
+def high_fd(fd):
+    """Moves one of the runtime's own descriptors out of the program's way: a close-on-exec duplicate at
+    HIGH_FD or above (the highest range the soft RLIMIT_NOFILE leaves), the original closed. Programs
+    that manage descriptors (CPython's test_pass_fds, daemons closing 3..N, code that expects the next
+    open() to return a given number) must not see the recorder's socket at a low number. Returns fd
+    unchanged when it cannot be moved."""
+    global _high_fd_base
+    try:
+        import fcntl
+        base = _high_fd_base
+        if base is None:
+            try:
+                soft = os.sysconf("SC_OPEN_MAX")
+            except (ValueError, OSError):
+                soft = 1024
+            # Leave a little room under the limit for the program; tiny limits: do not move at all.
+            base = _high_fd_base = min(HIGH_FD, soft - 32) if soft > 96 else -1
+        if base < 0 or fd >= base:
+            return fd
+        new = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, base)
+        os.close(fd)
+        return new
+    except Exception:
+        return fd
+
+
 # ---- lifecycle ------------------------------------------------------------------------------------
 _fork_hooks = []
 
@@ -421,7 +469,11 @@ def on_fork_child(fn):
 
 def _reset_after_fork():
     global _buf, _pid, _id_base, _ids, _budgets, _buckets, _reported, _tls, _stream, _strings, _sids, string_list
+    global _final_lock, _final_owner
     _pid = os.getpid()
+    _final_lock = _thread.allocate_lock()
+    _final_owner = None
+    del _deferred[:]
     _strings = {}
     _sids = itertools.count(1)
     string_list = []
@@ -444,7 +496,15 @@ def _after_fork_child():
         # The child is not inside its parent's spawn context: its own children must not inherit the corr.
         del _active_spawns[:]
         _env.pop(_p.ENV_PARENT_CORR, None)
+        _env.pop(ENV_PROCESS_NAME, None)
+        global _proc_name, _proc_daemon
+        if _spawn_proc is not None:
+            _proc_name, _proc_daemon = _spawn_proc
+        else:
+            _proc_name = _proc_daemon = None   # a plain os.fork() child: named after the program
         a = {"ppid": ppid, "name": _process_name(), "method": "fork"}
+        if _proc_daemon is not None:
+            a["daemon"] = _proc_daemon
         emit("process.start", "i", corr=_spawn_corr, a=a)
         for fn in list(_fork_hooks):
             try:
@@ -453,11 +513,38 @@ def _after_fork_child():
                 pass
     except Exception:
         pass
+    _restore_fork_mask()   # after the reset: a SIGTERM that arrived meanwhile now flushes the child's events
+
+
+_proc_name = None     # multiprocessing.Process.name of this process, when it is one
+_proc_daemon = None
+
+
+def _mp_code(argv):
+    """The `-c` code when multiprocessing started this interpreter (a spawn child or the forkserver:
+    `python [flags] -c 'from multiprocessing.<spawn|forkserver> import ...' ...`), else None. Only the
+    interpreter's own options are looked at: the program's arguments may say anything (e.g. 'forkserver')."""
+    i = 1
+    while i < len(argv):
+        x = str(argv[i])
+        if x == "-c":
+            code = str(argv[i + 1]) if i + 1 < len(argv) else ""
+            return code if code.startswith(("from multiprocessing.spawn", "from multiprocessing.forkserver")) \
+                else None
+        if not x.startswith("-") or x in ("-m", "-"):
+            return None         # a script, a module or stdin: the program itself
+        if x in ("-X", "-W", "--check-hash-based-pycs"):
+            i += 1              # options that take a separate value
+        i += 1
+    return None
 
 
 def _process_name():
+    if _proc_name:
+        return _proc_name
     argv = getattr(sys, "orig_argv", None) or getattr(sys, "argv", None) or []
-    if "--multiprocessing-fork" in argv or any("forkserver" in str(x) for x in argv[:4]):
+    code = _mp_code(argv)
+    if code is not None:
         return "process-%d" % _pid
     for i, x in enumerate(argv[1:], 1):
         if x == "-m" and i + 1 < len(argv):
@@ -470,11 +557,9 @@ def _process_name():
 
 
 def _start_method():
-    argv = getattr(sys, "orig_argv", None) or []
-    if "--multiprocessing-fork" in argv:
-        return "spawn"
-    if any("forkserver" in str(x) for x in argv):
-        return "forkserver"
+    code = _mp_code(getattr(sys, "orig_argv", None) or [])
+    if code is not None:
+        return "forkserver" if code.startswith("from multiprocessing.forkserver") else "spawn"
     return "subprocess"
 
 
@@ -497,8 +582,16 @@ def start(stream_addr=None, token=None):
             corr = int(pc)
         except ValueError:
             corr = 0
+    global _proc_name, _proc_daemon
+    pn = _env.pop(ENV_PROCESS_NAME, None)
+    if pn and not is_root and pn[:2] in ("0:", "1:") and _start_method() == "spawn":
+        # (Only the spawn child itself: helpers started meanwhile, like the resource tracker, inherit it too.)
+        # A multiprocessing spawn child: its Process's name and daemon flag, passed through the environment.
+        _proc_name, _proc_daemon = pn[2:], pn[0] == "1"
     a = {"ppid": ppid, "name": _process_name(), "method": "main" if is_root else _start_method(),
          "argv": list(getattr(sys, "orig_argv", None) or sys.argv)}
+    if _proc_daemon is not None:
+        a["daemon"] = _proc_daemon
     emit("process.start", "i", corr=corr, a=a)
     if is_root:
         import time as _time
@@ -507,7 +600,8 @@ def start(stream_addr=None, token=None):
             "cwd": os.getcwd(), "epochWallUs": _time.time_ns() // 1000 - now(), "runtimeVersion": "0.1.0",
         })
     try:
-        os.register_at_fork(after_in_child=_after_fork_child)
+        os.register_at_fork(before=_before_fork, after_in_parent=_restore_fork_mask,
+                            after_in_child=_after_fork_child)
     except Exception:
         pass
     global _last_agg_ts
@@ -515,18 +609,136 @@ def start(stream_addr=None, token=None):
     _stream.start()
 
 
-def shutdown():
-    """Final flush: emits the summary and closes the connection (atexit, os._exit, SIGTERM)."""
-    global _active
+#: Held for the whole final flush: a SIGTERM handler running on another thread waits on it (bounded)
+#: instead of killing the process in the middle of the flush.
+_final_lock = _thread.allocate_lock()
+#: ident of the thread doing the final flush (a signal handler that runs on that very thread defers).
+_final_owner = None
+#: Signals whose handler found its own thread inside a flush; re-sent once the flush is over.
+_deferred = []
+_os_kill = os.kill   # bound before patches/os_.py wraps it: a re-sent signal is not the program's kill()
+#: Bounded waits of the final flush (seconds): for the flush lock held by a send in progress, and for
+#: a final flush running on another thread.
+FINAL_FLUSH_WAIT = 5.0
+
+
+def _term_signals():
+    """SIGTERM only: it is what Pool.terminate()/Process.terminate() send, and the signal our own
+    handler (boot._on_sigterm) turns into a final flush. SIGINT is left alone: holding it back could
+    move the program's KeyboardInterrupt."""
+    try:
+        import _signal
+        return _signal, {_signal.SIGTERM}
+    except Exception:
+        return None, ()
+
+
+_fork_mask = None
+
+
+def _before_fork():
+    """os.register_at_fork(before=...): runs on the forking thread just before fork().
+
+    1. Imports what the child's first flush needs. The stream imports json lazily; a child forked while
+       another thread of the parent is still executing that import (json in sys.modules but initialising,
+       its module lock held by a thread the child does not have) deadlocks on its first flush. Importing
+       here waits for such an import to finish; once json is loaded it costs a dict lookup.
+    2. Blocks SIGTERM across the fork when our handler is installed: CPython clears signal flags that
+       trip in a child before its at-fork reset, so a terminate() landing there would be lost and the
+       child would run on with no summary. The child unblocks it in _after_fork_child (then it acts)."""
+    global _fork_mask
+    try:
+        import json  # noqa: F401
+        import json.encoder  # noqa: F401
+        import json.decoder  # noqa: F401
+    except Exception:
+        pass
+    _fork_mask = None
+    try:
+        sig, terms = _term_signals()
+        if sig is not None and getattr(sig.getsignal(sig.SIGTERM), "__module__", None) == __package__ + ".boot":
+            _fork_mask = sig.pthread_sigmask(sig.SIG_BLOCK, terms)
+    except Exception:
+        _fork_mask = None
+
+
+def _restore_fork_mask():
+    global _fork_mask
+    m = _fork_mask
+    _fork_mask = None
+    if m is not None:
+        try:
+            import _signal
+            _signal.pthread_sigmask(_signal.SIG_SETMASK, m)
+        except Exception:
+            pass
+
+
+def flushing_here():
+    """True when the calling thread is inside a flush (the final one, or an emitter's synchronous one):
+    a signal handler running here, between two bytecodes of that flush, must not flush or die now."""
+    me = _get_ident()
+    if _final_owner == me:
+        return True
+    s = _stream
+    return s is not None and getattr(s, "owner", None) == me
+
+
+def defer_signal(signum):
+    """Called by a signal handler that found its thread inside a flush: the flush re-sends the signal
+    to the process when it is over, so the handler then acts with nothing in progress."""
+    if signum not in _deferred:
+        _deferred.append(signum)
+
+
+def redeliver_deferred():
+    while _deferred:
+        signum = _deferred.pop(0)
+        try:
+            _os_kill(os.getpid(), signum)
+        except Exception:
+            pass
+
+
+def shutdown(wait=FINAL_FLUSH_WAIT):
+    """Final flush: emits the summary and closes the connection (atexit, os._exit, SIGTERM).
+
+    Termination signals are blocked in this thread for the duration (they stay pending and act right
+    after), so Pool.terminate()'s SIGTERM cannot land in the middle of a worker's final flush; a handler
+    running on another thread waits for it on _final_lock (bounded by `wait`)."""
+    global _active, _final_owner
     s = _stream
     if s is None or not _active:
         return
+    if not _final_lock.acquire(True, wait):
+        return   # another thread's final flush is stuck (receiver not reading): do not block the exit
     try:
-        collect_aggregates()
-    except Exception:
-        pass
-    _active = False  # nothing after the summary
-    s.close()
+        if not _active:
+            return   # done by the thread we waited for
+        _final_owner = _get_ident()
+        sig, terms = _term_signals()
+        old = None
+        try:
+            old = sig.pthread_sigmask(sig.SIG_BLOCK, terms)
+        except Exception:
+            pass
+        try:
+            try:
+                collect_aggregates()
+            except Exception:
+                pass
+            _active = False  # nothing after the summary
+            s.close(lock_timeout=wait)
+        finally:
+            _final_owner = None
+            if old is not None:
+                try:
+                    sig.pthread_sigmask(sig.SIG_SETMASK, old)   # a pending SIGTERM acts now
+                except Exception:
+                    pass
+    finally:
+        _final_lock.release()
+    redeliver_deferred()
 
 
 def stats():

@@ -45,6 +45,8 @@ class Stream(object):
         self.dropped = 0
         self.thread_started = False
         self.encoder = None
+        #: ident of the thread holding self.lock (see recorder.flushing_here)
+        self.owner = None
         # The process this client belongs to. A fork child owns a copy of this object (and of its socket)
         # until its at-fork hook has replaced it; a signal handler running in between must not send the
         # parent's buffer over the parent's connection.
@@ -98,6 +100,7 @@ class Stream(object):
             return True
         if not self.lock.acquire(True, lock_timeout):
             return False
+        self.owner = _thread.get_ident()
         try:
             if self.closed:
                 # The summary was the last record; a late flush (another thread racing the exit) sends nothing.
@@ -118,7 +121,11 @@ class Stream(object):
             if final:
                 self.closed = True
         finally:
+            self.owner = None
             self.lock.release()
+        if not final and _rec._deferred:
+            # A SIGTERM handler ran on this thread mid-send and deferred: let it act now.
+            _rec.redeliver_deferred()
         return True
 
     def close(self, lock_timeout=5.0):
@@ -154,6 +161,8 @@ class Stream(object):
         try:
             host, _, port = self.addr.rpartition(":")
             s = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)
+            fd = _rec.high_fd(s.detach())   # not at a low number the program may count on (see high_fd)
+            s = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM, 0, fd)
             s.settimeout(5.0)
             s.connect((host or "127.0.0.1", int(port)))
             # A receiver that stops reading for this long counts as gone: the program must not hang on it.

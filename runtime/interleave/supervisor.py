@@ -66,6 +66,68 @@ def child_env(o, stream_addr, token, epoch):
     return env
 
 
+def interpreter_args():
+    """The options given to the interpreter running us, for the program's interpreter, so that
+    `python -X dev -W error -O -m interleave run prog.py` runs prog.py as `python -X dev -W error -O
+    prog.py` would. Taken from sys.orig_argv (what was typed, so options that came from PYTHON*
+    variables stay in the inherited environment and orig_argv matches a plain run); before 3.10 rebuilt
+    from sys.flags, sys.warnoptions and sys._xoptions. Left out on purpose, because the recorder boots
+    through PYTHONPATH and sitecustomize: -E (would ignore PYTHONPATH), -S (no sitecustomize) and -I
+    (both; its other effects, -s and -P, are kept)."""
+    orig = getattr(sys, "orig_argv", None)
+    if not orig:
+        return _args_from_flags()
+    args = []
+    i = 1
+    while i < len(orig):
+        x = orig[i]
+        if x in ("-m", "-c", "-") or not x.startswith("-"):
+            break               # the end of the interpreter's options (here: -m interleave)
+        if x in ("-X", "-W", "--check-hash-based-pycs") and i + 1 < len(orig):
+            args += [x, orig[i + 1]]
+            i += 2
+            continue
+        if x.startswith(("-X", "-W", "--")):
+            args.append(x)
+        else:
+            letters = x[1:]
+            keep = letters.replace("E", "").replace("S", "")
+            if "I" in keep:
+                keep = keep.replace("I", "") + "s" + ("P" if sys.version_info >= (3, 11) else "")
+            if keep:
+                args.append("-" + keep)
+        i += 1
+    return args
+
+
+def _args_from_flags():
+    """Python 3.9: no sys.orig_argv. As subprocess._args_from_interpreter_flags (which multiprocessing
+    uses), with every -X option and without -E/-S/-I (see interpreter_args)."""
+    f = sys.flags
+    args = []
+    if f.optimize > 0:
+        args.append("-" + "O" * f.optimize)
+    for flag, opt in (("debug", "d"), ("verbose", "v"), ("bytes_warning", "b"), ("quiet", "q")):
+        v = getattr(f, flag, 0)
+        if v > 0:
+            args.append("-" + opt * v)
+    if f.no_user_site or f.isolated:
+        args.append("-s")
+    warnopts = list(sys.warnoptions)
+    for implied in (("error::BytesWarning",) if f.bytes_warning > 1 else
+                    ("default::BytesWarning",) if f.bytes_warning else ()) + (("default",) if f.dev_mode else ()):
+        if implied in warnopts:
+            warnopts.remove(implied)
+    args.extend("-W" + w for w in warnopts)
+    xopts = dict(getattr(sys, "_xoptions", {}))
+    if f.dev_mode:
+        xopts.pop("dev", None)
+        args.extend(("-X", "dev"))
+    for k, v in xopts.items():
+        args.extend(("-X", k if v is True else "%s=%s" % (k, v)))
+    return args
+
+
 def _signal_name(signum):
     import signal
     try:
@@ -93,10 +155,11 @@ def run(o):
         token = os.environ[P.ENV_TOKEN]
         addr = o.stream
     env = child_env(o, addr, token, epoch)
+    flags = interpreter_args()
     if o.module:
-        argv = [sys.executable, "-m", o.module] + list(o.args)
+        argv = [sys.executable] + flags + ["-m", o.module] + list(o.args)
     else:
-        argv = [sys.executable, o.script] + list(o.args)
+        argv = [sys.executable] + flags + [o.script] + list(o.args)
     try:
         child = os.posix_spawn(sys.executable, argv, env, setsigmask=old_mask)
     except OSError as e:

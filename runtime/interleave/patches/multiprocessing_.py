@@ -80,7 +80,7 @@ def _wrap_start(orig):
             # the child's corr; the child reports it from _bootstrap.
             orig(self)
         else:
-            with rec.spawn_context(corr):
+            with rec.spawn_context(corr, self.name, self.daemon):
                 orig(self)
         try:
             a = {"child": self.pid, "method": _method_of(self), "name": self.name, "daemon": bool(self.daemon)}
@@ -188,8 +188,8 @@ def _is_forkserver_child(proc):
     ppid = proc.__dict__.get("_il_ppid")
     if ppid and ppid != os.getppid():
         return True
-    argv = getattr(sys, "orig_argv", None) or sys.argv
-    return any("forkserver" in str(x) for x in argv[:4])
+    code = rec._mp_code(getattr(sys, "orig_argv", None) or sys.argv)
+    return bool(code) and code.startswith("from multiprocessing.forkserver")
 
 
 def install():

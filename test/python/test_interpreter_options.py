@@ -1,0 +1,39 @@
+"""`python -X dev -W ... -O -m interleave run prog.py` runs prog.py as `python -X dev -W ... -O prog.py`
+would: the supervisor passes the interpreter's own options on to the program's interpreter."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+from support import run_plain, runtime_env, write_program
+
+SHOW = r'''
+import json, sys
+print(json.dumps({"dev": sys.flags.dev_mode, "optimize": sys.flags.optimize, "debug": __debug__,
+                  "warnoptions": sys.warnoptions, "xoptions": sys._xoptions,
+                  "argv": sys.orig_argv[1:-1] if hasattr(sys, "orig_argv") else None}))
+'''
+OPTIONS = ["-X", "dev", "-X", "int_max_str_digits=5000", "-W", "error::DeprecationWarning", "-O"]
+
+
+class InterpreterOptions(unittest.TestCase):
+    def test_x_w_and_o_options_reach_the_program(self):
+        path = write_program(self, SHOW)
+        plain = json.loads(run_plain(OPTIONS + [path]).stdout)
+        fd, out = tempfile.mkstemp(suffix=".json")
+        os.close(fd)
+        self.addCleanup(os.unlink, out)
+        p = subprocess.run([sys.executable] + OPTIONS + ["-m", "interleave", "run", "--output", out, path],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=runtime_env(), timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        traced = json.loads(p.stdout)
+        self.assertEqual(traced, plain)
+        self.assertEqual(traced["dev"], True)
+        self.assertEqual(traced["optimize"], 1)
+        self.assertEqual(traced["xoptions"]["int_max_str_digits"], "5000")
+
+
+if __name__ == "__main__":
+    unittest.main()
