@@ -58,10 +58,13 @@ def uninstall_all():
         del _installed[name]
 
 
-class _PatchingLoader(object):
-    def __init__(self, name, loader):
-        self._name = name
+class AfterExecLoader(object):
+    """Wraps a module's loader so that `after(module)` runs right after the module's code ran, and puts
+    the original loader back on the module (so __loader__/__spec__ look as without us)."""
+
+    def __init__(self, loader, after):
         self._loader = loader
+        self._after = after
 
     def create_module(self, spec):
         create = getattr(self._loader, "create_module", None)
@@ -74,33 +77,41 @@ class _PatchingLoader(object):
         if getattr(module, "__loader__", None) is self:
             module.__loader__ = self._loader
         self._loader.exec_module(module)
-        install_patch(self._name)
+        self._after(module)
 
     def __getattr__(self, attr):
         return getattr(self._loader, attr)
 
 
+def find_spec_then(finder, fullname, path, target, after):
+    """Lets the normal finders (not ours: they carry `_interleave_finder`) find `fullname`, and wraps the
+    loader found so that `after(module)` runs once the module is executed. Used by every finder of the
+    runtime (patches here, lazily patched submodules in patches/mp_util.py)."""
+    for other in sys.meta_path:
+        if other is finder or getattr(other, "_interleave_finder", False):
+            continue
+        find = getattr(other, "find_spec", None)
+        if find is None:
+            continue
+        try:
+            spec = find(fullname, path, target)
+        except Exception:
+            continue
+        if spec is not None:
+            if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                spec.loader = AfterExecLoader(spec.loader, after)
+            return spec
+    return None
+
+
 class PatchFinder(object):
     """Answers only for registered names; everything else goes to the normal finders."""
+    _interleave_finder = True
 
     def find_spec(self, fullname, path=None, target=None):
         if fullname not in REGISTRY or fullname in _installed:
             return None
-        for finder in sys.meta_path:
-            if finder is self or isinstance(finder, PatchFinder):
-                continue
-            find = getattr(finder, "find_spec", None)
-            if find is None:
-                continue
-            try:
-                spec = find(fullname, path, target)
-            except Exception:
-                continue
-            if spec is not None:
-                if spec.loader is not None and hasattr(spec.loader, "exec_module"):
-                    spec.loader = _PatchingLoader(fullname, spec.loader)
-                return spec
-        return None
+        return find_spec_then(self, fullname, path, target, lambda module: install_patch(fullname))
 
     def invalidate_caches(self):
         pass

@@ -171,51 +171,22 @@ def _run(callback, mod):
             traceback.print_exc()
 
 
-class _Loader(object):
-    def __init__(self, name, loader):
-        self._name = name
-        self._loader = loader
-
-    def create_module(self, spec):
-        create = getattr(self._loader, "create_module", None)
-        return create(spec) if create is not None else None
-
-    def exec_module(self, module):
-        spec = getattr(module, "__spec__", None)
-        if spec is not None and spec.loader is self:
-            spec.loader = self._loader
-        if getattr(module, "__loader__", None) is self:
-            module.__loader__ = self._loader
-        self._loader.exec_module(module)
-        for cb in _watch.pop(self._name, ()):
-            _run(cb, module)
-
-    def __getattr__(self, attr):
-        return getattr(self._loader, attr)
-
-
 class _Finder(object):
+    _interleave_finder = True
+
     def find_spec(self, fullname, path=None, target=None):
         if fullname not in _watch:
             return None
-        for finder in sys.meta_path:
-            if finder is self or type(finder).__name__ in ("_Finder", "PatchFinder"):
-                continue
-            find = getattr(finder, "find_spec", None)
-            if find is None:
-                continue
-            try:
-                spec = find(fullname, path, target)
-            except Exception:
-                continue
-            if spec is not None:
-                if spec.loader is not None and hasattr(spec.loader, "exec_module"):
-                    spec.loader = _Loader(fullname, spec.loader)
-                return spec
-        return None
+        from .. import importhook
+        return importhook.find_spec_then(self, fullname, path, target, _run_watchers)
 
     def invalidate_caches(self):
         pass
+
+
+def _run_watchers(module):
+    for cb in _watch.pop(module.__name__, ()):
+        _run(cb, module)
 
 
 def _ensure_finder():
