@@ -14,6 +14,9 @@ import time
 from . import protocol as P
 
 
+_BATCH_PREFIX = b'{"t":"batch"'
+
+
 class Connection(object):
     def __init__(self):
         self.hello = None
@@ -23,6 +26,7 @@ class Connection(object):
         self.lost_batches = 0
         self.malformed = 0
         self.summary = None
+        self.raw = []       # batch lines not decoded yet (see Collector.decode_pending)
         self.closed = False
         self.error = None
 
@@ -112,6 +116,9 @@ class Collector(object):
             threading.Thread(target=self._read, args=(conn, c), name="interleave-read", daemon=True).start()
 
     def _read(self, sock, c):
+        """Reads one process's connection. Only the hello is parsed now; batch lines are kept as they
+        came and decoded after the program has ended (decode_pending): decoding costs several
+        microseconds per event, and done here it took CPU from the program it was tracing."""
         up = None
         try:
             f = sock.makefile("rb")
@@ -119,16 +126,13 @@ class Collector(object):
                 if len(line) > P.MAX_LINE_BYTES:
                     c.error = "line too long"
                     break
-                try:
-                    msg = json.loads(line)
-                except ValueError:
-                    c.error = "line is not JSON"
-                    break
-                if not isinstance(msg, dict):
-                    c.error = "message is not an object"
-                    break
                 if c.hello is None:
-                    if not self._check_hello(msg):
+                    try:
+                        msg = json.loads(line)
+                    except ValueError:
+                        c.error = "line is not JSON"
+                        break
+                    if not isinstance(msg, dict) or not self._check_hello(msg):
                         with self.lock:
                             self.rejected += 1
                         c.error = "rejected hello"
@@ -137,11 +141,8 @@ class Collector(object):
                     if self.upstream:
                         up = self._open_upstream(msg)
                     continue
-                if msg.get("t") != "batch":
-                    c.malformed += 1
-                    continue
-                self._batch(c, msg)
-                if up is not None:
+                c.raw.append(line)
+                if up is not None and line.startswith(_BATCH_PREFIX):
                     try:
                         up.sendall(line if line.endswith(b"\n") else line + b"\n")
                     except OSError:
@@ -164,6 +165,27 @@ class Collector(object):
                     self.conns.remove(c)
                 self.last_activity = time.monotonic()
                 self.changed.notify_all()
+
+    def decode_pending(self, c):
+        """Decodes the batch lines of c received so far. A line that is not a JSON object ends the
+        connection's data there (as a broken connection does); a message that is not a batch, or a
+        malformed event, is counted and skipped."""
+        raw, c.raw = c.raw, []
+        for line in raw:
+            if c.error == "line is not JSON":
+                break
+            try:
+                msg = json.loads(line)
+            except ValueError:
+                c.error = "line is not JSON"
+                break
+            if not isinstance(msg, dict):
+                c.error = "message is not an object"
+                break
+            if msg.get("t") != "batch":
+                c.malformed += 1
+                continue
+            self._batch(c, msg)
 
     def _check_hello(self, msg):
         if msg.get("t") != "hello" or msg.get("v") != P.WIRE_VERSION:
@@ -254,6 +276,7 @@ class Collector(object):
             events = list(self.extra)
         processes = []
         for c in conns:
+            self.decode_pending(c)
             events.extend(c.events)
             h = c.hello
             s = c.summary

@@ -34,6 +34,7 @@ _PKG_DIR = os.path.dirname(os.path.abspath(__file__))
 
 # ---- state (reset in fork children) ----------------------------------------------------------------
 _buf = []          # tuples (code, ph, ts, tid, obj, corr, loc, dur, a, pid)
+_append = _buf.append
 _active = False
 _pid = os.getpid()
 _id_base = _pid * (1 << 22)
@@ -86,12 +87,89 @@ def emit(k, ph, obj=0, corr=0, loc=None, a=None, dur=0, ts=None, tid=None, pid=N
             t = (_CODES[k], ph, ts, tid, obj)
         else:
             t = (_CODES[k], ph, ts, tid)
-        buf = _buf
-        buf.append(t)
-        if len(buf) > BUFFER_HIGH and _stream is not None and not getattr(_tls, "busy", False):
-            _stream.flush(sync=True)
+        _append(t)
+        if len(_buf) > BUFFER_HIGH:
+            _backpressure()
     except Exception:
         pass
+
+
+def emit_obj(code, ph, obj, tid, loc=None):
+    """emit() for the hottest events (a lock's hold begin/end): positional arguments, a wire code
+    instead of a kind name, no payload. Same tuple as emit() builds for these fields, about half the cost."""
+    try:
+        if _active:
+            ts = (_mono_ns() - _EPOCH) // 1000
+            if loc:
+                _append((code, ph, ts, tid, obj, 0, _strings.get(loc) or _intern(loc)))
+            else:
+                _append((code, ph, ts, tid, obj))
+            if len(_buf) > BUFFER_HIGH:
+                _backpressure()
+    except Exception:
+        pass
+
+
+# ---- calls that may block, timed instead of probed ------------------------------------------------
+#: A call that might block (a multiprocessing get/recv) is not probed with a poll() before it runs: that
+#: costs a system call and a selector per message, several times the call itself. It is timed instead.
+#: One that returns within BLOCK_MIN_US was not waiting (that is the call's own cost) and records no
+#: wait; a longer one records its wait as one interval. One still blocked when the flusher passes is
+#: reported live (wait begin, on the blocked thread's lane, from when it started), so a program hung in
+#: get() shows it while it hangs. BLOCK_LIVE_US is how old it must be by then.
+BLOCK_MIN_US = 100
+BLOCK_LIVE_US = 20000
+_blocked = {}      # ident -> [code, obj, loc, t0, a, tid, state: False, True (live_only) or _REPORTED]
+_REPORTED = "reported"
+_blocked_lock = _thread.allocate_lock()
+
+
+def block_enter(k, obj, loc, a, live_only=False):
+    """Registers the calling thread as entering a call that may block; returns the entry for block_exit.
+    live_only: record the wait only if it lasted long enough to be reported live (the caller has seen
+    the call should not block; a short delay is then the call's own cost, or a GIL hand-over)."""
+    e = [_CODES[k], obj, loc, (_mono_ns() - _EPOCH) // 1000, a, _get_native_id(), live_only]
+    _blocked[_get_ident()] = e
+    return e
+
+
+def block_exit(e):
+    """The call registered by block_enter returned (or raised): records its wait if it waited."""
+    try:
+        with _blocked_lock:   # against report_blocked() reporting this entry right now
+            _blocked.pop(_get_ident(), None)
+            state = e[6]
+        code, obj, loc, t0, a, tid = e[0], e[1], e[2], e[3], e[4], e[5]
+        if state is _REPORTED:
+            _append((code, "e", (_mono_ns() - _EPOCH) // 1000, tid, obj, 0, 0, 0, a))
+            return
+        if state:
+            return   # live_only and not reported
+        d = (_mono_ns() - _EPOCH) // 1000 - t0
+        if d >= BLOCK_MIN_US and _active:
+            sid = (_strings.get(loc) or _intern(loc)) if loc else 0
+            _append((code, "X", t0, tid, obj, 0, sid, d, a))
+    except Exception:
+        pass
+
+
+def report_blocked():
+    """Called by the flusher: emits the wait begin of every registered call blocked for BLOCK_LIVE_US."""
+    if not _blocked or not _active:
+        return
+    limit = (_mono_ns() - _EPOCH) // 1000 - BLOCK_LIVE_US
+    with _blocked_lock:
+        for e in list(_blocked.values()):
+            if e[6] is not _REPORTED and e[3] <= limit:
+                e[6] = _REPORTED
+                loc = e[2]
+                sid = (_strings.get(loc) or _intern(loc)) if loc else 0
+                _append((e[0], "b", e[3], e[5], e[1], 0, sid, 0, e[4]))
+
+
+def _backpressure():
+    if _stream is not None and not getattr(_tls, "busy", False):
+        _stream.flush(sync=True)
 
 
 def _intern(loc):
@@ -159,8 +237,12 @@ def _classify(filename):
     return c
 
 
-_code_class = {}   # code object -> class (a code object's file never changes)
-_loc_cache = {}    # (code, line) -> "path:line" (the same string object each time: cheap to intern)
+# Both keyed by id(code): hashing a code object hashes its bytecode, constants and names on every call
+# (it is not cached), which made a lookup cost more than the rest of user_loc. _code_class keeps each
+# code object alive, so an id cannot be reused while its entries exist; both are cleared together.
+_code_class = {}   # id(code) -> (code, class) (a code object's file never changes)
+_loc_cache = {}    # (id(code), instruction offset) -> "path:line"
+_CACHE_MAX = 100000
 
 
 def user_loc(skip=0):
@@ -169,19 +251,24 @@ def user_loc(skip=0):
         f = sys._getframe(1 + skip)
         while f is not None:
             code = f.f_code
-            c = _code_class.get(code)
-            if c is None:
-                c = _code_class[code] = _classify(code.co_filename)
-            if c == _USER:
-                key = (code, f.f_lineno)
+            cc = _code_class.get(id(code))
+            if cc is None:
+                if len(_code_class) > _CACHE_MAX:
+                    _loc_cache.clear()
+                    _code_class.clear()
+                cc = _code_class[id(code)] = (code, _classify(code.co_filename))
+            if cc[1] == _USER:
+                # Keyed by instruction offset: f_lineno decodes the line table on every read (about
+                # a microsecond), f_lasti is a plain field; one call site is one offset.
+                key = (id(code), f.f_lasti)
                 loc = _loc_cache.get(key)
                 if loc is None:
                     fn = code.co_filename
                     if not fn.startswith(("/", "<")):
                         fn = os.path.abspath(fn)
-                    if len(_loc_cache) > 100000:
+                    if len(_loc_cache) > _CACHE_MAX:
                         _loc_cache.clear()
-                    loc = _loc_cache[key] = "%s:%d" % (fn, key[1])
+                    loc = _loc_cache[key] = "%s:%d" % (fn, f.f_lineno)
                 return loc
             f = f.f_back
     except Exception:
@@ -203,14 +290,40 @@ def called_from_stdlib(skip=0):
     return False
 
 
+_SCALARS = frozenset((int, float, bool, type(None)))
+_CONTAINERS = frozenset((list, tuple, dict, set, frozenset))
+_reprlib = None
+
+
+def _bounded_repr(value):
+    # reprlib stops after a few items and levels: repr() of a million-element list sent through a
+    # queue would cost the sender more than the send. Imported on first use (start-up cost).
+    global _reprlib
+    if _reprlib is None:
+        import reprlib
+        r = reprlib.Repr()
+        r.maxstring = r.maxother = 80
+        r.maxlist = r.maxtuple = r.maxset = r.maxfrozenset = r.maxdeque = r.maxdict = 8
+        _reprlib = r
+    return _reprlib.repr(value)
+
+
 def preview(value, limit=80):
     """A size-capped repr() that never raises (payloads are data: consumers show them as text)."""
+    t = type(value)
     try:
-        _tls.busy = True
-        try:
-            s = repr(value)
-        finally:
-            _tls.busy = False
+        if t in _SCALARS:
+            s = repr(value)                   # no user code runs: no need to mark the runtime busy
+        elif t is str or t is bytes:
+            s = repr(value[:limit])
+            if len(value) > limit:
+                s += "\u2026"
+        else:
+            _tls.busy = True          # a user __repr__ may use traced primitives: not the program's events
+            try:
+                s = _bounded_repr(value) if t in _CONTAINERS else repr(value)
+            finally:
+                _tls.busy = False
     except Exception:
         try:
             s = "<%s>" % type(value).__name__
@@ -468,7 +581,7 @@ def on_fork_child(fn):
 
 
 def _reset_after_fork():
-    global _buf, _pid, _id_base, _ids, _budgets, _buckets, _reported, _tls, _stream, _strings, _sids, string_list
+    global _buf, _append, _blocked_lock, _pid, _id_base, _ids, _budgets, _buckets, _reported, _tls, _stream, _strings, _sids, string_list
     global _final_lock, _final_owner
     _pid = os.getpid()
     _final_lock = _thread.allocate_lock()
@@ -480,6 +593,9 @@ def _reset_after_fork():
     _id_base = _pid * (1 << 22)
     _ids = itertools.count(1)
     _buf = []
+    _append = _buf.append
+    _blocked.clear()
+    _blocked_lock = _thread.allocate_lock()
     _budgets = {}
     _buckets = {}
     _reported.clear()

@@ -80,6 +80,15 @@ class Stream(object):
     def _loop(self):
         n = 0
         _rec.runtime_thread_init()
+        # Connect now rather than at the first flush: the supervisor waits for connections that are
+        # open when the program ends, so a process that outlives it (the forkserver, which exits
+        # when the program has) must already be connected then, even if it has not flushed yet.
+        if self.lock.acquire(True, 1.0):
+            try:
+                if not self.closed:
+                    self._deliverable()
+            finally:
+                self.lock.release()
         while not self.closed:
             self.wake.acquire(True, FLUSH_INTERVAL)
             if self.closed:
@@ -89,6 +98,10 @@ class Stream(object):
                 _rec._tls.busy = True
                 if n % AGGREGATE_EVERY == 0:
                     _rec.collect_aggregates()
+                try:
+                    _rec.report_blocked()
+                except Exception:
+                    pass
                 self.flush()
             except Exception:
                 pass

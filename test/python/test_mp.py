@@ -214,3 +214,93 @@ class NeverJoined(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+# The consumer's first get() blocks: the producer only sends once a watcher thread has seen the main
+# thread inside the pipe read. The second get() finds its item already in the pipe (the producer
+# flushed its feeder before it set `ready`).
+TIMED_GET = r"""
+import multiprocessing as mp, sys, threading
+
+def producer(q, go, ready):
+    go.wait()
+    q.put("late")
+    q.put("early")
+    q.close()
+    q.join_thread()
+    ready.set()
+
+def watch(go, main):
+    while True:
+        f = sys._current_frames().get(main)
+        if f is not None and f.f_code.co_name == "_recv":
+            break
+        threading.Event().wait(0.002)
+    go.set()
+
+if __name__ == "__main__":
+    q, go, ready = mp.Queue(), mp.Event(), mp.Event()
+    p = mp.Process(target=producer, args=(q, go, ready))
+    p.start()
+    threading.Thread(target=watch, args=(go, threading.get_ident())).start()
+    print(q.get())  # GET1
+    ready.wait()
+    print(q.get())  # GET2
+    p.join()
+"""
+
+# A call that was expected not to block (live_only) but did: recorded once the flusher has reported it,
+# from when it began; one that returned at once is not recorded.
+LIVE_ONLY = r"""
+import threading
+from interleave import recorder as rec
+
+released = threading.Event()
+
+def release_when_reported(entry):
+    while entry[6] != rec._REPORTED:
+        threading.Event().wait(0.002)
+    released.set()
+
+quick = rec.block_enter("msg.wait", 7, None, {"op": "quick"}, live_only=True)
+rec.block_exit(quick)
+slow = rec.block_enter("msg.wait", 7, None, {"op": "slow"}, live_only=True)
+threading.Thread(target=release_when_reported, args=(slow,)).start()
+released.wait()
+rec.block_exit(slow)
+print("done")
+"""
+
+
+class BlockingGets(unittest.TestCase):
+    """Waits in get()/recv() cost one poll(2), not a selector per call; calls that were expected not
+    to block are timed, and reported by the flusher if they block after all."""
+
+    def test_blocked_get_recorded_and_ready_get_not(self):
+        r = trace_script(write_program(self, TIMED_GET))
+        self.assertEqual(r.returncode, 0, r)
+        self.assertEqual(r.stdout.splitlines(), ["late", "early"])
+        main = program_pid(r)
+        line = TIMED_GET.splitlines().index("    print(q.get())  # GET1") + 1
+        waits = [w for w in spans(r, "msg.wait") if w["pid"] == main]
+        self.assertEqual(len(waits), 1, waits)
+        [w] = waits
+        self.assertEqual((w["tid"], w["a"]["op"]), (main, "get"))
+        self.assertTrue(w["loc"].endswith("prog.py:%d" % line), w)
+        [late] = [e for e in r.of("msg.send") if e["a"]["preview"] == "'late'"]
+        [got] = [e for e in r.of("msg.recv") if e["corr"] == late["corr"]]
+        self.assertLess(w["ts"], late["ts"])
+        self.assertLessEqual(w["ts"] + w["dur"], got["ts"])
+        # The second get() found "early" waiting: received, with no wait recorded for it.
+        [early] = [e for e in r.of("msg.recv") if e["pid"] == main and e["corr"] != late["corr"]]
+        self.assertEqual(early["loc"].rsplit(":", 1)[1], str(line + 2))
+        assert_complete(self, r)
+
+    def test_unexpected_block_reported_by_the_flusher(self):
+        r = trace_script(write_program(self, LIVE_ONLY))
+        self.assertEqual(r.returncode, 0, r)
+        self.assertEqual(r.stdout, "done\n")
+        waits = spans(r, "msg.wait")
+        self.assertEqual([w["a"]["op"] for w in waits], ["slow"], waits)
+        self.assertEqual(waits[0]["obj"], 7)
+        self.assertGreaterEqual(waits[0]["dur"], 20000)   # reported once it had lasted BLOCK_LIVE_US

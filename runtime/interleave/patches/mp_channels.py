@@ -91,15 +91,44 @@ def _recv_done(chan, loc):
     rec.emit("msg.recv", "i", obj=chan, corr=corr, loc=loc, a={"size": size})
 
 
-def _blocking_wait(chan, loc, op, ready):
-    """Emits msg.wait b when the call is about to block; returns whether it did."""
+_OP_GET = {"op": "get"}
+_OP_RECV = {"op": "recv"}
+_polls = {}   # fd -> select.poll registered for input on it (a reused fd number is the same fd to poll)
+
+
+def _ready(conn):
+    """Whether a recv on conn would return at once: one poll(2) on a cached poll object. Connection.poll()
+    builds a selector per call, which cost several times the recv itself."""
     try:
-        if ready():
-            return False
+        fd = conn._handle
+        p = _polls.get(fd)
+        if p is None:
+            if len(_polls) > 1024:
+                _polls.clear()
+            import select
+            p = select.poll()
+            p.register(fd, select.POLLIN)
+            _polls[fd] = p
+        return bool(p.poll(0))
     except Exception:
-        return False
-    rec.emit("msg.wait", "b", obj=chan, loc=loc, a={"op": op})
-    return True
+        return True
+
+
+def _receive(orig, args, kwargs, chan, loc, conn, op):
+    """Runs a get/recv: a wait is recorded exactly when data was not there (wait begin, call, wait end).
+    When it was, the call is only timed, in case another reader took the data first and it blocks after
+    all: then the flusher reports the wait once it has lasted (recorder.block_enter)."""
+    if not _ready(conn):
+        rec.emit("msg.wait", "b", obj=chan, loc=loc, a=op)
+        try:
+            return orig(*args, **kwargs)
+        finally:
+            rec.emit("msg.wait", "e", obj=chan, a=op)
+    w = rec.block_enter("msg.wait", chan, loc, op, live_only=True)
+    try:
+        return orig(*args, **kwargs)
+    finally:
+        rec.block_exit(w)
 
 
 # ---- Pipe / Connection ------------------------------------------------------------------------------
@@ -122,13 +151,8 @@ def patch_connection(m, patches):
         if not chan or not rec.active() or rec.is_in_runtime():
             return orig_recv(self)
         loc = rec.user_loc()
-        waited = _blocking_wait(chan, loc, "recv", self.poll)
         _tls.got = None
-        try:
-            v = orig_recv(self)
-        finally:
-            if waited:
-                rec.emit("msg.wait", "e", obj=chan, a={"op": "recv"})
+        v = _receive(orig_recv, (self,), {}, chan, loc, self, _OP_RECV)
         _recv_done(chan, loc)
         return v
 
@@ -245,20 +269,14 @@ def _wrap_put(orig):
     return put
 
 
-def _wrap_get(orig, has_block):
+def _wrap_get(orig):
     def get(self, *args, **kwargs):
         q = self.__dict__.get("_il_q")
         if not q or not rec.active() or rec.is_in_runtime():
             return orig(self, *args, **kwargs)
         loc = rec.user_loc()
-        block = (args[0] if args else kwargs.get("block", True)) if has_block else True
-        waited = block and _blocking_wait(q, loc, "get", self._poll)
         _tls.got = None
-        try:
-            v = orig(self, *args, **kwargs)
-        finally:
-            if waited:
-                rec.emit("msg.wait", "e", obj=q, a={"op": "get"})
+        v = _receive(orig, (self,) + args, kwargs, q, loc, self._reader, _OP_GET)
         _recv_done(q, loc)
         return v
     return get
@@ -277,4 +295,4 @@ def patch_queues(m, patches):
         if "put" in d:
             patches.set(cls, "put", _wrap_put(d["put"]))
         if "get" in d:
-            patches.set(cls, "get", _wrap_get(d["get"], cls_name != "SimpleQueue"))
+            patches.set(cls, "get", _wrap_get(d["get"]))

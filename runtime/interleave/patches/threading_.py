@@ -9,14 +9,18 @@ interval followed by a `lock.hold` interval, and registered with the deadlock wa
 """
 import sys
 import threading
+import time
 import _thread
 from itertools import islice
 from collections import deque
 
 from .. import recorder as rec
 from .. import deadlock as dl
+from . import time_ as _time_patch
 
 _emit = rec.emit
+_emit_obj = rec.emit_obj
+_HOLD = rec._CODES["lock.hold"]
 _now = rec.now
 _new_id = rec.new_id
 _get_ident = _thread.get_ident
@@ -42,6 +46,22 @@ _main_ident = _thread.get_ident()
 def forever_in_main(timeout):
     """True when a wait with this timeout must be sliced (no timeout, in the main thread)."""
     return (timeout is None or timeout < 0) and _get_ident() == _main_ident
+
+
+#: A thread that finds a lock taken first gives the GIL away a few times before it blocks on the lock.
+#: Why: our wrapper holds the lock across a few bytecodes where CPython may switch threads (a plain
+#: `with lock:` holds it across none), so the other thread often finds it taken just because the
+#: holder was preempted. Blocking on the C lock then turns into a convoy: every later release wakes
+#: the sleeper through the kernel, making a tight loop several times slower. Yielding the GIL lets the
+#: preempted holder run on to its release, as it would in the plain program, where the other thread
+#: would have been waiting for the GIL rather than for the lock. The wait is still recorded.
+SPINS = 3
+SPIN_MIN_TIMEOUT = 0.01
+
+
+def _yield_gil():
+    # The original sleep even while time.sleep is instrumented (this yield is ours, not the program's).
+    (_time_patch._orig_sleep or time.sleep)(0)
 
 
 def _valid_timeout(blocking, timeout):
@@ -123,21 +143,53 @@ class TracedLock(object):
             return False
         return self._contended(timeout)
 
-    __enter__ = acquire
+    def __enter__(self):
+        # acquire() without arguments, kept lean: `with lock:` is the hot path. The thread id is
+        # read before the lock is taken and the count avoids calls, so that no bytecode where
+        # CPython may switch threads runs while the lock is held and not yet counted.
+        ident = _get_ident()
+        if self._acq(False):
+            self._owner = ident
+            if self._bud > 0:
+                self._bud -= 1
+                self._recorded_hold(ident, None)
+            else:
+                c = self._cnt
+                try:
+                    c[ident] += 1
+                except KeyError:
+                    c[ident] = 1
+            return True
+        return self._contended(-1)
 
     def _recorded_hold(self, ident, loc, depth=None):
         self._rec = True
         tid = self._otid = _get_native_id()
         if loc is None:
             loc = rec.user_loc(2)
-        _emit("lock.hold", "b", obj=self._obj, loc=loc, tid=tid, a={"depth": depth} if depth else None)
+        if depth:
+            _emit("lock.hold", "b", obj=self._obj, loc=loc, tid=tid, a={"depth": depth})
+        else:
+            _emit_obj(_HOLD, "b", self._obj, tid, loc)
         dl.acquired(ident, self, loc)
 
     def _contended(self, timeout):
         ident = _get_ident()
-        loc = rec.user_loc(2)
+        t0 = _now()
         obj = self._obj
-        _emit("lock.wait", "b", obj=obj, loc=loc)
+        if timeout is None or timeout < 0 or timeout > SPIN_MIN_TIMEOUT:
+            for _ in range(SPINS):
+                _yield_gil()
+                if self._acq(False):
+                    self._owner = ident
+                    loc = rec.user_loc(2)
+                    _emit("lock.wait", "X", obj=obj, loc=loc, ts=t0, dur=_now() - t0, a={"ok": True})
+                    self._recorded_hold(ident, loc)
+                    return True
+            if timeout is not None and timeout >= 0:
+                timeout = max(0.0, timeout - (_now() - t0) / 1e6)
+        loc = rec.user_loc(2)
+        _emit("lock.wait", "b", obj=obj, loc=loc, ts=t0)
         dl.wait_begin(ident, self, timeout is None or timeout < 0)
         ok = False
         try:
@@ -169,21 +221,14 @@ class TracedLock(object):
             self._owner, self._rec = owner, recd
             raise
         if recd:
-            _emit("lock.hold", "e", obj=self._obj, tid=self._otid)
+            _emit_obj(_HOLD, "e", self._obj, self._otid)
             dl.released(owner, self)
 
     def __exit__(self, t, v, tb):
-        owner, recd = self._owner, self._rec
+        if self._rec:
+            return self.release()
         self._owner = None
-        self._rec = False
-        try:
-            self._rel()
-        except BaseException:
-            self._owner, self._rec = owner, recd
-            raise
-        if recd:
-            _emit("lock.hold", "e", obj=self._obj, tid=self._otid)
-            dl.released(owner, self)
+        self._rel()  # a C lock only fails here when it is not locked, so there is no owner to restore
 
     def locked(self):
         return self._lk.locked()
