@@ -90,7 +90,11 @@ export class TracedRun implements vscode.Disposable {
       },
     });
     const { host, port } = this.server.address;
-    const args = ['-m', 'interleave', 'run', '--stream', `${host}:${port}`, '--mode', this.o.mode,
+    // The supervisor is started the cheap way: -S, because it needs only the standard library and our
+    // runtime (site and the environment's .pth hooks can cost tens of ms; the program's own interpreter
+    // still runs site, the supervisor never passes -S on), and by path rather than `-m interleave`,
+    // which would import runpy first. Both are the same entry point.
+    const args = ['-S', path.join(this.o.runtimeDir, 'interleave', '__main__.py'), 'run', '--stream', `${host}:${port}`, '--mode', this.o.mode,
       '--deadlock-timeout', String(this.o.deadlockTimeout), '--cpu-interval', String(this.o.cpuInterval),
       this.o.file, ...this.o.args];
     const pythonPath = [this.o.runtimeDir, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter);

@@ -126,14 +126,23 @@ def main(argv):
     print("Python %s, %d cores, %d rounds (medians); load average %.1f (figures are only comparable on an idle machine)" % (
         sys.version.split()[0], os.cpu_count(), rounds, os.getloadavg()[0]))
 
-    # start-up
-    pl, tr = [], []
+    # start-up: `python -m interleave run` as typed, and as the extension and the Node CLI launch it
+    # (`python -S runtime/interleave/__main__.py run`: the supervisor skips site, the environment's .pth
+    # hooks and runpy; the program does not).
+    # Also the cost of site itself on this machine, which the typed form pays twice.
+    empty = os.path.join(HERE, "empty.py")
+    pl, tr, trs, nosite = [], [], [], []
     run(plain_cmd("empty")); run(traced_cmd("empty", "default", out))  # warm caches
     for _ in range(max(rounds, 7)):
-        pl.append(run([sys.executable, os.path.join(HERE, "empty.py")])[1])
-        tr.append(run(traced_cmd("empty", "default", out)[:-2] + [os.path.join(HERE, "empty.py")])[1])
-    print("start-up: plain %.1f ms, traced %.1f ms (+%.1f ms)" % (
-        1000 * statistics.median(pl), 1000 * statistics.median(tr), 1000 * (statistics.median(tr) - statistics.median(pl))))
+        pl.append(run([sys.executable, empty])[1])
+        nosite.append(run([sys.executable, "-S", empty])[1])
+        tr.append(run(traced_cmd("empty", "default", out)[:-2] + [empty])[1])
+        trs.append(run([sys.executable, "-S", os.path.join(RUNTIME, "interleave", "__main__.py")]
+                       + traced_cmd("empty", "default", out)[3:-2] + [empty])[1])
+    med = lambda xs: 1000 * statistics.median(xs)
+    print("start-up: plain %.1f ms; traced %.1f ms (+%.1f ms) as typed, %.1f ms (+%.1f ms) as launched by the "
+          "extension/CLI; site alone costs %.1f ms per interpreter here" % (
+              med(pl), med(tr), med(tr) - med(pl), med(trs), med(trs) - med(pl), med(pl) - med(nosite)))
     print()
     hdr = "%-14s %-32s %-7s %9s %9s %7s %7s %6s %9s %9s %9s" % (
         "workload", "", "mode", "plain s", "traced s", "ratio", "goal", "total", "events", "B/event", "RSS MiB")

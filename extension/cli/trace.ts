@@ -44,7 +44,8 @@ export async function runTrace(args: string[]): Promise<number> {
   const env = { ...process.env, PYTHONPATH: [runtimeDir, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter) };
   try {
     const code = await new Promise<number>((resolve, reject) => {
-      const child = spawn(interp.path, ['-m', 'interleave', 'run', '--output', jsonOut, ...parsed.runtimeArgs, ...parsed.program], { stdio: 'inherit', env });
+      // -S and by path: see extension/tracedRun.ts (the supervisor skips site and runpy; the program does not).
+      const child = spawn(interp.path, ['-S', path.join(runtimeDir, 'interleave', '__main__.py'), 'run', '--output', jsonOut, ...parsed.runtimeArgs, ...parsed.program], { stdio: 'inherit', env });
       // The terminal's Ctrl-C reaches the whole foreground group, the runtime included; we only wait.
       const ignore = (): void => undefined;
       process.on('SIGINT', ignore);

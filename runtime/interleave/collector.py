@@ -5,13 +5,15 @@ it is kept. A malformed event is skipped and counted, never allowed to poison th
 Optionally relays each accepted connection, line by line, to an upstream receiver (the extension host)
 with the upstream token, so `--output` and `--stream` can be combined.
 """
-import hmac
 import json
 import socket
 import threading
 import time
 
 from . import protocol as P
+
+# hmac.compare_digest is this C function; importing hmac would load hashlib and OpenSSL at start-up.
+from _operator import _compare_digest as compare_digest
 
 
 _BATCH_PREFIX = b'{"t":"batch"'
@@ -68,7 +70,7 @@ def decode_event(raw, pid, strings):
 
 
 class Collector(object):
-    def __init__(self, token, upstream=None, upstream_token=None):
+    def __init__(self, token, upstream=None, upstream_token=None, sock=None):
         self.token = token
         self.upstream = upstream
         self.upstream_token = upstream_token
@@ -78,9 +80,13 @@ class Collector(object):
         self.changed = threading.Condition(self.lock)
         self.last_activity = time.monotonic()
         self.extra = []     # events the supervisor adds itself (the program's exit)
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(128)
+        if sock is None:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.bind(("127.0.0.1", 0))
+            sock.listen(128)
+        elif not isinstance(sock, socket.socket):
+            sock = socket.socket(fileno=sock.detach())   # a bare _socket.socket from the supervisor
+        self.sock = sock
         self.port = self.sock.getsockname()[1]
         self.stopping = False
 
@@ -191,7 +197,7 @@ class Collector(object):
         if msg.get("t") != "hello" or msg.get("v") != P.WIRE_VERSION:
             return False
         tok = msg.get("token")
-        if not isinstance(tok, str) or not hmac.compare_digest(tok.encode(), self.token.encode()):
+        if not isinstance(tok, str) or not compare_digest(tok.encode(), self.token.encode()):
             return False
         pid = msg.get("pid")
         return isinstance(pid, int) and pid > 0

@@ -98,6 +98,14 @@ def thread_exit(ident):
     _held.pop(ident, None)
 
 
+def held_lists():
+    """The per-thread lists of recorded holds in progress [(prim, loc)] (read by the live reporter)."""
+    try:
+        return list(_held.values())
+    except RuntimeError:
+        return []
+
+
 def acquired(ident, prim, loc):
     try:
         held = _held.get(ident)

@@ -94,12 +94,13 @@ def emit(k, ph, obj=0, corr=0, loc=None, a=None, dur=0, ts=None, tid=None, pid=N
         pass
 
 
-def emit_obj(code, ph, obj, tid, loc=None):
+def emit_obj(code, ph, obj, tid, loc=None, ts=None):
     """emit() for the hottest events (a lock's hold begin/end): positional arguments, a wire code
     instead of a kind name, no payload. Same tuple as emit() builds for these fields, about half the cost."""
     try:
         if _active:
-            ts = (_mono_ns() - _EPOCH) // 1000
+            if ts is None:
+                ts = (_mono_ns() - _EPOCH) // 1000
             if loc:
                 _append((code, ph, ts, tid, obj, 0, _strings.get(loc) or _intern(loc)))
             else:
@@ -153,11 +154,12 @@ def block_exit(e):
         pass
 
 
-def report_blocked():
-    """Called by the flusher: emits the wait begin of every registered call blocked for BLOCK_LIVE_US."""
+def report_blocked(final=False):
+    """Called by the flusher: emits the wait begin of every registered call blocked for BLOCK_LIVE_US
+    (at exit, of every one still blocked)."""
     if not _blocked or not _active:
         return
-    limit = (_mono_ns() - _EPOCH) // 1000 - BLOCK_LIVE_US
+    limit = (1 << 62) if final else (_mono_ns() - _EPOCH) // 1000 - BLOCK_LIVE_US
     with _blocked_lock:
         for e in list(_blocked.values()):
             if e[6] is not _REPORTED and e[3] <= limit:
@@ -165,6 +167,35 @@ def report_blocked():
                 loc = e[2]
                 sid = (_strings.get(loc) or _intern(loc)) if loc else 0
                 _append((e[0], "b", e[3], e[5], e[1], 0, sid, 0, e[4]))
+
+
+def emit_span(code, t0, tid, obj, loc):
+    """An X event from t0 to now (a hold recorded when it ends), as emit_obj."""
+    try:
+        if _active:
+            ts = (_mono_ns() - _EPOCH) // 1000
+            _append((code, "X", t0, tid, obj, 0, (_strings.get(loc) or _intern(loc)) if loc else 0, ts - t0))
+            if len(_buf) > BUFFER_HIGH:
+                _backpressure()
+    except Exception:
+        pass
+
+
+#: Called by the flusher on every pass with final=False, and once more with final=True just before
+#: the last flush: each emits the begin of intervals that are still open and have lasted (see
+#: report_blocked; the threading patch adds its open lock holds).
+live_reporters = []
+
+
+def report_live(final=False):
+    for fn in list(live_reporters):
+        try:
+            fn(final)
+        except Exception:
+            pass
+
+
+live_reporters.append(report_blocked)
 
 
 def _backpressure():
@@ -843,6 +874,7 @@ def shutdown(wait=FINAL_FLUSH_WAIT):
                 collect_aggregates()
             except Exception:
                 pass
+            report_live(final=True)
             _active = False  # nothing after the summary
             s.close(lock_timeout=wait)
         finally:

@@ -98,10 +98,7 @@ class Stream(object):
                 _rec._tls.busy = True
                 if n % AGGREGATE_EVERY == 0:
                     _rec.collect_aggregates()
-                try:
-                    _rec.report_blocked()
-                except Exception:
-                    pass
+                _rec.report_live()
                 self.flush()
             except Exception:
                 pass

@@ -137,20 +137,22 @@ def _signal_name(signum):
 
 
 def run(o):
-    import signal
+    # Start-up order: the program starts as early as possible, and what only the collector needs
+    # (json, threading, the signal module's enums) is imported while the program's interpreter starts.
+    # Until then only C modules: _signal for the mask, _socket for the listening socket, which already
+    # queues the program's connection before anything accepts it.
+    import _signal as signal
     ensure_bytecode()
     epoch = time.monotonic_ns()
     start_wall = time.monotonic()
     sigs = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGCHLD}
     # Block before any thread exists, so that every thread inherits the mask and sigwaitinfo sees all.
     old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
-    collector = None
+    listener = None
     if o.output:
-        from .collector import Collector
         token = os.urandom(32).hex()
-        collector = Collector(token, upstream=o.stream, upstream_token=os.environ.get(P.ENV_TOKEN))
-        collector.start()
-        addr = collector.address
+        listener = listen_loopback()
+        addr = "127.0.0.1:%d" % listener.getsockname()[1]
     else:
         token = os.environ[P.ENV_TOKEN]
         addr = o.stream
@@ -166,6 +168,11 @@ def run(o):
         signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
         sys.stderr.write("interleave: error: cannot start %s: %s\n" % (sys.executable, e))
         return 2
+    collector = None
+    if listener is not None:
+        from .collector import Collector
+        collector = Collector(token, upstream=o.stream, upstream_token=os.environ.get(P.ENV_TOKEN), sock=listener)
+        collector.start()
 
     status = _wait(child, sigs, signal)
     end_ts = (time.monotonic_ns() - epoch) // 1000
@@ -203,6 +210,15 @@ def run(o):
         return 128 + signum
     signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
     return code
+
+
+def listen_loopback():
+    """The collector's listening socket (loopback, any free port), made with _socket alone."""
+    import _socket
+    sock = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    return sock
 
 
 def _wait(child, sigs, signal):

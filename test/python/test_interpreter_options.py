@@ -34,6 +34,32 @@ class InterpreterOptions(unittest.TestCase):
         self.assertEqual(traced["optimize"], 1)
         self.assertEqual(traced["xoptions"]["int_max_str_digits"], "5000")
 
+    def test_supervisor_without_site_still_runs_the_program_with_site(self):
+        # The extension and the Node CLI start the supervisor with -S (it needs no site-packages);
+        # the program must still get site, its .pth files and sitecustomize as in a plain run.
+        path = write_program(self, SITE)
+        plain = json.loads(run_plain([path]).stdout)
+        fd, out = tempfile.mkstemp(suffix=".json")
+        os.close(fd)
+        self.addCleanup(os.unlink, out)
+        p = subprocess.run([sys.executable, "-S", "-m", "interleave", "run", "--output", out, path],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=runtime_env(), timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        traced = json.loads(p.stdout)
+        self.assertEqual(traced, plain)
+        self.assertEqual(traced["no_site"], 0)
+        self.assertTrue(traced["site"])
+        with open(out) as f:
+            self.assertIn("traceEvents", json.load(f))
+
+
+SITE = r'''
+import json, sys
+print(json.dumps({"no_site": sys.flags.no_site, "site": "site" in sys.modules,
+                  "site_packages": sorted(p for p in sys.path if p.endswith(("site-packages", "dist-packages"))),
+                  "argv": sys.orig_argv[1:-1] if hasattr(sys, "orig_argv") else None}))
+'''
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -83,3 +83,58 @@ class SyncPrimitivesSample(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+# The first hold lasts until a watcher thread has seen the recorder report it live; the second is short.
+LONG_HOLD = r"""
+import threading
+lock = threading.Lock()
+go = threading.Event()
+
+def watch():
+    while not lock._live:
+        threading.Event().wait(0.002)
+    print("reported live", flush=True)
+    go.set()
+
+with lock:  # HOLD
+    threading.Thread(target=watch).start()
+    go.wait()
+with lock:  # SHORT
+    pass
+"""
+
+EXIT_HOLDING = r"""
+import threading
+lock = threading.Lock()
+lock.acquire()  # NEVER RELEASED
+print("bye")
+"""
+
+
+class HoldRecording(unittest.TestCase):
+    """A hold is one X event when it ends; one that lasts is reported while held (begin, then end), and
+    one still held when the program exits is reported then."""
+
+    def line(self, src, marker):
+        return [i + 1 for i, l in enumerate(src.splitlines()) if marker in l][0]
+
+    def test_long_hold_reported_live_short_hold_recorded_whole(self):
+        from support import write_program
+        r = trace_script(write_program(self, LONG_HOLD), mode="full")
+        self.assertEqual(r.returncode, 0, r)
+        self.assertEqual(r.stdout, "reported live\n")
+        holds = r.intervals("lock.hold")
+        self.assertEqual([h["loc"].rsplit(":", 1)[1] for h in holds],
+                         [str(self.line(LONG_HOLD, "# HOLD")), str(self.line(LONG_HOLD, "# SHORT"))])
+        self.assertGreaterEqual(holds[0]["dur"], 20000)
+        self.assertLessEqual(holds[0]["ts"] + holds[0]["dur"], holds[1]["ts"])
+        assert_complete(self, r)
+
+    def test_hold_open_at_exit_is_in_the_trace(self):
+        from support import write_program
+        r = trace_script(write_program(self, EXIT_HOLDING), mode="full")
+        self.assertEqual(r.returncode, 0, r)
+        [hold] = r.of("lock.hold")   # a begin without end (the trace file closes it at the end of the run)
+        self.assertTrue(hold["loc"].endswith(":%d" % self.line(EXIT_HOLDING, "# NEVER")), hold)
+        assert_complete(self, r)

@@ -20,6 +20,12 @@ from . import time_ as _time_patch
 
 _emit = rec.emit
 _emit_obj = rec.emit_obj
+_emit_span = rec.emit_span
+_user_loc = rec.user_loc
+_dl_acquired = dl.acquired
+_dl_released = dl.released
+_mono_ns = time.monotonic_ns
+_EPOCH = rec._EPOCH
 _HOLD = rec._CODES["lock.hold"]
 _now = rec.now
 _new_id = rec.new_id
@@ -62,6 +68,25 @@ SPIN_MIN_TIMEOUT = 0.01
 def _yield_gil():
     # The original sleep even while time.sleep is instrumented (this yield is ours, not the program's).
     (_time_patch._orig_sleep or time.sleep)(0)
+
+
+#: Guards the hand-over of a recorded hold between its owner ending it and the flusher reporting it live.
+_hold_lock = _raw_lock()
+HOLD_LIVE_US = 20000
+
+
+def report_open_holds(final=False):
+    """Called by the flusher (and at exit, final=True): emits the begin of every recorded hold that has
+    lasted HOLD_LIVE_US (every open one when final), so that a lock held for long, or forever in a
+    deadlock, shows while it is held; its owner then ends it with an end event instead of one X."""
+    limit = _BIG if final else _now() - HOLD_LIVE_US
+    for held in list(dl.held_lists()):
+        for prim, _loc in list(held):
+            if getattr(prim, "_rec", False) and not prim._live and prim._t0 <= limit:
+                with _hold_lock:
+                    if prim._rec and not prim._live:
+                        prim._live = True
+                        _emit_obj(_HOLD, "b", prim._obj, prim._otid, prim._hloc, prim._t0)
 
 
 def _valid_timeout(blocking, timeout):
@@ -108,7 +133,8 @@ def _new_for(cls_ref):
 # ---------------------------------------------------------------------------------------------------
 class TracedLock(object):
     """A user Lock: the same behaviour as _thread.lock, with wait and hold recorded."""
-    __slots__ = ("_lk", "_acq", "_rel", "_obj", "_owner", "_rec", "_bud", "_cnt", "_otid", "__weakref__")
+    __slots__ = ("_lk", "_acq", "_rel", "_obj", "_owner", "_rec", "_bud", "_cnt", "_otid", "_t0", "_hloc", "_live",
+                 "__weakref__")
     _type = "Lock"
 
     def __init__(self, lk=None):
@@ -122,6 +148,9 @@ class TracedLock(object):
         self._bud = _budget0()
         self._cnt = {}
         self._otid = 0
+        self._t0 = 0
+        self._hloc = None
+        self._live = False
         _emit("lock.create", "i", obj=self._obj, loc=rec.user_loc(2), a={"type": self._type})
         dl.register(self)
 
@@ -162,16 +191,33 @@ class TracedLock(object):
             return True
         return self._contended(-1)
 
-    def _recorded_hold(self, ident, loc, depth=None):
+    def _recorded_hold(self, ident, loc):
+        # Nothing is emitted yet: a hold is usually short and is recorded as one X event when it ends
+        # (half the events of a begin/end pair). One that lasts is reported live by the flusher
+        # (report_open_holds), and then ends with an end event.
+        self._otid = _get_native_id()
+        self._hloc = loc = loc if loc is not None else _user_loc(2)
+        self._live = False
+        self._t0 = (_mono_ns() - _EPOCH) // 1000
         self._rec = True
-        tid = self._otid = _get_native_id()
-        if loc is None:
-            loc = rec.user_loc(2)
-        if depth:
-            _emit("lock.hold", "b", obj=self._obj, loc=loc, tid=tid, a={"depth": depth})
+        _dl_acquired(ident, self, loc)
+
+    def _claim_hold(self):
+        """Ends the recorded hold's life as a candidate for live reporting (before the lock is released,
+        so that nothing of the next owner's hold is read): (was it reported live, t0, tid, loc)."""
+        with _hold_lock:
+            live = self._live
+            self._live = False
+            self._rec = False
+        return live, self._t0, self._otid, self._hloc
+
+    def _end_hold(self, owner, claimed):
+        live, t0, tid, loc = claimed
+        if live:
+            _emit_obj(_HOLD, "e", self._obj, tid)
         else:
-            _emit_obj(_HOLD, "b", self._obj, tid, loc)
-        dl.acquired(ident, self, loc)
+            _emit_span(_HOLD, t0, tid, self._obj, loc)
+        dl.released(owner, self)
 
     def _contended(self, timeout):
         ident = _get_ident()
@@ -212,17 +258,29 @@ class TracedLock(object):
         return ok
 
     def release(self):
-        owner, recd = self._owner, self._rec
+        owner = self._owner
+        if not self._rec:
+            self._owner = None
+            self._rel()  # a C lock only fails here when it is not locked, so there is no owner to restore
+            return
+        # _claim_hold, inlined: this is every recorded hold's end.
+        hl = _hold_lock
+        hl.acquire()
+        live = self._live
+        self._live = self._rec = False
+        hl.release()
+        t0, tid, loc = self._t0, self._otid, self._hloc
         self._owner = None
-        self._rec = False
         try:
             self._rel()
         except BaseException:
-            self._owner, self._rec = owner, recd
+            self._owner, self._rec, self._live = owner, True, live
             raise
-        if recd:
-            _emit_obj(_HOLD, "e", self._obj, self._otid)
-            dl.released(owner, self)
+        if live:
+            _emit_obj(_HOLD, "e", self._obj, tid)
+        else:
+            _emit_span(_HOLD, t0, tid, self._obj, loc)
+        _dl_released(owner, self)
 
     def __exit__(self, t, v, tb):
         if self._rec:
@@ -241,6 +299,7 @@ class TracedLock(object):
         self._lk._at_fork_reinit()
         self._owner = None
         self._rec = False
+        self._live = False
 
     def counts(self):
         return list(self._cnt.items())
@@ -340,20 +399,20 @@ class TracedRLock(TracedLock):
         return self._lk._is_owned()
 
     def _release_save(self):
-        owner, recd = self._owner, self._rec
+        owner = self._owner
+        claimed = self._claim_hold() if self._rec else None
+        tid = self._otid
         state = self._lk._release_save()
         depth = self._depth
         nested = self._nested
         self._owner = None
-        self._rec = False
         self._depth = 0
         self._nested = []
         for n in nested:
             if n:
-                _emit("lock.hold", "e", obj=self._obj, tid=self._otid)
-        if recd:
-            _emit("lock.hold", "e", obj=self._obj, tid=self._otid)
-            dl.released(owner, self)
+                _emit("lock.hold", "e", obj=self._obj, tid=tid)
+        if claimed is not None:
+            self._end_hold(owner, claimed)
         return (state, depth)
 
     def _acquire_restore(self, saved):
@@ -841,13 +900,15 @@ def install():
     if rec._active and mt.ident == ident:
         _emit("thread.name", "i", a={"name": mt.name})
     rec.counter_sources.append(_lock_counts)
+    rec.live_reporters.append(report_open_holds)
     rec.on_fork_child(_after_fork_child)
     _installed = True
 
 
 def _after_fork_child():
     # The thread that forked is the child's only (main) thread.
-    global _main_ident
+    global _main_ident, _hold_lock
+    _hold_lock = _raw_lock()   # the parent's flusher may have held it at the fork
     _main_ident = _get_ident()
     native_of.clear()
     native_of[_main_ident] = _get_native_id()
@@ -876,6 +937,7 @@ def uninstall():
     T.Thread.name = _orig["name"]
     try:
         rec.counter_sources.remove(_lock_counts)
+        rec.live_reporters.remove(report_open_holds)
     except ValueError:
         pass
     _installed = False
