@@ -124,6 +124,10 @@ def main(argv=None):
     if argv[0] != "run":
         sys.stderr.write("interleave: error: unknown command %r (expected: run)\n" % argv[0])
         return 2
+    if argv[1:2] and argv[1] in ("-h", "--help"):
+        # `run --help` before any script: the options (a -h after the script is the program's own).
+        sys.stdout.write(USAGE + "\n\n" + __doc__.split("\n\n", 1)[1].split("\n\nCLI steps")[0] + "\n")
+        return 0
     ok, value = parse(argv[1:])
     if not ok:
         sys.stderr.write("interleave: error: %s\n" % value)

@@ -1,14 +1,19 @@
 """CPU sampler: per-thread and per-process CPU use every --cpu-interval milliseconds.
 
-Per-thread CPU time comes from /proc/self/task/<tid>/schedstat (nanoseconds of run time) rather than
-time.pthread_getcpuclockid(): a Python thread's pthread handle is invalid once the thread has exited,
-and a sampler racing a thread's exit must not be able to crash the program. Outside Linux we fall back
-to the process total only. Counters are `cpu.thread` (pct of one core, per thread lane) and
+Per-thread CPU time comes from each thread's kernel CPU clock, addressed by its thread id (see
+_thread_clock), rather than time.pthread_getcpuclockid(): a Python thread's pthread handle is invalid
+once the thread has exited, and a sampler racing a thread's exit must not be able to crash the program.
+Outside Linux we fall back to the process total only. Counters are `cpu.thread` (pct of one core, per thread lane) and
 `cpu.process` (pct of one core times cores used, with `cores`).
 """
 import os
+import sys
 import _thread
 from time import monotonic_ns, process_time_ns
+try:
+    from time import clock_gettime_ns
+except ImportError:          # not on every platform; then only the process total is sampled
+    clock_gettime_ns = None
 
 from . import protocol as P
 from . import recorder as rec
@@ -29,51 +34,58 @@ def start():
     iv = _interval()
     if iv <= 0:
         return
-    _close_cached()  # a fork child inherits the parent's descriptors, which name the parent's threads
+    _close_cached()  # a fork child inherits the parent's list of threads, which are not its own
     rec.start_runtime_thread(_loop, (iv,))
 
 
-# tid -> open descriptor of /proc/self/task/<tid>/schedstat. Every blocking call releases the GIL, and
-# getting it back from a CPU-bound thread costs a whole switch interval (5 ms): opening, reading and
-# closing each file on every sample made a sampler meant to run every 10 ms run every ~100 ms next to
-# busy threads, exactly when CPU use matters. Keeping the files open costs one pread per thread.
-_fds = {}
+# Per-thread CPU time is read from each thread's CPU clock, addressed by its kernel thread id: Linux
+# encodes "the scheduler clock of thread TID" as the clock id ((~TID) << 3) | 6 (what glibc's
+# pthread_getcpuclockid computes, without needing a pthread handle that is invalid once the thread has
+# exited: for a thread that is gone the kernel answers EINVAL). clock_gettime does not release the GIL.
+# That matters: the earlier sampler read /proc/self/task/<tid>/schedstat, and every read released the
+# GIL; getting it back next to busy threads cost a switch interval each (5 ms), so sampling 9 threads
+# forced dozens of thread switches per sample on the very programs whose CPU use matters.
+_LINUX = sys.platform.startswith("linux") and clock_gettime_ns is not None
+_RESCAN_NS = 1000 * 1000 * 1000   # threads not started through Python (C extensions) are found this often
+_known = set()                    # kernel ids of the program's threads seen so far
+_last_scan = 0
 
 
 def _close_cached():
-    for fd in _fds.values():
-        try:
-            os.close(fd)
-        except OSError:
-            pass
-    _fds.clear()
+    """Called in a fork child: the parent's threads are not ours."""
+    global _last_scan
+    _known.clear()
+    _last_scan = 0
+
+
+def _thread_clock(tid):
+    return ((~tid) << 3) | 6
 
 
 def _thread_times():
+    global _last_scan
     out = {}
-    try:
-        tids = os.listdir(_TASKS)
-    except OSError:
+    if not _LINUX:
         return out
-    live = set()
-    for t in tids:
+    now = monotonic_ns()
+    if now - _last_scan >= _RESCAN_NS:
+        _last_scan = now
         try:
-            tid = int(t)
-            live.add(tid)
-            if tid in rec.runtime_tids:
-                continue  # our own threads are not program lanes; skipping them saves a GIL round trip
-            fd = _fds.get(tid)
-            if fd is None:
-                # Kept open, so moved above the program's descriptors (see recorder.high_fd).
-                fd = _fds[tid] = rec.high_fd(os.open("%s/%s/schedstat" % (_TASKS, t), os.O_RDONLY))
-            out[tid] = int(os.pread(fd, 128, 0).split()[0])
-        except (OSError, ValueError, IndexError):
+            _known.update(int(t) for t in os.listdir(_TASKS))
+        except (OSError, ValueError):
             pass
-    for tid in [t for t in _fds if t not in live]:
+    _known.update(rec.native_of.values())
+    _known.add(os.getpid())
+    gone = []
+    for tid in _known:
+        if tid in rec.runtime_tids:
+            continue   # our own threads are not program lanes
         try:
-            os.close(_fds.pop(tid))
-        except OSError:
-            pass
+            out[tid] = clock_gettime_ns(_thread_clock(tid))
+        except (OSError, OverflowError, ValueError):
+            gone.append(tid)
+    for tid in gone:
+        _known.discard(tid)
     return out
 
 

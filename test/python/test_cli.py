@@ -61,6 +61,15 @@ class BadInvocationTest(unittest.TestCase):
         self.check_one_line_error(["run"], "no script given")
         self.check_one_line_error(["trace", "x.py"], "unknown command")
 
+    def test_run_help_lists_the_options(self):
+        p = cli(["run", "--help"])
+        self.assertEqual(p.returncode, 0, p)
+        out = p.stdout.decode()
+        self.assertTrue(out.startswith("usage: python -m interleave run"), out)
+        for option in ("--output", "--stream", "--mode", "--deadlock-timeout", "--cpu-interval", "--on-deadlock"):
+            self.assertIn("\n  " + option if option != "--output" else "-o, --output", out)
+        self.assertEqual(p.stderr, b"")
+
     def test_stream_without_token(self):
         env = runtime_env()
         env.pop("INTERLEAVE_TOKEN", None)

@@ -18,12 +18,12 @@ def fds():
             pass   # the directory descriptor listdir used, closed already
     return out
 
-# Bounded wait for the runtime to have opened its descriptors (its socket connects on the first flush,
-# the sampler opens the schedstat files on its first sample); a plain run has none and stops at once.
+# Bounded wait for the runtime to have opened its descriptors (its socket connects when the flusher
+# starts; the CPU sampler keeps none open); a plain run has none and stops at once.
 deadline = time.monotonic() + (20 if os.environ.get("INTERLEAVE_TOKEN") else 0)
 while True:
     cur = fds()
-    have = any(v.startswith("socket:") for v in cur.values()) and any("schedstat" in v for v in cur.values())
+    have = any(v.startswith("socket:") for v in cur.values())
     if have or time.monotonic() >= deadline:
         break
     time.sleep(0.01)
@@ -33,7 +33,7 @@ print(json.dumps({"first": first, "fds": {str(k): v for k, v in cur.items() if k
 
 
 class RuntimeDescriptorsAreHigh(unittest.TestCase):
-    def test_socket_and_sampler_fds_are_out_of_the_programs_range(self):
+    def test_runtime_fds_are_out_of_the_programs_range(self):
         path = write_program(self, FDS)
         plain = json.loads(run_plain(path).stdout)
         r = trace_script(path)
@@ -44,7 +44,7 @@ class RuntimeDescriptorsAreHigh(unittest.TestCase):
         kinds = {v.split(":")[0] if v.startswith("socket:") else ("schedstat" if "schedstat" in v else v)
                  for v in traced["fds"].values()}
         self.assertIn("socket", kinds, traced)
-        self.assertIn("schedstat", kinds, traced)
+        self.assertNotIn("schedstat", kinds, traced)   # the sampler reads thread clocks, not files
         low = {fd: v for fd, v in traced["fds"].items() if int(fd) < 900}
         self.assertEqual(low, {}, "runtime descriptors at low numbers: %r" % traced)
 
