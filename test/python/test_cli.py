@@ -80,7 +80,28 @@ class BadInvocationTest(unittest.TestCase):
         self.assertIn(b"INTERLEAVE_TOKEN", p.stderr)
 
 
+WAKEUP_FD = r"""
+import signal, socket, asyncio
+a, b = socket.socketpair()
+a.setblocking(False)
+print(signal.set_wakeup_fd(a.fileno()) == -1, signal.set_wakeup_fd(-1) == a.fileno(), signal.set_wakeup_fd(-1))
+
+async def main():
+    return "loop ran"
+print(asyncio.run(main()), signal.set_wakeup_fd(-1))
+"""
+
+
 class TransparencyTest(unittest.TestCase):
+    def test_set_wakeup_fd_returns_what_it_returns_in_a_plain_run(self):
+        # The runtime keeps a wakeup fd of its own (for SIGTERM): the program must never be handed it.
+        path = write_program(self, WAKEUP_FD)
+        plain = run_plain(path)
+        traced = trace_script(path)
+        self.assertEqual(traced.returncode, 0, traced)
+        self.assertEqual(plain.stdout.decode(), "True True -1\nloop ran -1\n")
+        self.assertEqual(traced.stdout, plain.stdout.decode())
+
     def test_script_run_is_identical(self):
         path = write_program(self, SCRIPT_PROBE)
         d = os.path.dirname(path)

@@ -17,12 +17,13 @@ import multiprocessing.reduction
 import multiprocessing.sharedctypes
 import multiprocessing.synchronize
 import os
+import signal
 import subprocess
 import unittest
 
 import support  # noqa: F401  (puts runtime/ on sys.path)
 from interleave.patches import (asyncio_, concurrent_futures_, multiprocessing_, os_,  # noqa: E402
-                                subprocess_)
+                                signal_, subprocess_)
 
 mp = multiprocessing
 
@@ -55,10 +56,11 @@ def snapshot():
         "create_task": asyncio.base_events.BaseEventLoop.__dict__["create_task"],
         "Handle._run": asyncio.events.Handle.__dict__["_run"],
         "asyncio.Queue._put": asyncio.queues.Queue.__dict__["_put"],
+        "signal.set_wakeup_fd": signal.set_wakeup_fd,
     }
 
 
-MODULES = (os_, subprocess_, multiprocessing_, concurrent_futures_, asyncio_)
+MODULES = (os_, subprocess_, multiprocessing_, concurrent_futures_, asyncio_, signal_)
 
 
 class InstallUndo(unittest.TestCase):

@@ -11,6 +11,7 @@ REGISTRY = {
     "_thread": "thread_",
     "queue": "queue_",
     "time": "time_",
+    "signal": "signal_",
     # R2
     "os": "os_",
     "subprocess": "subprocess_",
