@@ -686,10 +686,32 @@ def _mp_code(argv):
     return None
 
 
+_argv_cache = None
+
+
+def orig_argv():
+    """The interpreter's command line: sys.orig_argv (3.10+); on 3.9 read from /proc/self/cmdline
+    (sys.argv lacks the interpreter and its options, and for `-c` it lacks the code), else sys.argv."""
+    global _argv_cache
+    a = getattr(sys, "orig_argv", None)
+    if a:
+        return list(a)
+    if _argv_cache is None:
+        try:
+            with open("/proc/self/cmdline", "rb") as f:
+                parts = f.read().split(b"\0")
+            if parts and parts[-1] == b"":
+                parts.pop()
+            _argv_cache = [os.fsdecode(p) for p in parts]
+        except OSError:
+            _argv_cache = []
+    return list(_argv_cache) or list(getattr(sys, "argv", None) or [])
+
+
 def _process_name():
     if _proc_name:
         return _proc_name
-    argv = getattr(sys, "orig_argv", None) or getattr(sys, "argv", None) or []
+    argv = orig_argv()
     code = _mp_code(argv)
     if code is not None:
         return "process-%d" % _pid
@@ -704,7 +726,7 @@ def _process_name():
 
 
 def _start_method():
-    code = _mp_code(getattr(sys, "orig_argv", None) or [])
+    code = _mp_code(orig_argv())
     if code is not None:
         return "forkserver" if code.startswith("from multiprocessing.forkserver") else "spawn"
     return "subprocess"
@@ -736,7 +758,7 @@ def start(stream_addr=None, token=None):
         # A multiprocessing spawn child: its Process's name and daemon flag, passed through the environment.
         _proc_name, _proc_daemon = pn[2:], pn[0] == "1"
     a = {"ppid": ppid, "name": _process_name(), "method": "main" if is_root else _start_method(),
-         "argv": list(getattr(sys, "orig_argv", None) or sys.argv)}
+         "argv": orig_argv()}
     if _proc_daemon is not None:
         a["daemon"] = _proc_daemon
     emit("process.start", "i", corr=corr, a=a)

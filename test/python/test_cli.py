@@ -80,6 +80,10 @@ class BadInvocationTest(unittest.TestCase):
         self.assertIn(b"INTERLEAVE_TOKEN", p.stderr)
 
 
+def r_lock_count(r):
+    return len(r.of("lock.create"))
+
+
 WAKEUP_FD = r"""
 import signal, socket, asyncio
 a, b = socket.socketpair()
@@ -92,7 +96,23 @@ print(asyncio.run(main()), signal.set_wakeup_fd(-1))
 """
 
 
+LOCK_TYPE = r"""
+import threading
+lock = threading.Lock()
+# threading.Lock is a type from Python 3.13 on (a function before): isinstance must work as in a plain run
+print(type(lock).__name__, isinstance(lock, threading.Lock) if isinstance(threading.Lock, type) else "function")
+"""
+
+
 class TransparencyTest(unittest.TestCase):
+    def test_threading_lock_is_a_type_where_it_is_one(self):
+        path = write_program(self, LOCK_TYPE)
+        plain = run_plain(path)
+        traced = trace_script(path)
+        self.assertEqual(traced.returncode, 0, traced)
+        self.assertEqual(traced.stdout, plain.stdout.decode())
+        self.assertEqual(r_lock_count(traced), 1)   # and the lock was the program's, traced
+
     def test_set_wakeup_fd_returns_what_it_returns_in_a_plain_run(self):
         # The runtime keeps a wakeup fd of its own (for SIGTERM): the program must never be handed it.
         path = write_program(self, WAKEUP_FD)

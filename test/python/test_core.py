@@ -78,7 +78,8 @@ import threading, queue, time, _thread
 put_before = queue.Queue.put
 from interleave import importhook
 importhook.uninstall_all()
-print(threading.Lock is _thread.allocate_lock, queue.Queue.put.__module__, getattr(time.sleep, "__module__", None),
+# threading.Lock is _thread.allocate_lock up to 3.12, the type _thread.lock from 3.13
+print(threading.Lock in (_thread.allocate_lock, getattr(_thread, "LockType", None)), queue.Queue.put.__module__, getattr(time.sleep, "__module__", None),
       queue.SimpleQueue.__module__, threading.Thread.start.__module__, _thread.start_new_thread.__module__)
 lock = threading.Lock()
 print(type(lock) is type(_thread.allocate_lock()))

@@ -188,7 +188,7 @@ def _is_forkserver_child(proc):
     ppid = proc.__dict__.get("_il_ppid")
     if ppid and ppid != os.getppid():
         return True
-    code = rec._mp_code(getattr(sys, "orig_argv", None) or sys.argv)
+    code = rec._mp_code(rec.orig_argv())
     return bool(code) and code.startswith("from multiprocessing.forkserver")
 
 

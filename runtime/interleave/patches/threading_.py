@@ -331,6 +331,34 @@ def Lock(*args, **kwargs):
         return _raw_lock()
 
 
+class _LockTypeMeta(type):
+    # isinstance(x, threading.Lock) holds for plain and traced locks alike.
+    def __instancecheck__(cls, inst):
+        return isinstance(inst, (_orig["Lock"], TracedLock))
+
+    def __subclasscheck__(cls, sub):
+        return isinstance(sub, type) and issubclass(sub, (_orig["Lock"], TracedLock))
+
+
+class LockType(metaclass=_LockTypeMeta):
+    """threading.Lock when the original is a type (Python 3.13+, where `isinstance(x, threading.Lock)`
+    works): the same as Lock() above, in a class, so that the program can still use it as a type."""
+
+    def __new__(cls, *args, **kwargs):
+        if args or kwargs or not _user_created():
+            return _raw_lock(*args, **kwargs)
+        try:
+            lk = object.__new__(TracedLock)
+            lk.__init__()
+            return lk
+        except Exception:
+            return _raw_lock()
+
+
+LockType.__name__ = LockType.__qualname__ = "lock"
+LockType.__module__ = "_thread"
+
+
 # ---------------------------------------------------------------------------------------------------
 # RLock
 # ---------------------------------------------------------------------------------------------------
@@ -881,7 +909,7 @@ def install():
         "Thread": T.Thread, "Timer": T.Timer, "start": T.Thread.start, "join": T.Thread.join,
         "_bootstrap_inner": T.Thread._bootstrap_inner, "name": T.Thread.__dict__["name"],
     })
-    T.Lock = Lock
+    T.Lock = LockType if isinstance(_orig["Lock"], type) else Lock
     T.RLock = RLock
     T.Condition = _make_condition_class(_orig["Condition"])
     T.Semaphore = _make_semaphore_class(_orig["Semaphore"], "Semaphore")
