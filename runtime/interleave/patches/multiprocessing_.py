@@ -102,6 +102,15 @@ def _track(proc):
         _atexit_registered = True
         import atexit
         atexit.register(_report_unjoined)
+        # Once more just before the final flush (after multiprocessing's exit handler): a child that
+        # ended between our handler and multiprocessing's is reaped there by active_children() without
+        # a join, so neither saw it end.
+        rec.live_reporters.append(_report_unjoined_at_exit)
+
+
+def _report_unjoined_at_exit(final):
+    if final:
+        _report_unjoined()
 
 
 def _report_unjoined():
@@ -229,3 +238,7 @@ def _lazy(helper, fn):
 def uninstall():
     mp_util.forget(["multiprocessing." + sub for sub, _, _ in _SUBMODULES])
     _patches.restore()
+    try:
+        rec.live_reporters.remove(_report_unjoined_at_exit)
+    except ValueError:
+        pass
