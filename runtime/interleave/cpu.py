@@ -48,6 +48,7 @@ def start():
 _LINUX = sys.platform.startswith("linux") and clock_gettime_ns is not None
 _RESCAN_NS = 1000 * 1000 * 1000   # threads not started through Python (C extensions) are found this often
 _known = set()                    # kernel ids of the program's threads seen so far
+_unexplained = set()              # listed in /proc by the last scan, not (yet) known as a program thread
 _last_scan = 0
 
 
@@ -55,6 +56,7 @@ def _close_cached():
     """Called in a fork child: the parent's threads are not ours."""
     global _last_scan
     _known.clear()
+    _unexplained.clear()
     _last_scan = 0
 
 
@@ -71,9 +73,14 @@ def _thread_times():
     if now - _last_scan >= _RESCAN_NS:
         _last_scan = now
         try:
-            _known.update(int(t) for t in os.listdir(_TASKS))
+            listed = {int(t) for t in os.listdir(_TASKS)}
         except (OSError, ValueError):
-            pass
+            listed = set()
+        # A thread not started through Python is sampled from the second scan that finds it: one of
+        # the runtime's own threads can be listed before it has registered itself as ours.
+        _known.update(listed & _unexplained)
+        _unexplained.clear()
+        _unexplained.update(listed - _known)
     _known.update(rec.native_of.values())
     _known.add(os.getpid())
     gone = []
