@@ -86,23 +86,34 @@
     return { batches, count };
   }
 
-  /** One live tick: `n` events on every lane's newest time (one lock hold per event, plus a message now and then). */
+  /**
+   * One live tick of exactly `n` events over [tsStart, tsEnd), in time order: lock holds spread over every lane, plus
+   * per process one message from its second thread to the next process's main thread (whose lane
+   * gives up one hold for the receive, so the count stays `n`).
+   */
   function liveBatch(n, tsStart, tsEnd, seq) {
     const evs = [];
-    const per = Math.max(1, Math.floor(n / (PROCS * THREADS)));
-    const step = (tsEnd - tsStart) / per;
+    const lanes = PROCS * THREADS;
     for (let p = 0; p < PROCS; p++) for (let t = 0; t < THREADS; t++) {
       const pid = 1000 + p, tid = t === 0 ? pid : 20000 + p * 100 + t;
-      for (let i = 0; i < per; i++) {
+      const lane = p * THREADS + t;
+      let count = Math.floor(n / lanes) + (lane < n % lanes ? 1 : 0);
+      if (t === 0 && PROCS > 1) count--; // this lane's share includes the receive sent from the previous process
+      const step = (tsEnd - tsStart) / Math.max(1, count);
+      for (let i = 0; i < count; i++) {
         const ts = tsStart + i * step;
-        if (i === 0 && t === 1) {
+        if (i === 0 && t === 1 && PROCS > 1) {
           const corr = 9000 * 4194304 + seq * 64 + p;
+          const q = (p + 1) % PROCS;
           evs.push({ k: 'msg.send', ph: 'i', ts, pid, tid, obj: pid * 4194304 + 100, corr, a: { preview: "'x'", size: 10 } });
-          evs.push({ k: 'msg.recv', ph: 'i', ts: ts + step / 2, pid: 1000 + ((p + 1) % PROCS), tid: 1000 + ((p + 1) % PROCS), obj: pid * 4194304 + 100, corr });
-        } else evs.push({ k: 'lock.hold', ph: 'X', ts, dur: step * 0.6, pid, tid, obj: pid * 4194304 + 1 + (i % 6) });
+          evs.push({ k: 'msg.recv', ph: 'i', ts: ts + step / 2, pid: 1000 + q, tid: 1000 + q, obj: pid * 4194304 + 100, corr });
+          continue; // the send takes this slot; the receive is counted on the receiving lane
+        }
+        evs.push({ k: 'lock.hold', ph: 'X', ts, dur: step * 0.6, pid, tid, obj: pid * 4194304 + 1 + (i % 6) });
       }
     }
-    return evs;
+    // In time order, as the runtime streams them (each thread records as it goes).
+    return evs.sort((x, y) => x.ts - y.ts);
   }
 
   window.__bench = { generate, liveBatch };

@@ -26,6 +26,56 @@ export function intervalState(k: Kind): IntervalState | undefined {
   return STATE[k];
 }
 
+/** Interval states in the order their style tags use. */
+export const INTERVAL_STATES: readonly IntervalState[] = ['running', 'wait', 'hold', 'blocked', 'sleep', 'slow', 'generic'];
+const STATE_INDEX = Object.fromEntries(INTERVAL_STATES.map((s, i) => [s, i])) as Record<IntervalState, number>;
+/** A style tag whose interval must be opened to learn its style (a lock id too large to pack). */
+export const TAG_OPEN_ITEM = 7;
+
+/**
+ * The tag an interval is stored with in its row (SortedSpans.tags): its state and, for lock waits and
+ * holds, its lock — what drawing needs to colour it — packed as (obj + 1) * 8 + state, so a frame over
+ * tens of thousands of slices reads numbers from one array instead of opening each interval object.
+ * Equal tags mean the same style (generic slices aside: their colour comes from their name).
+ */
+export function intervalTag(state: IntervalState, obj: number | undefined): number {
+  const s = STATE_INDEX[state];
+  if ((state !== 'hold' && state !== 'wait') || obj === undefined) return s;
+  const tag = (obj + 1) * 8 + s;
+  return Number.isSafeInteger(tag) && obj >= 0 ? tag : TAG_OPEN_ITEM;
+}
+
+/** The state a style tag packs (undefined for TAG_OPEN_ITEM). */
+export function tagState(tag: number): IntervalState | undefined {
+  return INTERVAL_STATES[tag % 8];
+}
+
+/** The lock a style tag packs, if any. */
+export function tagObj(tag: number): number | undefined {
+  const o = Math.floor(tag / 8);
+  return o > 0 ? o - 1 : undefined;
+}
+
+/**
+ * Groups of instants that share a tick colour: messages, failures, wake-ups, pool tasks, shared
+ * writes, shared reads, the rest. Ticks of one group next to each other are drawn as one bar; the
+ * renderer gives each group its colour (render/draw TICK_COLOURS follows this order).
+ */
+export const TICK_GROUPS = ['message', 'error', 'wake', 'task', 'write', 'read', 'other'] as const;
+export type TickGroup = (typeof TICK_GROUPS)[number];
+
+export function tickGroup(k: Kind): number {
+  switch (k) {
+    case 'msg.send': case 'msg.recv': return 0;
+    case 'exception': case 'lock.fail': return 1;
+    case 'sync.notify': return 2;
+    case 'pool.submit': case 'pool.result': return 3;
+    case 'shared.write': return 4;
+    case 'shared.read': return 5;
+    default: return 6;
+  }
+}
+
 /** Instants worth a tick on their lane (definitions like lock.create only name things). */
 export const DRAWN_INSTANTS: ReadonlySet<Kind> = new Set<Kind>([
   'msg.send', 'msg.recv', 'exception', 'lock.fail', 'sync.notify', 'pool.submit', 'pool.result',

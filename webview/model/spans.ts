@@ -11,17 +11,24 @@ export class SortedSpans<T> {
   /** maxEnd[i] = max(ends[0..i]); non-decreasing, so it can be binary-searched. */
   readonly maxEnd: number[] = [];
   readonly items: T[] = [];
+  /**
+   * A number per span chosen by whoever adds it (instants: their tick group; interval rows: their
+   * style tag, classify intervalTag). Kept beside the items so a pass over 100,000 spans per frame can
+   * group and colour them without opening the item objects.
+   */
+  readonly tags: number[] = [];
 
   get length(): number {
     return this.starts.length;
   }
 
-  add(start: number, end: number, item: T): number {
+  add(start: number, end: number, item: T, tag = 0): number {
     const n = this.starts.length;
     if (n === 0 || start >= this.starts[n - 1]) {
       this.starts.push(start);
       this.ends.push(end);
       this.items.push(item);
+      this.tags.push(tag);
       this.maxEnd.push(n === 0 ? end : Math.max(this.maxEnd[n - 1], end));
       return n;
     }
@@ -29,6 +36,7 @@ export class SortedSpans<T> {
     this.starts.splice(i, 0, start);
     this.ends.splice(i, 0, end);
     this.items.splice(i, 0, item);
+    this.tags.splice(i, 0, tag);
     this.maxEnd.splice(i, 0, end);
     this.repair(i);
     return i;

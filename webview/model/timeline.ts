@@ -6,7 +6,7 @@
  */
 import { DeadlockThread, KINDS, laneKey, laneObj, TraceEvent } from '../../protocol';
 import { ArrowIndex } from './arrows';
-import { F_DESCRIBE, F_DRAWN, F_FOLDABLE, F_INTERVAL, F_LIFETIME, F_NO_EXTENT, F_NO_LANE, intervalState, KIND_FLAGS } from './classify';
+import { F_DESCRIBE, F_DRAWN, F_FOLDABLE, F_INTERVAL, F_LIFETIME, F_NO_EXTENT, F_NO_LANE, intervalState, intervalTag, KIND_FLAGS, tickGroup } from './classify';
 import { SortedSpans } from './spans';
 import type { Counter, Instant, Interval, Lane, Marker, ObjInfo, ObjKind, ProcessExit, ProcessInfo } from './types';
 
@@ -126,7 +126,7 @@ export class TimelineModel {
     if (!(flags & F_DRAWN)) return;
     if (this.overBudget(ev)) return this.fold(lane, ev.ts);
     this.stored++;
-    lane.instants.add(ts, ts, { lane, ev } satisfies Instant);
+    lane.instants.add(ts, ts, { lane, ev, k: ev.k } satisfies Instant, tickGroup(ev.k));
   }
 
   private overBudget(ev: TraceEvent): boolean {
@@ -307,7 +307,7 @@ export class TimelineModel {
     // Every field present from the start: one object shape for all intervals keeps property access fast.
     const iv: Interval = { lane, k: ev.k, state, start, end, depth, obj: ev.obj, begin: ev, close: undefined, count: undefined };
     if (!target) { while (lane.rows.length <= depth) lane.rows.push(new SortedSpans()); }
-    (target ?? lane.rows[depth]).add(start, end, iv);
+    (target ?? lane.rows[depth]).add(start, end, iv, intervalTag(state, ev.obj));
     this.stored++;
     if (!target) this.byState[state] = (this.byState[state] ?? 0) + 1;
     if (ev.ph === 'b') this.pushOpen(key, { iv });

@@ -37,6 +37,8 @@ export interface Interval {
 export interface Instant {
   readonly lane: Lane;
   readonly ev: TraceEvent;
+  /** ev.k, kept on the instant: drawing and filters read it often, and instants share one shape (events do not). */
+  readonly k: Kind;
 }
 
 /** A counter series (CPU of a thread, or a generic counter from another tool). Sorted by ts. */

@@ -1,16 +1,20 @@
 /**
  * Paints the timeline on one canvas: lane labels in a left gutter, intervals, counted bars, CPU
- * strips, instants, markers and arrows in the plot. Everything visible is first collected into
- * batches keyed by fill style, then each batch is filled with one path (canvas state changes, not
- * rectangles, are what cost). No text on slices narrower than a label needs; trace-derived strings
- * only ever reach the screen through fillText.
+ * strips, instants, markers and arrows in the plot. The bulk — row backgrounds, slices, ticks, counter
+ * strips, counted bars — is written into a pixel buffer (render/raster) and put on the canvas at once:
+ * Chromium's software canvas pays about a microsecond per fillRect, and a zoomed-out million-event
+ * trace has tens of thousands of visible slices. Text, arrows, markers, outlines and the selection
+ * are few and stay canvas calls on top. No text on slices narrower than a label needs; trace-derived
+ * strings only ever reach the screen through fillText.
  */
 import type { Kind } from '../../protocol';
 import {
   AGG_H, Arrow, COUNTER_H, Counter, CPU_H, DrawSpan, HEADER_H, Instant, Interval, kindLabel, Layout, LayoutRow,
-  laneMidY, lowerBound, Marker, ROW_H, Selection, TimelineModel, visibleArrows, visiblePoints, visibleSpans,
+  counterSteps, forEachVisibleSpan, laneMidY, Marker, pointRuns, ROW_H, Selection, TAG_OPEN_ITEM, tagObj, tagState, INTERVAL_STATES, TICK_GROUPS, TickGroup, tickGroup, TimelineModel, visibleArrows, visibleSpans,
 } from '../model';
 import { lockColour, nameColour, Theme } from './theme';
+import { parseCssColour, PixelColour, pixelColour } from './colour';
+import { Raster } from './raster';
 
 /** The widest lane-name column (px); narrow panels get a narrower one (gutterWidth). */
 export const GUTTER = 200;
@@ -26,7 +30,10 @@ export function gutterWidth(canvasWidth: number): number {
   return Math.round(Math.min(GUTTER, Math.max(MIN_GUTTER, canvasWidth * 0.2)));
 }
 const MIN_TEXT_PX = 36;
-// Long anti-aliased lines are what software rasterising pays most for (~20 µs each here).
+const WAIT_STATE = INTERVAL_STATES.indexOf('wait');
+// Zoomed out, more arrows than this are a hairball, not information: an even sample is drawn and the
+// status line says how many are in view. (Canvas strokes cost ~20 µs each here, which is why the lines
+// go into the raster; with a lock highlighted they are still stroked.)
 const MAX_ARROWS = 300;
 const MAX_LABELS = 400;
 const MAX_HEADS = 300;
@@ -63,7 +70,7 @@ export interface DrawStats {
   markers: number;
   aggregates: number;
   searchMatches: number;
-  /** Rectangles filled after merging (what the rasteriser pays for). */
+  /** Runs and rectangles written into the pixel raster after joining touching ones (the work of a frame). */
   rects: number;
 }
 
@@ -92,10 +99,13 @@ export class TimelineRenderer {
   private readonly widths = new Map<string, number>();
   private widthFont = '';
 
-  /** Cuts a label to a width: one measurement per distinct text, then a proportional cut. */
-  private fit(text: string, width: number): string {
+  /**
+   * Cuts a label to a width: one measurement per distinct text, then a proportional cut. `font` is
+   * the one the context is set to (passed in: reading ctx.font back costs more than the lookup).
+   */
+  private fit(text: string, width: number, font: string): string {
     const ctx = this.ctx;
-    if (ctx.font !== this.widthFont || this.widths.size > 10_000) { this.widths.clear(); this.widthFont = ctx.font; }
+    if (font !== this.widthFont || this.widths.size > 10_000) { this.widths.clear(); this.widthFont = font; }
     let w = this.widths.get(text);
     if (w === undefined) this.widths.set(text, (w = ctx.measureText(text).width));
     if (w <= width) return text;
@@ -105,13 +115,59 @@ export class TimelineRenderer {
 
   constructor(private readonly ctx: CanvasRenderingContext2D) {}
 
+  /** Lane and process names cut to the gutter: the same few dozen every frame, measured once per font and width. */
+  private readonly fitted = new Map<string, string>();
+
+  private fitCached(text: string, width: number, font: string): string {
+    const key = `${font}\u0000${Math.round(width)}\u0000${text}`;
+    let s = this.fitted.get(key);
+    if (s === undefined) {
+      if (this.fitted.size > 2000) this.fitted.clear();
+      this.fitted.set(key, (s = fitText(this.ctx, text, Math.round(width))));
+    }
+    return s;
+  }
+
+  /** The canvas-sized pixel buffer, kept between frames (reallocated when the canvas is resized). */
+  private image: ImageData | undefined;
+  private rasterBuf: Raster | undefined;
+  private readonly colours = new Map<string, PixelColour>();
+
+  private raster(dpr: number): Raster {
+    const { width, height } = this.ctx.canvas;
+    const r = this.rasterBuf;
+    if (r && this.image && r.width === width && r.height === height && r.scale === dpr) { r.rects = 0; return r; }
+    const w = Math.max(1, width), h = Math.max(1, height);
+    if (!this.image || this.image.width !== w || this.image.height !== h) this.image = this.ctx.createImageData(w, h);
+    return (this.rasterBuf = new Raster(w, h, dpr, this.image.data.buffer));
+  }
+
+  /** A CSS colour for the raster; syntax the parser does not read (named, hsl(), color-mix()) is asked of the canvas. */
+  private colour(css: string): PixelColour {
+    let c = this.colours.get(css);
+    if (c) return c;
+    if (this.colours.size > 1000) this.colours.clear();
+    c = pixelColour(parseCssColour(css) ?? this.browserColour(css));
+    this.colours.set(css, c);
+    return c;
+  }
+
+  private browserColour(css: string): { r: number; g: number; b: number; a: number } {
+    const probe = document.createElement('canvas');
+    probe.width = probe.height = 1;
+    const g = probe.getContext('2d', { willReadFrequently: true });
+    if (!g) return { r: 128, g: 128, b: 128, a: 255 };
+    g.fillStyle = css;
+    g.fillRect(0, 0, 1, 1);
+    const d = g.getImageData(0, 0, 1, 1).data;
+    return { r: d[0], g: d[1], b: d[2], a: d[3] };
+  }
+
   draw(model: TimelineModel, l: Layout, v: DrawView): DrawStats {
     const { ctx } = this;
     const th = v.theme;
     const stats: DrawStats = { lanes: 0, intervals: 0, instants: 0, arrows: 0, arrowsInView: 0, markers: 0, aggregates: 0, searchMatches: 0, rects: 0 };
     ctx.setTransform(v.dpr, 0, 0, v.dpr, 0, 0);
-    ctx.fillStyle = th.background;
-    ctx.fillRect(0, 0, v.width, v.height);
     ctx.font = th.font;
     ctx.textBaseline = 'middle';
 
@@ -126,108 +182,159 @@ export class TimelineRenderer {
     const filtering = v.hiddenKinds.size > 0;
     const top = v.scrollY, bottom = v.scrollY + v.height;
     const visibleRows = rowsBetween(l, top, bottom);
-    const batches = new Batches();
     const lockBatches = new Batches();
     const outlines: Batch = [];
     const labels: { x: number; y: number; w: number; text: string; dark: boolean }[] = [];
     const searchHits: Batch = [];
+    const C = (css: string) => this.colour(css);
 
-    // Row backgrounds and gutter text go first; slices on top.
+    // The bulk (row backgrounds, slices, ticks) goes into the pixel raster, bands first (see raster.ts).
+    // The lane-name column is painted over by canvas calls at the end: the raster covers the plot only.
+    const raster = this.raster(v.dpr);
+    raster.clip(v.gutter, v.width);
+    raster.fillAll(C(th.background));
     for (const row of visibleRows) {
       const y = row.y - top;
-      if (row.type !== 'lane') {
-        ctx.fillStyle = th.headerBg;
-        ctx.fillRect(0, y, v.width, row.height);
-      } else if (stats.lanes++ % 2 === 1) {
-        ctx.fillStyle = th.laneBgAlt;
-        ctx.fillRect(0, y, v.width, row.height);
-      }
-      if (v.lanesHighlighted?.has(row.key)) {
-        ctx.fillStyle = th.highlight;
-        ctx.globalAlpha = 0.35;
-        ctx.fillRect(0, y, v.width, row.height);
-        ctx.globalAlpha = 1;
-      }
+      const bg = row.type !== 'lane' ? th.headerBg : stats.lanes++ % 2 === 1 ? th.laneBgAlt : undefined;
+      const lit = v.lanesHighlighted?.has(row.key);
+      if (!bg && !lit) continue;
+      raster.beginBand(y, row.height);
+      if (bg) raster.run(0, v.width, C(bg));
+      if (lit) raster.run(0, v.width, C(th.highlight), 0.35);
+      raster.endBand();
     }
 
-    ctx.save();
-    ctx.beginPath();
-    ctx.rect(v.gutter, 0, plotW, v.height);
-    ctx.clip();
+    const lockSel = v.lock, search = v.search, highContrast = th.highContrast;
+    const dense = C(th.dense);
+    // Slice colours, looked up once per lock / state a frame (thousands of slices share a few).
+    const byLock = new Map<number | undefined, PixelColour>();
+    const byState = new Map<string, PixelColour>();
+    // Tick colours by group (model tickGroup): one per run of ticks.
+    const tickColours = tickColourList(th).map(C);
+    const intervalColour = (iv: Interval): PixelColour => {
+      let c: PixelColour | undefined;
+      switch (iv.state) {
+        case 'hold': case 'wait':
+          c = byLock.get(iv.obj);
+          if (!c) byLock.set(iv.obj, (c = C(lockColourOf(model, iv.obj))));
+          return c;
+        case 'generic': return C(nameColour(kindLabel(iv.begin)));
+        default:
+          c = byState.get(iv.state);
+          if (!c) byState.set(iv.state, (c = C(th.state[iv.state])));
+          return c;
+      }
+    };
+    // Slice colours by style tag (model intervalTag): most slices are coloured from the row's tag
+    // array without opening the interval; generic slices (coloured by name) and unpackable tags are.
+    const byTag = new Map<number, PixelColour>();
+    const sliceColour = (tag: number, iv: Interval): PixelColour => {
+      let c = byTag.get(tag);
+      if (c) return c;
+      const state = tagState(tag);
+      if (state === undefined || state === 'generic') return intervalColour(iv);
+      c = state === 'hold' || state === 'wait' ? C(lockColourOf(model, tagObj(tag))) : C(th.state[state]);
+      byTag.set(tag, c);
+      return c;
+    };
     for (const row of visibleRows) {
       const lane = row.lane;
       if (!lane) continue;
       const y0 = row.y - top;
       const rowsY = y0 + (row.rowsY ?? 0);
       // Lifetimes: the "running" background of row 0.
+      raster.beginBand(rowsY, ROW_H - 2);
       for (const s of visibleSpans(lane.lifetimes, v.t0, v.t1, usPerPx, now, filtering ? (iv) => kindShown(iv.k) : undefined)) {
-        batches.add(batches.fills, th.lifetime, X(s.start), rowsY, Math.max(1, (s.end - s.start) * k), ROW_H - 2);
+        raster.run(X(s.start), Math.max(1, (s.end - s.start) * k), C(th.lifetime));
       }
-      for (let d = 0; d < lane.rows.length; d++) {
+      // Instants: ticks at the top of the lane, one per pixel column at most; touching ticks of one
+      // group are one run, zoomed out a bar. They are written into the first slice row's band, over its
+      // slices, so that they are copied down with it, and into the lifetime line above it.
+      const drawTicks = () => {
+        for (const p of pointRuns(lane.instants, v.t0 - usPerPx * 4, v.t1 + usPerPx * 4, usPerPx, usPerPx * 2, filtering ? (i: Instant) => kindShown(i.k) : undefined)) {
+          const x = X(p.start) - 1, w = (p.end - p.start) * k + 2, c = tickColours[p.tag ?? tickGroup(p.item.k)];
+          raster.run(x, w, c);
+          raster.rect(x, rowsY, w, 1, c);
+          stats.instants += p.merged;
+          if (search && p.merged === 1 && instantMatches(model, p.item, search)) { searchHits.push(X(p.start) - 3, rowsY - 1, 6, ROW_H); stats.searchMatches++; }
+        }
+      };
+      for (let d = 0; d < Math.max(1, lane.rows.length); d++) {
         const y = rowsY + d * ROW_H;
         if (y > v.height || y + ROW_H < 0) continue;
-        const spans = visibleSpans(lane.rows[d], v.t0, v.t1, usPerPx, now, filtering ? (iv) => kindShown(iv.k) : undefined);
+        raster.beginBand(y + 1, ROW_H - 3);
         let lastEnd = -Infinity;
-        for (const s of spans) {
-          const iv = s.item;
-          const x = X(s.start);
-          const w = Math.max(1, (s.end - s.start) * k);
-          stats.intervals += s.merged;
+        const slice = (start: number, end: number, iv: Interval, merged: number, last: Interval, tag: number, lastTag: number) => {
+          const x = X(start);
+          const w = Math.max(1, (end - start) * k);
+          stats.intervals += merged;
           // Where slices are too thin to tell apart and touch each other, they are drawn as one "busy"
-          // bar (one rectangle instead of thousands); a block keeps its colour when all agree, and an
+          // bar (one run instead of thousands); a block keeps its colour when all agree, and an
           // isolated thin slice always does.
           const thin = w < 3 && x <= lastEnd + 1;
-          const mixed = s.merged > 1 && s.last !== undefined && !sameStyle(s.last, iv);
-          if (thin || mixed) batches.add(batches.fills, th.dense, x, y + 1, w, ROW_H - 3);
-          else this.addInterval(batches, th, model, iv, x, y + 1, w, ROW_H - 3);
+          const mixed = merged > 1 && !sameTagStyle(tag, lastTag, iv, last);
+          if (thin || mixed) raster.run(x, w, dense);
+          else if (tag % 8 === WAIT_STATE) raster.hatch(x, w, sliceColour(tag, iv));
+          else if (tag === TAG_OPEN_ITEM && iv.state === 'wait') raster.hatch(x, w, intervalColour(iv));
+          else raster.run(x, w, sliceColour(tag, iv));
           lastEnd = x + w;
-          const lockMatch = v.lock !== undefined && iv.obj === v.lock && (iv.k === 'lock.wait' || iv.k === 'lock.hold');
-          if (lockMatch) { outlines.push(x, y + 1, w, ROW_H - 3); this.addInterval(lockBatches, th, model, iv, x, y + 1, w, ROW_H - 3); }
-          if (v.search && matchesSearch(model, iv, v.search)) { searchHits.push(x, y, w, ROW_H - 1); stats.searchMatches++; }
-          if (th.highContrast && w > 3) outlines.push(x, y + 1, w, ROW_H - 3);
-          if (s.merged === 1 && w >= MIN_TEXT_PX) {
+          if (lockSel !== undefined && iv.obj === lockSel && (iv.k === 'lock.wait' || iv.k === 'lock.hold')) {
+            outlines.push(x, y + 1, w, ROW_H - 3);
+            this.addInterval(lockBatches, th, model, iv, x, y + 1, w, ROW_H - 3);
+          }
+          if (search && matchesSearch(model, iv, search)) { searchHits.push(x, y, w, ROW_H - 1); stats.searchMatches++; }
+          if (highContrast && w > 3) outlines.push(x, y + 1, w, ROW_H - 3);
+          if (w >= MIN_TEXT_PX && merged === 1) {
             labels.push({ x: Math.max(x, v.gutter) + 3, y: y + ROW_H / 2 - 0.5, w: Math.min(x + w, v.width) - Math.max(x, v.gutter) - 6, text: intervalLabel(model, iv), dark: iv.state === 'blocked' || iv.state === 'sleep' });
           }
-        }
+        };
+        if (d < lane.rows.length) forEachVisibleSpan(lane.rows[d], v.t0, v.t1, usPerPx, now, filtering ? (iv) => kindShown(iv.k) : undefined, slice);
+        if (d === 0) drawTicks();
       }
-      if (lane.cpu && row.cpuY !== undefined && kindShown('cpu.thread')) this.counter(lane.cpu, y0 + row.cpuY, CPU_H, 100, v, X, th.state.running);
+      raster.endBand();
       if (lane.aggregates.length && row.aggY !== undefined && kindShown('aggregate')) {
         const ay = y0 + row.aggY;
         for (const s of visibleSpans(lane.aggregates, v.t0, v.t1, usPerPx, now)) {
           const count = s.merged === 1 ? s.item.count ?? 1 : s.merged;
           const h = Math.max(2, Math.min(AGG_H - 2, 2 + Math.log10(1 + count) * 3));
           const x = X(s.start), w = Math.max(1, (s.end - s.start) * k);
-          batches.add(batches.fills, th.muted, x, ay + AGG_H - 1 - h, w, h);
+          raster.rect(x, ay + AGG_H - 1 - h, w, h, C(th.muted));
           stats.aggregates++;
           if (s.merged === 1 && w >= 28) labels.push({ x: x + 2, y: ay + 3, w: w - 4, text: `×${count}`, dark: false });
         }
       }
+      // Counter strips: steps of at most one pixel column each, translucent over the lane background.
+      if (lane.cpu && row.cpuY !== undefined && kindShown('cpu.thread')) this.counter(raster, lane.cpu, y0 + row.cpuY, CPU_H, 100, v, X, C(th.state.running));
       if (row.countersY !== undefined && kindShown('generic.counter')) {
         let cy = y0 + row.countersY;
         for (const c of lane.counters.values()) {
-          this.counter(c, cy + 2, COUNTER_H - 4, c.max || 1, v, X, nameColour(c.name));
+          this.counter(raster, c, cy + 2, COUNTER_H - 4, c.max || 1, v, X, C(nameColour(c.name)));
           labels.push({ x: v.gutter + 4, y: cy + 6, w: 200, text: `${c.name} (max ${fmtNum(c.max)})`, dark: false });
           cy += COUNTER_H;
         }
       }
-      // Instants: small ticks at the top of the lane, one per pixel column at most.
-      for (const p of visiblePoints(lane.instants, v.t0 - usPerPx * 4, v.t1 + usPerPx * 4, usPerPx, filtering ? (i: Instant) => kindShown(i.ev.k) : undefined)) {
-        const colour = instantColour(p.item.ev.k, th);
-        batches.add(batches.fills, colour, X(p.start) - 1, rowsY, 2, ROW_H - 3);
-        stats.instants += p.merged;
-        if (v.search && p.merged === 1 && instantMatches(model, p.item, v.search)) { searchHits.push(X(p.start) - 3, rowsY - 1, 6, ROW_H); stats.searchMatches++; }
-      }
     }
-    for (const b of batches.fills.values()) stats.rects += b.length / 4;
-    for (const b of batches.patterns.values()) stats.rects += b.length / 4;
-    this.flush(batches);
+    // Arrow lines go into the raster, except while a lock is highlighted: then everything else is
+    // faded and the arrows are stroked on top of the fade, as before.
+    const arrows = this.arrowSegments(model, l, v, X, top);
+    if (v.lock === undefined) this.rasterArrows(raster, arrows.byKind, v);
+    stats.arrows = arrows.drawn;
+    stats.arrowsInView = arrows.inView;
+    stats.rects = raster.rects;
+    const plotX = Math.min(raster.width, Math.round(v.gutter * v.dpr));
+    if (plotX < raster.width) ctx.putImageData(this.image!, 0, 0, plotX, 0, raster.width - plotX, raster.height);
+
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(v.gutter, 0, plotW, v.height);
+    ctx.clip();
     ctx.textBaseline = 'middle';
     // Text is the dearest thing on the canvas: the widest labels first, at most MAX_LABELS a frame.
     if (labels.length > MAX_LABELS) labels.sort((a, b) => b.w - a.w).length = MAX_LABELS;
     for (const lb of labels) {
       if (lb.w < 12) continue;
       ctx.fillStyle = lb.dark ? th.foreground : '#000000';
-      ctx.fillText(this.fit(lb.text, lb.w), lb.x, lb.y);
+      ctx.fillText(this.fit(lb.text, lb.w, th.font), lb.x, lb.y);
     }
     if (v.lock !== undefined) {
       // A selected lock: everything else fades, its waiters and holders are drawn again on top.
@@ -240,7 +347,8 @@ export class TimelineRenderer {
     strokeRects(ctx, outlines, v.lock !== undefined ? th.selection : th.border, v.lock !== undefined ? 2 : 1);
     fillRects(ctx, searchHits, th.highlight);
 
-    [stats.arrows, stats.arrowsInView] = this.arrows(model, l, v, X, top);
+    this.strokeArrows(arrows.byKind, arrows.drawn, v, v.lock !== undefined);
+
     stats.markers = this.markers(model, l, v, X, top);
     this.selection(l, v, X, top, k);
     ctx.restore();
@@ -258,13 +366,14 @@ export class TimelineRenderer {
       const x = 6 + row.indent * (v.gutter < 160 ? 7 : 12);
       const mid = y + (row.type === 'lane' ? Math.min(row.height, ROW_H + (row.rowsY ?? 0)) / 2 + 1 : HEADER_H / 2);
       ctx.fillStyle = row.type === 'lane' ? th.foreground : th.foreground;
-      ctx.font = row.type === 'lane' ? th.font : `600 ${th.font}`;
-      const label = fitText(ctx, row.label, v.gutter - x - 8);
+      const font = row.type === 'lane' ? th.font : `600 ${th.font}`;
+      ctx.font = font;
+      const label = this.fitCached(row.label, v.gutter - x - 8, font);
       ctx.fillText(label, x, mid);
       if (row.type !== 'lane' && row.detail) {
         ctx.font = th.font;
         ctx.fillStyle = row.process?.exit?.killed || (row.process?.exit?.code ?? 0) !== 0 ? th.error : th.muted;
-        ctx.fillText(fitText(ctx, row.detail, Math.max(0, v.width - v.gutter - 8)), v.gutter + 6, mid);
+        ctx.fillText(this.fitCached(row.detail, Math.max(0, v.width - v.gutter - 8), th.font), v.gutter + 6, mid);
       }
       if (v.search && row.type === 'lane' && row.label.toLowerCase().includes(v.search)) {
         ctx.strokeStyle = th.selection;
@@ -321,40 +430,27 @@ export class TimelineRenderer {
     return p;
   }
 
-  private counter(c: Counter, y: number, h: number, max: number, v: DrawView, X: (t: number) => number, colour: string): void {
-    const { ctx } = this;
-    let i = Math.max(0, lowerBound(c.ts, v.t0) - 1);
-    const end = Math.min(c.ts.length, lowerBound(c.ts, v.t1) + 1);
-    if (end - i < 1) return;
-    ctx.fillStyle = colour;
-    ctx.globalAlpha = 0.7;
-    ctx.beginPath();
-    ctx.moveTo(X(c.ts[i]), y + h);
-    let lastX = -Infinity;
-    for (; i < end; i++) {
-      const x = X(c.ts[i]);
-      // Several samples in one pixel: keep the first (the strip is a sketch, not a table).
-      if (x - lastX < 1 && i < end - 1) continue;
-      const vy = y + h - (h * Math.min(c.values[i], max)) / max;
-      ctx.lineTo(x, vy);
-      const nx = i + 1 < c.ts.length ? X(c.ts[i + 1]) : x;
-      ctx.lineTo(nx, vy);
-      lastX = x;
-    }
-    ctx.lineTo(lastX, y + h);
-    ctx.closePath();
-    ctx.fill();
-    ctx.globalAlpha = 1;
+  /** A counter strip in the raster: a bar per step (merged to pixel columns by counterSteps), 70 % opaque. */
+  private counter(r: Raster, c: Counter, y: number, h: number, max: number, v: DrawView, X: (t: number) => number, colour: PixelColour): void {
+    const usPerPx = (v.t1 - v.t0) / Math.max(1, v.width - v.gutter);
+    r.beginBars(y, h, colour, 0.7);
+    counterSteps(c.ts, c.values, v.t0, v.t1, usPerPx, (start, end, value) => {
+      const x = X(start);
+      r.bar(x, Math.max(1, X(end) - x), (h * Math.max(0, Math.min(value, max))) / max);
+    });
   }
 
-  private arrows(model: TimelineModel, l: Layout, v: DrawView, X: (t: number) => number, top: number): [number, number] {
-    const { ctx } = this;
+  /**
+   * The arrows to draw, by kind, as x0, y0, x1, y1 quadruples (CSS px): culled to the window and to
+   * shown lanes, zoomed out an even sample of MAX_ARROWS (the count says so), each pixel path once.
+   */
+  private arrowSegments(model: TimelineModel, l: Layout, v: DrawView, X: (t: number) => number, top: number): { byKind: Map<Arrow['kind'], number[]>; drawn: number; inView: number } {
     const shown = (key: string) => l.byLane.has(key);
     const hidden = v.hiddenKinds.size ? (a: Arrow) => !v.hiddenKinds.has(`arrow:${a.kind}`) : undefined;
     const list = visibleArrows(model.arrows, v.t0, v.t1, shown, hidden, MAX_ARROWS);
     const [lo, hi] = model.arrows.spans.range(v.t0, v.t1);
     const inView = list.length > MAX_ARROWS ? Math.max(list.length, hi - lo) : list.length;
-    const byKind = new Map<string, number[]>();
+    const byKind = new Map<Arrow['kind'], number[]>();
     const seen = new Set<number>();
     let drawn = 0;
     // Zoomed out, tens of thousands of arrows are one hairball: past MAX_ARROWS an even sample is drawn
@@ -378,27 +474,43 @@ export class TimelineRenderer {
       b.push(x0, y0, x1, y1);
       drawn++;
     }
+    return { byKind, drawn, inView };
+  }
+
+  /** Arrow lines into the raster (under the labels; see Raster.line for why not canvas strokes). */
+  private rasterArrows(r: Raster, byKind: Map<Arrow['kind'], number[]>, v: DrawView): void {
     for (const [kind, lines] of byKind) {
-      const colour = v.theme.arrow[kind as Arrow['kind']];
+      const colour = this.colour(v.theme.arrow[kind]);
+      const width = kind === 'deadlock' ? 2 : 1;
+      for (let i = 0; i < lines.length; i += 4) r.line(lines[i], lines[i + 1], lines[i + 2], lines[i + 3], colour, width);
+    }
+  }
+
+  /** Arrows as canvas strokes (`lines`), and their heads when few enough to tell apart. */
+  private strokeArrows(byKind: Map<Arrow['kind'], number[]>, drawn: number, v: DrawView, lines: boolean): void {
+    const { ctx } = this;
+    for (const [kind, segs] of byKind) {
+      const colour = v.theme.arrow[kind];
       ctx.strokeStyle = colour;
       ctx.fillStyle = colour;
       ctx.lineWidth = kind === 'deadlock' ? 2 : 1;
-      // Short paths: path rasterising grows faster than linearly with the number of subpaths.
-      for (let i = 0; i < lines.length; i += 4) {
-        if (i % 64 === 0) { if (i) ctx.stroke(); ctx.beginPath(); }
-        ctx.moveTo(lines[i], lines[i + 1]);
-        ctx.lineTo(lines[i + 2], lines[i + 3]);
+      if (lines) {
+        // Short paths: path rasterising grows faster than linearly with the number of subpaths.
+        for (let i = 0; i < segs.length; i += 4) {
+          if (i % 64 === 0) { if (i) ctx.stroke(); ctx.beginPath(); }
+          ctx.moveTo(segs[i], segs[i + 1]);
+          ctx.lineTo(segs[i + 2], segs[i + 3]);
+        }
+        ctx.stroke();
       }
-      ctx.stroke();
       if (drawn > MAX_HEADS) continue;
-      for (let i = 0; i < lines.length; i += 4) {
+      for (let i = 0; i < segs.length; i += 4) {
         if (i % 64 === 0) { if (i) ctx.fill(); ctx.beginPath(); }
-        arrowHead(ctx, lines[i], lines[i + 1], lines[i + 2], lines[i + 3]);
+        arrowHead(ctx, segs[i], segs[i + 1], segs[i + 2], segs[i + 3]);
       }
       ctx.fill();
     }
     ctx.lineWidth = 1;
-    return [drawn, inView];
   }
 
   private markers(model: TimelineModel, l: Layout, v: DrawView, X: (t: number) => number, top: number): number {
@@ -477,6 +589,12 @@ export class TimelineRenderer {
   }
 }
 
+/** Whether a merged block's first and last slices look alike: their tags tell, except for generic slices (coloured by name). */
+function sameTagStyle(tag: number, lastTag: number, iv: Interval, last: Interval): boolean {
+  const opaque = (t: number) => t === TAG_OPEN_ITEM || tagState(t) === 'generic';
+  return opaque(tag) || opaque(lastTag) ? sameStyle(last, iv) : tag === lastTag;
+}
+
 function sameStyle(a: Interval, b: Interval): boolean {
   if (a.state !== b.state) return false;
   if (a.state === 'hold' || a.state === 'wait') return a.obj === b.obj;
@@ -521,16 +639,13 @@ function instantMatches(model: TimelineModel, inst: Instant, q: string): boolean
     (inst.ev.obj !== undefined && model.objName(inst.ev.obj).toLowerCase().includes(q));
 }
 
-function instantColour(k: Kind, th: Theme): string {
-  switch (k) {
-    case 'msg.send': case 'msg.recv': return th.arrow.message;
-    case 'exception': case 'lock.fail': return th.error;
-    case 'sync.notify': return th.arrow.wake;
-    case 'pool.submit': case 'pool.result': return th.arrow.task;
-    case 'shared.write': return '#D55E00';
-    case 'shared.read': return '#56B4E9';
-    default: return th.muted;
-  }
+/** Tick colours in the order of the model's TICK_GROUPS. */
+function tickColourList(th: Theme): string[] {
+  const byGroup: Record<TickGroup, string> = {
+    message: th.arrow.message, error: th.error, wake: th.arrow.wake, task: th.arrow.task,
+    write: '#D55E00', read: '#56B4E9', other: th.muted,
+  };
+  return TICK_GROUPS.map((g) => byGroup[g]);
 }
 
 /**
