@@ -34,12 +34,40 @@ const suites = [
   { name: 'browser', cmd: 'npx', args: ['mocha', '--no-config', '-r', 'tsx/cjs', '--extension', 'ts', '--timeout', '180000', 'test/browser/**/*.test.ts'], when: () => hasFiles('test/browser', /\.test\.ts$/) },
   // The build suite above already rebuilt dist/ when it was stale.
   { name: 'e2e', cmd: 'npx', args: ['tsx', 'test/e2e/run.ts', '--no-build'], when: () => exists('test/e2e/run.ts') },
+  // The runtime supports Python 3.9–3.13: the Python suites again under other interpreters, when asked
+  // (`node test/run-all.js python-versions`, or INTERLEAVE_PYTHONS="/path/python3.9 ..." with any run).
+  ...otherPythons().map((py) => ({
+    name: `python@${pythonVersion(py)}`, group: 'python-versions', cmd: py,
+    args: ['-m', 'unittest', 'discover', '-s', 'test/python', '-t', 'test/python'], when: () => true,
+  })),
 ];
+
+function pythonVersion(py) {
+  const r = spawnSync(py, ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])'], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : path.basename(py);
+}
+
+/** INTERLEAVE_PYTHONS, or (for `python-versions`) one python3.9 ... python3.13 each, from PATH or pyenv. */
+function otherPythons() {
+  if (process.env.INTERLEAVE_PYTHONS) return process.env.INTERLEAVE_PYTHONS.split(/[\s:]+/).filter(Boolean);
+  if (!only.includes('python-versions')) return [];
+  const pyenv = path.join(process.env.PYENV_ROOT || path.join(require('os').homedir(), '.pyenv'), 'versions');
+  const pyenvVersions = fs.existsSync(pyenv) ? fs.readdirSync(pyenv) : [];
+  const found = [];
+  for (const v of ['3.9', '3.10', '3.11', '3.12', '3.13']) {
+    const candidates = ['python' + v, ...pyenvVersions.filter((d) => d.startsWith(v + '.')).map((d) => path.join(pyenv, d, 'bin', 'python3'))];
+    for (const c of candidates) {
+      const r = spawnSync(c, ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' });
+      if (r.status === 0 && r.stdout.trim()) { found.push(r.stdout.trim()); break; }
+    }
+  }
+  return found;
+}
 
 let passed = 0, failed = 0, skipped = 0;
 const failedSuites = [];
 for (const s of suites) {
-  if (only.length && !only.includes(s.name)) continue;
+  if (only.length && !only.includes(s.name) && !(s.group && only.includes(s.group))) continue;
   if (!s.when()) { console.log(`\n=== ${s.name}: nothing to do`); continue; }
   console.log(`\n=== ${s.name}: ${s.cmd} ${s.args.join(' ')}`);
   const r = spawnSync(s.cmd, s.args, { cwd: root, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 * 1024 * 1024 });
