@@ -34,7 +34,8 @@ export interface RevealQuery {
 export interface ViewState {
   /** Visible time window in µs. */
   window?: [number, number];
-  selected?: { lane: string; ts: number } | null;
+  /** The selected item: where it is (lane key, start µs); for an arrow also where it ends (`to`). */
+  selected?: { lane: string; ts: number; to?: { lane: string; ts: number } } | null;
   hiddenKinds?: string[];
   hiddenLanes?: string[];
   search?: string;

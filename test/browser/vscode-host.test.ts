@@ -201,6 +201,27 @@ describe('timeline webview inside the VS Code host protocol', function () {
     await page.close();
   });
 
+  it('keeps a selected arrow across a reload (saved by both of its ends)', async () => {
+    const page = await browser!.context.newPage();
+    await page.goto(`file://${file}`);
+    await replay(page);
+    type Located = { clientX: number; clientY: number };
+    const spot = await page.evaluate(() => (window as unknown as { __interleaveTest: { locate(k: string): unknown } }).__interleaveTest.locate('arrow:message')) as Located | undefined;
+    assert.ok(spot, 'the message arrow is on screen');
+    await page.mouse.click(spot.clientX, spot.clientY);
+    await page.waitForFunction(() => JSON.parse(document.getElementById('app')!.dataset.summary!).selected === 'arrow');
+    const saved = await page.waitForFunction(() => {
+      const st = (window as unknown as { __state?: { selected?: { to?: unknown } } }).__state;
+      return st?.selected?.to ? st.selected : undefined;
+    });
+    assert.deepStrictEqual(await saved.jsonValue(), { lane: `${P1}/${P1}`, ts: 8_000, to: { lane: `${P2}/${P2}`, ts: 9_000 } });
+    await page.reload();
+    await replay(page);
+    await page.waitForFunction(() => JSON.parse(document.getElementById('app')!.dataset.summary!).selected === 'arrow');
+    assert.match((await page.textContent('.details'))!, /'job'/);
+    await page.close();
+  });
+
   it("bounds its detail at the host's cap (interleave.maxEventsInPanel), carried by the panel's reset", async () => {
     const CAP = 10_000;
     // What TimelinePanel posts for a trace whose store cap is CAP (an opened file's stale cap is replaced).

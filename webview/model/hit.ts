@@ -1,4 +1,5 @@
 /** Hit testing: which item is under a point (time, y in layout coordinates). Pure, like culling. */
+import type { ArrowIndex } from './arrows';
 import { visibleArrows, visiblePoints } from './cull';
 import { ROW_H, AGG_H, type Layout, type LayoutRow } from './layout';
 import type { Arrow, Instant, Interval, Marker, ProcessInfo, Lane } from './types';
@@ -122,4 +123,13 @@ export function arrowAt(model: TimelineModel, l: Layout, g: PlotGeometry, x: num
     if (d <= bestD) { bestD = d; best = a; }
   }
   return best;
+}
+
+
+/** The live arrow from (fromLane, fromTs) to (toLane, toTs): how a saved arrow selection is found again. */
+export function findArrow(index: ArrowIndex, fromLane: string, fromTs: number, toLane: string, toTs: number): Arrow | undefined {
+  // Arrows are indexed by the span between their ends: only those overlapping the earlier end are looked at.
+  const t = Math.min(fromTs, toTs);
+  return index.spans.overlapping(t, t).find((a) =>
+    a.alive && a.fromLane === fromLane && a.toLane === toLane && a.from.ts === fromTs && a.to.ts === toTs);
 }

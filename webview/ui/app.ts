@@ -11,7 +11,7 @@ import { zoom, zoomIdentity, ZoomBehavior, ZoomTransform } from 'd3-zoom';
 import type { FromWebview, RevealQuery, RunStats, TraceEvent, ViewState } from '../../protocol';
 import { parseLoc } from '../../protocol';
 import {
-  Arrow, arrowAt, arrowSegment, fmtDuration, fmtTime, hitTest, PlotGeometry, kindLabel, layout, Layout, LayoutRow, rowAt, Selection, TimelineModel, ROW_H, visibleArrows,
+  Arrow, arrowAt, arrowSegment, findArrow, fmtDuration, fmtTime, hitTest, PlotGeometry, kindLabel, layout, Layout, LayoutRow, rowAt, Selection, TimelineModel, ROW_H, visibleArrows,
 } from '../model';
 import { GUTTER, gutterWidth, intervalLabel, TimelineRenderer, DrawStats } from '../render/draw';
 import { lockColour, readTheme, Theme } from '../render/theme';
@@ -437,7 +437,16 @@ export class TimelineApp {
     this.layout = layout(this.model, { hidden: this.hiddenLanes });
     this.layoutVersion = this.model.version;
     this.spacer.style.height = `${Math.max(0, this.layout.height + 40 - this.height)}px`;
-    if (this.pendingSelected && this.model.lane(this.pendingSelected.lane)) {
+    const to = this.pendingSelected?.to;
+    if (this.pendingSelected && to) {
+      // An arrow: selected again once both its ends have arrived (a live run may still be sending them).
+      const arrow = findArrow(this.model.arrows, this.pendingSelected.lane, this.pendingSelected.ts, to.lane, to.ts);
+      if (arrow) {
+        this.selected = { type: 'arrow', arrow };
+        renderDetails(this.details, this.model, this.selected, this.actions);
+        this.pendingSelected = undefined;
+      }
+    } else if (this.pendingSelected && this.model.lane(this.pendingSelected.lane)) {
       const row = this.layout.byLane.get(this.pendingSelected.lane);
       if (row) {
         const s = hitTest(this.model, this.layout, this.pendingSelected.ts, row.y + (row.rowsY ?? 0) + ROW_H / 2, 1);
@@ -828,7 +837,8 @@ export class TimelineApp {
       this.saveTimer = undefined;
       const s = this.selected;
       const sel = s?.type === 'interval' ? { lane: s.iv.lane.key, ts: s.iv.start } : s?.type === 'instant' ? { lane: s.inst.lane.key, ts: s.inst.ev.ts } :
-        s?.type === 'marker' ? { lane: s.marker.lane, ts: s.marker.ts } : null;
+        s?.type === 'marker' ? { lane: s.marker.lane, ts: s.marker.ts } :
+        s?.type === 'arrow' ? { lane: s.arrow.fromLane, ts: s.arrow.from.ts, to: { lane: s.arrow.toLane, ts: s.arrow.to.ts } } : null;
       this.host.setState({
         window: this.fitted ? undefined : this.window,
         selected: sel,
@@ -847,7 +857,11 @@ export class TimelineApp {
     for (const k of s.hiddenLanes ?? []) if (typeof k === 'string') this.hiddenLanes.add(k);
     if (typeof s.search === 'string') { this.searchInput.value = s.search; this.search = s.search.trim().toLowerCase(); }
     if (s.followLive) this.setFollow(true);
-    if (s.selected && typeof s.selected.lane === 'string' && typeof s.selected.ts === 'number') this.pendingSelected = s.selected;
+    if (s.selected && typeof s.selected.lane === 'string' && typeof s.selected.ts === 'number') {
+      const to = s.selected.to;
+      this.pendingSelected = { lane: s.selected.lane, ts: s.selected.ts,
+        ...(to && typeof to.lane === 'string' && typeof to.ts === 'number' ? { to: { lane: to.lane, ts: to.ts } } : {}) };
+    }
   }
 
   /**

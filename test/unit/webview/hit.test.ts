@@ -1,6 +1,6 @@
 import * as assert from 'assert';
 import { TraceEvent } from '../../../protocol';
-import { TimelineModel, layout, hitTest, rowAt, ROW_H, HEADER_H, CPU_H, fmtDuration, arrowAt, arrowSegment, distToSegment, laneMidY, PlotGeometry } from '../../../webview/model';
+import { TimelineModel, layout, hitTest, rowAt, ROW_H, HEADER_H, CPU_H, fmtDuration, arrowAt, arrowSegment, distToSegment, laneMidY, PlotGeometry, findArrow } from '../../../webview/model';
 
 const P = 10;
 const ev = (e: Partial<TraceEvent> & Pick<TraceEvent, 'k' | 'ph' | 'ts'>): TraceEvent => ({ pid: P, tid: P, ...e });
@@ -125,5 +125,24 @@ describe('webview model: arrow hit testing', () => {
     const x = s[0] + (s[2] - s[0]) / 4, y = s[1] + (s[3] - s[1]) / 4;
     assert.strictEqual(arrowAt(m, l, g, x, y)?.to.k, 'msg.recv');
     assert.strictEqual(arrowAt(m, l, g, x, y), up);
+  });
+});
+
+describe('webview model: finding a saved arrow selection again', () => {
+  it('matches both ends (lane and time) of a live arrow, and nothing else', () => {
+    const m = new TimelineModel();
+    m.append([
+      { k: 'process.start', ph: 'i', ts: 0, pid: 20, tid: 20, a: { ppid: 1, name: 'a' } },
+      { k: 'process.start', ph: 'i', ts: 0, pid: 30, tid: 30, a: { ppid: 1, name: 'b' } },
+      { k: 'msg.send', ph: 'i', ts: 1000, pid: 20, tid: 20, obj: 7, corr: 1 },
+      { k: 'msg.recv', ph: 'i', ts: 3000, pid: 30, tid: 30, obj: 7, corr: 1 },
+      { k: 'msg.send', ph: 'i', ts: 1500, pid: 20, tid: 20, obj: 7, corr: 2 },
+      { k: 'msg.recv', ph: 'i', ts: 3500, pid: 30, tid: 30, obj: 7, corr: 2 },
+    ]);
+    const [first, second] = [...m.arrows.spans.items].sort((x, y) => x.from.ts - y.from.ts);
+    assert.strictEqual(findArrow(m.arrows, '20/20', 1000, '30/30', 3000), first);
+    assert.strictEqual(findArrow(m.arrows, '20/20', 1500, '30/30', 3500), second);
+    assert.strictEqual(findArrow(m.arrows, '20/20', 1000, '30/30', 3500), undefined);
+    assert.strictEqual(findArrow(m.arrows, '30/30', 1000, '20/20', 3000), undefined);
   });
 });
