@@ -9,7 +9,9 @@ the program gives its wakeup fd up again (-1) ours is put back.
 import signal
 
 from .. import boot
+from .mp_util import Patches
 
+_patches = Patches()
 _orig = None
 
 
@@ -33,14 +35,12 @@ def set_wakeup_fd(fd, *, warn_on_full_buffer=True):
 
 def install():
     global _orig
-    if _orig is None:
-        _orig = signal.set_wakeup_fd
-        set_wakeup_fd.__doc__ = _orig.__doc__
-        signal.set_wakeup_fd = set_wakeup_fd
+    if _patches:
+        return
+    _orig = signal.set_wakeup_fd
+    set_wakeup_fd.__doc__ = _orig.__doc__
+    _patches.set(signal, "set_wakeup_fd", set_wakeup_fd)
 
 
 def uninstall():
-    global _orig
-    if _orig is not None:
-        signal.set_wakeup_fd = _orig
-        _orig = None
+    _patches.restore()

@@ -321,6 +321,7 @@ TracedLock.__module__ = "_thread"
 
 
 def Lock(*args, **kwargs):
+    # (_user_created and user_loc look past this package's own frames, so a helper frame is harmless.)
     if args or kwargs or not _user_created():
         return _raw_lock(*args, **kwargs)
     try:
@@ -345,14 +346,7 @@ class LockType(metaclass=_LockTypeMeta):
     works): the same as Lock() above, in a class, so that the program can still use it as a type."""
 
     def __new__(cls, *args, **kwargs):
-        if args or kwargs or not _user_created():
-            return _raw_lock(*args, **kwargs)
-        try:
-            lk = object.__new__(TracedLock)
-            lk.__init__()
-            return lk
-        except Exception:
-            return _raw_lock()
+        return Lock(*args, **kwargs)
 
 
 LockType.__name__ = LockType.__qualname__ = "lock"
