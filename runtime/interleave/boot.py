@@ -58,6 +58,7 @@ def boot():
         os.close(rec.high_fd(os.open(os.devnull, os.O_RDONLY)))
     except OSError:
         pass
+    _take_signal_report_fd()
     rec.start()
     debug = bool(os.environ.get("INTERLEAVE_DEBUG"))
     _install_exit_paths()
@@ -143,6 +144,61 @@ def _install_sigterm_watch():
         pass
 
 
+#: Write end of the supervisor's signal-report pipe, in the program's root process only (else -1).
+_report_fd = -1
+ENV_SIGNAL_FD = "INTERLEAVE_SIGNAL_FD"
+_REPORTED_SIGNALS = ()
+
+
+def _take_signal_report_fd():
+    """The supervisor passes the root program a pipe to say which signals it received (see
+    supervisor._wait: a signal sent to the whole process group reaches the program and the supervisor
+    alike, and must not be forwarded a second time). Moved out of the program's descriptor range at
+    once; no other process of the run gets it (not inherited by exec, dropped in fork children)."""
+    global _report_fd, _REPORTED_SIGNALS
+    v = os.environ.pop(ENV_SIGNAL_FD, None)
+    if not v:
+        return
+    try:
+        fd = int(v)
+        os.fstat(fd)
+    except (ValueError, OSError):
+        return
+    if str(os.getppid()) != os.environ.get("INTERLEAVE_SUPERVISOR_PID"):
+        _close_all((fd,))     # a descendant that inherited it: only the root program reports
+        return
+    try:
+        import _signal
+        _REPORTED_SIGNALS = tuple(getattr(_signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"))
+        fd = rec.high_fd(fd)
+        os.set_inheritable(fd, False)
+        os.set_blocking(fd, False)
+        _report_fd = fd
+        rec.on_fork_child(_drop_signal_report_fd)
+    except Exception:
+        _close_all((fd,))
+
+
+def _drop_signal_report_fd():
+    global _report_fd
+    fd, _report_fd = _report_fd, -1
+    if fd >= 0:
+        _close_all((fd,))
+
+
+def _report_signals(data):
+    """Tells the supervisor which of its forwarded-or-not signals this process received (one byte each)."""
+    fd = _report_fd
+    if fd < 0:
+        return
+    got = bytes(b for b in data if b in _REPORTED_SIGNALS)
+    if got:
+        try:
+            os.write(fd, got)
+        except OSError:
+            pass
+
+
 def _close_all(fds):
     for fd in fds:
         try:
@@ -168,6 +224,7 @@ def _watch_sigterm(r, main_ident):
             return
         if not data:
             return
+        _report_signals(data)
         n = data.count(bytes((term,)))
         if not n:
             continue

@@ -157,6 +157,11 @@ def run(o):
         token = os.environ[P.ENV_TOKEN]
         addr = o.stream
     env = child_env(o, addr, token, epoch)
+    # The program reports the signals it receives on this pipe (see _wait).
+    report_r, report_w = os.pipe()
+    os.set_blocking(report_r, False)
+    os.set_inheritable(report_w, True)
+    env["INTERLEAVE_SIGNAL_FD"] = str(report_w)
     flags = interpreter_args()
     if o.module:
         argv = [sys.executable] + flags + ["-m", o.module] + list(o.args)
@@ -168,13 +173,15 @@ def run(o):
         signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
         sys.stderr.write("interleave: error: cannot start %s: %s\n" % (sys.executable, e))
         return 2
+    finally:
+        os.close(report_w)
     collector = None
     if listener is not None:
         from .collector import Collector
         collector = Collector(token, upstream=o.stream, upstream_token=os.environ.get(P.ENV_TOKEN), sock=listener)
         collector.start()
 
-    status = _wait(child, sigs, signal)
+    status = _wait(child, sigs, signal, report_r)
     end_ts = (time.monotonic_ns() - epoch) // 1000
     wall = time.monotonic() - start_wall
     code, signum = None, None
@@ -221,8 +228,86 @@ def listen_loopback():
     return sock
 
 
-def _wait(child, sigs, signal):
+#: How long the supervisor waits for the program to report a signal before forwarding it (seconds).
+REPORT_WAIT = 0.1
+#: How long a report or an expected echo of a forwarded signal stays usable (seconds).
+REPORT_KEEP = 1.0
+
+
+class _SignalReports(object):
+    """What the program says it received, read from the report pipe (one byte per signal, written by
+    the program's runtime as its wakeup fd sees them). A signal sent to the whole process group (by
+    `timeout`, `kill -- -PGID`, a test harness) reaches the program and the supervisor alike; one sent
+    to the supervisor alone must be forwarded. siginfo cannot tell them apart, the report can: the
+    supervisor forwards only when the program has not reported the signal shortly after. Its own
+    forwarded copies are reported too, and are counted off as echoes."""
+
+    def __init__(self, fd):
+        self.fd = fd
+        self.seen = []      # (signum, time read): received by the program, not yet matched
+        self.echoes = []    # (signum, time forwarded): forwarded copies whose report is still to come
+
+    def drain(self):
+        now = time.monotonic()
+        while True:
+            try:
+                data = os.read(self.fd, 4096)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:
+                return
+            if not data:
+                break
+            for b in data:
+                echo = next((e for e in self.echoes if e[0] == b), None)
+                if echo is not None:
+                    self.echoes.remove(echo)
+                else:
+                    self.seen.append((b, now))
+        self.seen = [x for x in self.seen if now - x[1] < REPORT_KEEP]
+        self.echoes = [x for x in self.echoes if now - x[1] < REPORT_KEEP]
+
+    def received(self, signum, child):
+        """True when the program reports signum within REPORT_WAIT (or has ended meanwhile)."""
+        import select
+        deadline = time.monotonic() + REPORT_WAIT
+        while True:
+            self.drain()
+            hit = next((x for x in self.seen if x[0] == signum), None)
+            if hit is not None:
+                self.seen.remove(hit)
+                return True
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            if _has_exited(child):
+                return True          # it is gone: nothing left to forward to
+            try:
+                select.select([self.fd], [], [], min(left, 0.02))
+            except (OSError, ValueError):
+                return False
+
+    def forwarded(self, signum):
+        self.echoes.append((signum, time.monotonic()))
+
+
+def _has_exited(child):
+    """Whether the child has ended, without reaping it (_wait collects its status)."""
+    waitid = getattr(os, "waitid", None)
+    if waitid is None:
+        return False
+    try:
+        return waitid(os.P_PID, child, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except ChildProcessError:
+        return True
+    except OSError:
+        return False
+
+
+def _wait(child, sigs, signal, report_fd=None):
     SI_KERNEL = 0x80
+    reports = _SignalReports(report_fd) if report_fd is not None else None
+    reportable = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT}
     while True:
         pid, status = os.waitpid(child, os.WNOHANG)
         if pid == child:
@@ -233,6 +318,10 @@ def _wait(child, sigs, signal):
         # Kernel-sent signals (terminal Ctrl-C, hang-up) already reached the whole process group.
         if info.si_code == SI_KERNEL:
             continue
+        if reports is not None and info.si_signo in reportable:
+            if reports.received(info.si_signo, child):
+                continue     # sent to the group: the program has it already
+            reports.forwarded(info.si_signo)
         try:
             os.kill(child, info.si_signo)
         except OSError:

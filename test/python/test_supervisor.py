@@ -27,14 +27,15 @@ print("ready", os.getpid(), flush=True)
 class Running(object):
     """An `interleave run --output` in the background, with its stdout readable line by line."""
 
-    def __init__(self, testcase, source, extra=(), env=None):
+    def __init__(self, testcase, source, extra=(), env=None, new_session=False):
         self.path = write_program(testcase, source)
         fd, self.out = tempfile.mkstemp(suffix=".json")
         os.close(fd)
         os.unlink(self.out)
         testcase.addCleanup(lambda: os.path.exists(self.out) and os.unlink(self.out))
         self.p = subprocess.Popen(interleave_cmd(self.path, output=self.out, extra_options=extra),
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=runtime_env(env))
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=runtime_env(env),
+                                  start_new_session=new_session)
         testcase.addCleanup(self.cleanup)
         # A bound on every wait in these tests: a run that hangs is killed (and the test then fails).
         self.guard = threading.Timer(60, self.cleanup)
@@ -67,10 +68,25 @@ class SignalTest(unittest.TestCase):
         r.p.send_signal(signal.SIGINT)
         rc, err, events, meta = r.finish()
         self.assertEqual(rc, -signal.SIGINT)
-        self.assertIn("KeyboardInterrupt", err)
+        self.assertEqual(err.count("KeyboardInterrupt"), 1, err)   # forwarded, once
         exc = [e for e in events if e["k"] == "exception"]
         self.assertEqual([e["a"]["type"] for e in exc], ["KeyboardInterrupt"])
         assert_complete(self, type("R", (), {"metadata": meta})())
+        self.assertEqual(meta["signal"], "SIGINT")
+
+    def test_sigint_to_the_whole_process_group_arrives_once(self):
+        # As `timeout -s INT` or `kill -INT -- -PGID` send it: the program and the supervisor both get it.
+        # The supervisor must not forward a second copy (a second KeyboardInterrupt lands inside the
+        # first one's clean-up: "During handling of the above exception ..." and a different status).
+        r = Running(self, WAITER % "threading.Event().wait()", new_session=True)
+        r.wait_ready()
+        os.killpg(r.p.pid, signal.SIGINT)
+        rc, err, events, meta = r.finish()
+        self.assertEqual(rc, -signal.SIGINT, err)
+        self.assertEqual(err.count("KeyboardInterrupt"), 1, err)
+        self.assertNotIn("During handling", err)
+        exc = [e for e in events if e["k"] == "exception"]
+        self.assertEqual([e["a"]["type"] for e in exc], ["KeyboardInterrupt"])
         self.assertEqual(meta["signal"], "SIGINT")
 
     def test_sigterm_to_program_flushes_and_dies_of_sigterm(self):
