@@ -22,6 +22,15 @@ _SUMMARY = _p.CODES["process.summary"]
 _start_new_thread = _rec.start_new_thread
 
 
+def _json_str(text):
+    """A JSON string literal, by the C encoder json itself uses (_json is a built-in extension module)."""
+    try:
+        from _json import encode_basestring_ascii
+    except ImportError:     # a Python built without the accelerator
+        return _json().dumps(str(text))
+    return encode_basestring_ascii(str(text))
+
+
 def _json():
     # Imported lazily (json costs ~3 ms at start-up) and only ever from the flusher or at exit.
     import json
@@ -185,9 +194,12 @@ class Stream(object):
                 ppid = os.getppid()
             except Exception:
                 ppid = 0
-            hello = {"t": "hello", "v": _p.WIRE_VERSION, "token": self.token, "pid": os.getpid(),
-                     "ppid": ppid, "name": self.name_fn()}
-            s.sendall((_json().dumps(hello) + "\n").encode())
+            # Written without the json package: the connection is made when the flusher starts, and
+            # importing json then, from our thread, could meet a program that is itself importing it
+            # (or has replaced it): the batch encoder imports it later, at the first flush, as before.
+            hello = '{"t":"hello","v":%d,"token":%s,"pid":%d,"ppid":%d,"name":%s}\n' % (
+                _p.WIRE_VERSION, _json_str(self.token), os.getpid(), ppid, _json_str(self.name_fn()))
+            s.sendall(hello.encode())
             self.sock = s
         except Exception:
             self.gone = True
