@@ -111,45 +111,32 @@ def emit_obj(code, ph, obj, tid, loc=None, ts=None):
         pass
 
 
-# ---- calls that may block, timed instead of probed ------------------------------------------------
-#: A call that might block (a multiprocessing get/recv) is not probed with a poll() before it runs: that
-#: costs a system call and a selector per message, several times the call itself. It is timed instead.
-#: One that returns within BLOCK_MIN_US was not waiting (that is the call's own cost) and records no
-#: wait; a longer one records its wait as one interval. One still blocked when the flusher passes is
-#: reported live (wait begin, on the blocked thread's lane, from when it started), so a program hung in
-#: get() shows it while it hangs. BLOCK_LIVE_US is how old it must be by then.
-BLOCK_MIN_US = 100
+# ---- calls that should not block, watched in case they do ----------------------------------------
+#: A multiprocessing get()/recv() whose data was already there (the patch probed with one poll) is not
+#: recorded as a wait. It may still block: another reader can take the data first. Such a call is
+#: registered here instead, and the flusher reports its wait (a begin on the blocked thread's lane,
+#: from when it started) once it has lasted BLOCK_LIVE_US; its end is recorded when it returns. One
+#: that returns before that was not waiting (that is the call's own cost) and records nothing.
 BLOCK_LIVE_US = 20000
-_blocked = {}      # ident -> [code, obj, loc, t0, a, tid, state: False, True (live_only) or _REPORTED]
-_REPORTED = "reported"
+_blocked = {}      # ident -> [code, obj, loc, t0, a, tid, reported]
 _blocked_lock = _thread.allocate_lock()
 
 
-def block_enter(k, obj, loc, a, live_only=False):
-    """Registers the calling thread as entering a call that may block; returns the entry for block_exit.
-    live_only: record the wait only if it lasted long enough to be reported live (the caller has seen
-    the call should not block; a short delay is then the call's own cost, or a GIL hand-over)."""
-    e = [_CODES[k], obj, loc, (_mono_ns() - _EPOCH) // 1000, a, _get_native_id(), live_only]
+def block_enter(k, obj, loc, a):
+    """Registers the calling thread as entering a call that should not block; returns the entry for block_exit."""
+    e = [_CODES[k], obj, loc, (_mono_ns() - _EPOCH) // 1000, a, _get_native_id(), False]
     _blocked[_get_ident()] = e
     return e
 
 
 def block_exit(e):
-    """The call registered by block_enter returned (or raised): records its wait if it waited."""
+    """The call registered by block_enter returned (or raised): ends its wait if it was reported."""
     try:
         with _blocked_lock:   # against report_blocked() reporting this entry right now
             _blocked.pop(_get_ident(), None)
-            state = e[6]
-        code, obj, loc, t0, a, tid = e[0], e[1], e[2], e[3], e[4], e[5]
-        if state is _REPORTED:
-            _append((code, "e", (_mono_ns() - _EPOCH) // 1000, tid, obj, 0, 0, 0, a))
-            return
-        if state:
-            return   # live_only and not reported
-        d = (_mono_ns() - _EPOCH) // 1000 - t0
-        if d >= BLOCK_MIN_US and _active:
-            sid = (_strings.get(loc) or _intern(loc)) if loc else 0
-            _append((code, "X", t0, tid, obj, 0, sid, d, a))
+            reported = e[6]
+        if reported:
+            _append((e[0], "e", (_mono_ns() - _EPOCH) // 1000, e[5], e[1], 0, 0, 0, e[4]))
     except Exception:
         pass
 
@@ -162,8 +149,8 @@ def report_blocked(final=False):
     limit = (1 << 62) if final else (_mono_ns() - _EPOCH) // 1000 - BLOCK_LIVE_US
     with _blocked_lock:
         for e in list(_blocked.values()):
-            if e[6] is not _REPORTED and e[3] <= limit:
-                e[6] = _REPORTED
+            if not e[6] and e[3] <= limit:
+                e[6] = True
                 loc = e[2]
                 sid = (_strings.get(loc) or _intern(loc)) if loc else 0
                 _append((e[0], "b", e[3], e[5], e[1], 0, sid, 0, e[4]))

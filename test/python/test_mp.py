@@ -249,7 +249,7 @@ if __name__ == "__main__":
     p.join()
 """
 
-# A call that was expected not to block (live_only) but did: recorded once the flusher has reported it,
+# A call that was expected not to block but did: recorded once the flusher has reported it,
 # from when it began; one that returned at once is not recorded.
 LIVE_ONLY = r"""
 import threading
@@ -258,13 +258,13 @@ from interleave import recorder as rec
 released = threading.Event()
 
 def release_when_reported(entry):
-    while entry[6] != rec._REPORTED:
+    while not entry[6]:
         threading.Event().wait(0.002)
     released.set()
 
-quick = rec.block_enter("msg.wait", 7, None, {"op": "quick"}, live_only=True)
+quick = rec.block_enter("msg.wait", 7, None, {"op": "quick"})
 rec.block_exit(quick)
-slow = rec.block_enter("msg.wait", 7, None, {"op": "slow"}, live_only=True)
+slow = rec.block_enter("msg.wait", 7, None, {"op": "slow"})
 threading.Thread(target=release_when_reported, args=(slow,)).start()
 released.wait()
 rec.block_exit(slow)

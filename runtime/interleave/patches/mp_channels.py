@@ -116,15 +116,15 @@ def _ready(conn):
 
 def _receive(orig, args, kwargs, chan, loc, conn, op):
     """Runs a get/recv: a wait is recorded exactly when data was not there (wait begin, call, wait end).
-    When it was, the call is only timed, in case another reader took the data first and it blocks after
-    all: then the flusher reports the wait once it has lasted (recorder.block_enter)."""
+    When it was, the call is only watched, in case another reader took the data first and it blocks
+    after all: then the flusher reports the wait once it has lasted (recorder.block_enter)."""
     if not _ready(conn):
         rec.emit("msg.wait", "b", obj=chan, loc=loc, a=op)
         try:
             return orig(*args, **kwargs)
         finally:
             rec.emit("msg.wait", "e", obj=chan, a=op)
-    w = rec.block_enter("msg.wait", chan, loc, op, live_only=True)
+    w = rec.block_enter("msg.wait", chan, loc, op)
     try:
         return orig(*args, **kwargs)
     finally:
