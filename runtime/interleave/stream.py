@@ -22,6 +22,14 @@ _SUMMARY = _p.CODES["process.summary"]
 _start_new_thread = _rec.start_new_thread
 
 
+def _new_socket():
+    """A TCP socket at a high, close-on-exec descriptor (not a number the program may count on; see
+    recorder.high_fd)."""
+    s = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)
+    fd = _rec.high_fd(s.detach())
+    return _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM, 0, fd)
+
+
 def _json_str(text):
     """A JSON string literal, by the C encoder json itself uses (_json is a built-in extension module)."""
     try:
@@ -60,6 +68,15 @@ class Stream(object):
         # until its at-fork hook has replaced it; a signal handler running in between must not send the
         # parent's buffer over the parent's connection.
         self.pid = os.getpid()
+        # The socket is made now, moved to a high descriptor, and connected later by the flusher: made
+        # here (at boot, or in the fork child's hook) no other thread runs, so the program never sees a
+        # low descriptor of ours appear for a moment (its next open() would get the number after it).
+        self.pre = None
+        if addr:
+            try:
+                self.pre = _new_socket()
+            except Exception:
+                self.pre = None
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self):
@@ -73,12 +90,13 @@ class Stream(object):
 
     def forked(self):
         """A fresh client for a fork child: the parent's socket, buffer and lock are not ours."""
-        try:
-            if self.sock is not None:
-                # Closing our copy of the fd sends nothing: the parent still holds the connection open.
-                self.sock.close()
-        except Exception:
-            pass
+        for s in (self.sock, self.pre):
+            try:
+                if s is not None:
+                    # Closing our copy of the fd sends nothing: the parent still holds the connection open.
+                    s.close()
+            except Exception:
+                pass
         child = Stream(self.addr, self.token, self.name_fn)
         child.start()
         return child
@@ -179,9 +197,7 @@ class Stream(object):
     def _connect(self):
         try:
             host, _, port = self.addr.rpartition(":")
-            s = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)
-            fd = _rec.high_fd(s.detach())   # not at a low number the program may count on (see high_fd)
-            s = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM, 0, fd)
+            s, self.pre = self.pre or _new_socket(), None
             s.settimeout(5.0)
             s.connect((host or "127.0.0.1", int(port)))
             # A receiver that stops reading for this long counts as gone: the program must not hang on it.

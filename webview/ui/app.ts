@@ -875,8 +875,11 @@ export class TimelineApp {
     const r = this.canvas.getBoundingClientRect();
     const top = this.viewport.scrollTop;
     const onScreen = (x: number, y: number) => x >= this.gutter + 2 && x <= this.width - 2 && y - top >= 2 && y - top <= this.height - 2;
+    // Whole client pixels, checked there: a mouse event at a fractional position arrives rounded, and
+    // half a pixel can bring an instant (picked before arrows) within reach.
+    const pickAtPlot = (x: number, y: number) => this.pickAt(Math.round(r.left + x), Math.round(r.top + y - top));
     const found = (x: number, y: number, s: Selection, lane: string) =>
-      ({ x, y: y - top, clientX: r.left + x, clientY: r.top + y - top, loc: selectionLoc(s), lane });
+      ({ x, y: y - top, clientX: Math.round(r.left + x), clientY: Math.round(r.top + y - top), loc: selectionLoc(s), lane });
     const k = g.width / Math.max(1e-9, g.t1 - g.t0);
     if (kind === 'arrow' || kind.startsWith('arrow:')) {
       const want = kind.slice(6);
@@ -885,7 +888,7 @@ export class TimelineApp {
         const seg = arrowSegment(a, this.layout, g);
         if (!seg) continue;
         const x = (seg[0] + seg[2]) / 2, y = (seg[1] + seg[3]) / 2;
-        const s = this.pickAt(r.left + x, r.top + y - top);
+        const s = pickAtPlot(x, y);
         if (onScreen(x, y) && s?.type === 'arrow' && s.arrow === a) return found(x, y, s, a.fromLane);
       }
       return undefined;
@@ -900,7 +903,7 @@ export class TimelineApp {
           const x0 = g.x0 + (Math.max(iv.start, g.t0) - g.t0) * k, x1 = g.x0 + (Math.min(end, g.t1) - g.t0) * k;
           if (x1 - x0 < 4) continue;
           const x = (x0 + x1) / 2, y = row.y + (row.rowsY ?? 0) + depth * ROW_H + ROW_H / 2;
-          const s = this.pickAt(r.left + x, r.top + y - top);
+          const s = pickAtPlot(x, y);
           if (onScreen(x, y) && s?.type === 'interval' && s.iv === iv) return found(x, y, s, lane.key);
         }
       }
