@@ -187,11 +187,15 @@ def _drop_signal_report_fd():
 
 
 def _report_signals(data):
-    """Tells the supervisor which of its forwarded-or-not signals this process received (one byte each)."""
+    """Tells the supervisor which signals this process received, and when: one 9-byte record each, the
+    signal number and CLOCK_MONOTONIC in ns (the same clock in every process; records are shorter than
+    PIPE_BUF, so they never interleave)."""
     fd = _report_fd
     if fd < 0:
         return
-    got = bytes(b for b in data if b in _REPORTED_SIGNALS)
+    from time import monotonic_ns
+    now = monotonic_ns().to_bytes(8, "little")
+    got = b"".join(bytes((b,)) + now for b in data if b in _REPORTED_SIGNALS)
     if got:
         try:
             os.write(fd, got)

@@ -230,25 +230,32 @@ def listen_loopback():
 
 #: How long the supervisor waits for the program to report a signal before forwarding it (seconds).
 REPORT_WAIT = 0.1
-#: How long a report or an expected echo of a forwarded signal stays usable (seconds).
+#: A report counts for a signal the supervisor received if it was made at most this much earlier (s):
+#: a group signal reaches both at once, but either may notice it a little before the other.
+REPORT_EARLY = 0.05
+#: How long reports and expected echoes are kept (seconds).
 REPORT_KEEP = 1.0
+#: How often the supervisor reads the report pipe while nothing happens (seconds).
+DRAIN_EVERY = 0.25
+_RECORD = 9   # signal number (1 byte) + CLOCK_MONOTONIC ns (8 bytes, little-endian), see boot._report_signals
 
 
 class _SignalReports(object):
-    """What the program says it received, read from the report pipe (one byte per signal, written by
-    the program's runtime as its wakeup fd sees them). A signal sent to the whole process group (by
-    `timeout`, `kill -- -PGID`, a test harness) reaches the program and the supervisor alike; one sent
-    to the supervisor alone must be forwarded. siginfo cannot tell them apart, the report can: the
-    supervisor forwards only when the program has not reported the signal shortly after. Its own
-    forwarded copies are reported too, and are counted off as echoes."""
+    """What the program says it received, and when, read from the report pipe (written by the program's
+    runtime as its wakeup fd sees signals). A signal sent to the whole process group (by `timeout`,
+    `kill -- -PGID`, a test harness, the editor stopping every process of the run) reaches the program
+    and the supervisor alike; one sent to the supervisor alone must be forwarded. siginfo cannot tell
+    them apart, the report can: the supervisor forwards only when the program has not reported the
+    same signal around the same time. Its own forwarded copies are reported too, and are counted off
+    as echoes so that they never stand for a later signal."""
 
     def __init__(self, fd):
         self.fd = fd
-        self.seen = []      # (signum, time read): received by the program, not yet matched
-        self.echoes = []    # (signum, time forwarded): forwarded copies whose report is still to come
+        self.partial = b""
+        self.seen = []      # (signum, when the program got it, s): not yet matched
+        self.echoes = []    # (signum, when forwarded, s): forwarded copies whose report is still to come
 
     def drain(self):
-        now = time.monotonic()
         while True:
             try:
                 data = os.read(self.fd, 4096)
@@ -258,22 +265,27 @@ class _SignalReports(object):
                 return
             if not data:
                 break
-            for b in data:
-                echo = next((e for e in self.echoes if e[0] == b), None)
+            data = self.partial + data
+            cut = len(data) - len(data) % _RECORD
+            self.partial = data[cut:]
+            for i in range(0, cut, _RECORD):
+                signum, ts = data[i], int.from_bytes(data[i + 1:i + _RECORD], "little") / 1e9
+                echo = next((e for e in self.echoes if e[0] == signum and ts >= e[1]), None)
                 if echo is not None:
                     self.echoes.remove(echo)
                 else:
-                    self.seen.append((b, now))
+                    self.seen.append((signum, ts))
+        now = time.monotonic()
         self.seen = [x for x in self.seen if now - x[1] < REPORT_KEEP]
         self.echoes = [x for x in self.echoes if now - x[1] < REPORT_KEEP]
 
-    def received(self, signum, child):
-        """True when the program reports signum within REPORT_WAIT (or has ended meanwhile)."""
+    def received(self, signum, at, child):
+        """True when the program reports signum from about `at` on, within REPORT_WAIT (or has ended)."""
         import select
-        deadline = time.monotonic() + REPORT_WAIT
+        deadline = at + REPORT_WAIT
         while True:
             self.drain()
-            hit = next((x for x in self.seen if x[0] == signum), None)
+            hit = next((x for x in self.seen if x[0] == signum and x[1] >= at - REPORT_EARLY), None)
             if hit is not None:
                 self.seen.remove(hit)
                 return True
@@ -312,14 +324,22 @@ def _wait(child, sigs, signal, report_fd=None):
         pid, status = os.waitpid(child, os.WNOHANG)
         if pid == child:
             return status
-        info = signal.sigwaitinfo(sigs)
+        if reports is None:
+            info = signal.sigwaitinfo(sigs)
+        else:
+            # Reports are read as they come (every DRAIN_EVERY at the latest), so that one the program
+            # sent long ago is never taken for the report of a signal arriving now.
+            info = signal.sigtimedwait(sigs, DRAIN_EVERY)
+            reports.drain()
+            if info is None:
+                continue
         if info.si_signo == signal.SIGCHLD:
             continue
         # Kernel-sent signals (terminal Ctrl-C, hang-up) already reached the whole process group.
         if info.si_code == SI_KERNEL:
             continue
         if reports is not None and info.si_signo in reportable:
-            if reports.received(info.si_signo, child):
+            if reports.received(info.si_signo, time.monotonic(), child):
                 continue     # sent to the group: the program has it already
             reports.forwarded(info.si_signo)
         try:

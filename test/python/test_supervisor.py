@@ -24,6 +24,27 @@ print("ready", os.getpid(), flush=True)
 '''
 
 
+# Counts SIGINTs; after each it stays busy for 0.2 s (its own behaviour) before it says so.
+COUNTS_SIGINT = r'''
+import os, signal, threading, time
+count = [0]
+arrived = threading.Event()
+def on_sigint(signum, frame):
+    count[0] += 1
+    arrived.set()
+signal.signal(signal.SIGINT, on_sigint)
+print("ready", os.getpid(), flush=True)
+for expected in (1, 2):
+    while count[0] < expected:
+        arrived.wait(0.05)
+    arrived.clear()
+    t = time.monotonic()
+    while time.monotonic() - t < 0.2:
+        pass
+    print("got", count[0], flush=True)
+'''
+
+
 class Running(object):
     """An `interleave run --output` in the background, with its stdout readable line by line."""
 
@@ -88,6 +109,18 @@ class SignalTest(unittest.TestCase):
         exc = [e for e in events if e["k"] == "exception"]
         self.assertEqual([e["a"]["type"] for e in exc], ["KeyboardInterrupt"])
         self.assertEqual(meta["signal"], "SIGINT")
+
+    def test_signal_to_the_supervisor_alone_is_forwarded_after_one_the_program_got_directly(self):
+        # The program's report of the first SIGINT (sent to it alone) must not stand for the second,
+        # sent to the supervisor alone: that one is forwarded.
+        r = Running(self, COUNTS_SIGINT)
+        pid = r.wait_ready()
+        os.kill(pid, signal.SIGINT)
+        self.assertEqual(r.p.stdout.readline().decode().strip(), "got 1")
+        r.p.send_signal(signal.SIGINT)
+        self.assertEqual(r.p.stdout.readline().decode().strip(), "got 2")
+        rc, err, events, meta = r.finish()
+        self.assertEqual(rc, 0, err)
 
     def test_sigterm_to_program_flushes_and_dies_of_sigterm(self):
         r = Running(self, WAITER % "threading.Event().wait()")
