@@ -13,18 +13,11 @@ from time import monotonic_ns as _mono
 
 from interleave import recorder as rec
 from interleave.patches import mp_util
-from interleave.patches.mp_util import Patches, derived_id, fn_name
+from interleave.patches.mp_util import Patches, derived_id, fn_name, traced_task
 
 _patches = Patches()
 _tls = _thread._local()
 _submit_lock = _thread.allocate_lock()
-
-
-def _err(e):
-    try:
-        return ("%s: %s" % (type(e).__name__, e))[:200]
-    except Exception:
-        return type(e).__name__
 
 
 def _task_name(fn):
@@ -35,19 +28,6 @@ def _task_name(fn):
     except Exception:
         pass
     return fn_name(fn)
-
-
-def _traced_call(fn, pool_obj, corr, name):
-    def run(*args, **kwargs):
-        rec.emit("pool.task", "b", obj=pool_obj, corr=corr, a={"fn": name})
-        try:
-            r = fn(*args, **kwargs)
-        except BaseException as e:
-            rec.emit("pool.task", "e", obj=pool_obj, corr=corr, a={"ok": False, "error": _err(e)})
-            raise
-        rec.emit("pool.task", "e", obj=pool_obj, corr=corr, a={"ok": True})
-        return r
-    return run
 
 
 # ---- executors ------------------------------------------------------------------------------------
@@ -101,7 +81,7 @@ def _wrap_thread_submit(orig):
         name = _task_name(fn)
         rec.emit("pool.submit", "i", obj=obj, corr=corr, loc=getattr(_tls, "loc", None) or rec.user_loc(),
                  a={"fn": name, "method": getattr(_tls, "method", None) or "submit"})
-        f = orig(self, _traced_call(fn, obj, corr, name), *args, **kwargs)
+        f = orig(self, traced_task(fn, obj, corr, name), *args, **kwargs)
         try:
             f._il_task = (obj, corr)
         except Exception:
@@ -176,7 +156,7 @@ class _TracingCallQueue(object):
         item = self._il_inner.get(*args, **kwargs)
         try:
             if item is not None and rec.active():
-                item.fn = _traced_call(item.fn, self._il_obj, derived_id(self._il_obj, item.work_id),
+                item.fn = traced_task(item.fn, self._il_obj, derived_id(self._il_obj, item.work_id),
                                        _task_name(item.fn))
         except Exception:
             pass

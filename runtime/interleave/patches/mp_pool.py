@@ -12,7 +12,7 @@ import functools
 import _thread
 
 from interleave import recorder as rec
-from interleave.patches.mp_util import derived_id, fn_name
+from interleave.patches.mp_util import derived_id, fn_name, traced_task
 
 _tls = _thread._local()
 _registry = {}        # id(inqueue) -> pool obj (ThreadPool's queue.SimpleQueue cannot hold attributes)
@@ -36,26 +36,7 @@ def _task_fn_name(func, args):
 
 
 def _traced_task(pool_obj, job, i, func, args):
-    corr = derived_id(pool_obj, job, i)
-    name = _task_fn_name(func, args)
-
-    def run(*a, **kw):
-        rec.emit("pool.task", "b", obj=pool_obj, corr=corr, a={"fn": name})
-        try:
-            result = func(*a, **kw)
-        except BaseException as e:
-            rec.emit("pool.task", "e", obj=pool_obj, corr=corr, a={"ok": False, "error": _err(e)})
-            raise
-        rec.emit("pool.task", "e", obj=pool_obj, corr=corr, a={"ok": True})
-        return result
-    return run
-
-
-def _err(e):
-    try:
-        return ("%s: %s" % (type(e).__name__, e))[:200]
-    except Exception:
-        return type(e).__name__
+    return traced_task(func, pool_obj, derived_id(pool_obj, job, i), _task_fn_name(func, args))
 
 
 class _TracingInQueue(object):

@@ -110,6 +110,29 @@ def exit_args_from_status(status):
     return None   # stopped/continued: not an exit
 
 
+def error_text(e):
+    """'Type: message' of an exception, at most 200 characters, never raising."""
+    try:
+        return ("%s: %s" % (type(e).__name__, e))[:200]
+    except Exception:
+        return type(e).__name__
+
+
+def traced_task(fn, pool_obj, corr, name):
+    """fn wrapped to record its run on the worker as a pool.task interval (shared by
+    multiprocessing pools and concurrent.futures executors)."""
+    def run(*args, **kwargs):
+        rec.emit("pool.task", "b", obj=pool_obj, corr=corr, a={"fn": name})
+        try:
+            r = fn(*args, **kwargs)
+        except BaseException as e:
+            rec.emit("pool.task", "e", obj=pool_obj, corr=corr, a={"ok": False, "error": error_text(e)})
+            raise
+        rec.emit("pool.task", "e", obj=pool_obj, corr=corr, a={"ok": True})
+        return r
+    return run
+
+
 def fn_name(fn):
     """A short readable name for a callable (qualname, through functools.partial), else a preview.
     Bounded and type-checked: user objects (mocks, proxies) may answer any attribute."""

@@ -54,6 +54,25 @@ def forever_in_main(timeout):
     return (timeout is None or timeout < 0) and _get_ident() == _main_ident
 
 
+def _sliced_wait(wait, timeout):
+    """wait(timeout) -> bool, made of SLICE-long waits where forever_in_main says so."""
+    if not forever_in_main(timeout):
+        return wait(timeout)
+    ok = False
+    while not ok:
+        ok = wait(SLICE)
+    return ok
+
+
+def _named_like(cls, ref, base):
+    """Finishes a traced class made by a factory below: instances it creates itself are found by
+    _new_for through ref, and it reads as the original (name, module)."""
+    ref[0] = cls
+    cls.__qualname__ = cls.__name__ = base.__name__
+    cls.__module__ = "threading"
+    return cls
+
+
 #: A thread that finds a lock taken first gives the GIL away a few times before it blocks on the lock.
 #: Why: our wrapper holds the lock across a few bytecodes where CPython may switch threads (a plain
 #: `with lock:` holds it across none), so the other thread often finds it taken just because the
@@ -239,11 +258,7 @@ class TracedLock(object):
         dl.wait_begin(ident, self, timeout is None or timeout < 0)
         ok = False
         try:
-            if forever_in_main(timeout):
-                while not ok:
-                    ok = self._acq(True, SLICE)
-            else:
-                ok = self._acq(True, timeout)
+            ok = _sliced_wait(lambda t: self._acq(True, t), timeout)
         finally:
             dl.wait_end(ident)
             a = {"ok": ok}
@@ -553,10 +568,7 @@ def _make_condition_class(base):
                       a={"what": "condition", "n": len(targets)})
             return base.notify(self, n)
 
-    ref[0] = Condition
-    Condition.__qualname__ = Condition.__name__ = base.__name__
-    Condition.__module__ = "threading"
-    return Condition
+    return _named_like(Condition, ref, base)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -598,11 +610,7 @@ def _make_semaphore_class(base, type_name):
             dl.wait_begin(ident, self, timeout is None)
             ok = False
             try:
-                if forever_in_main(timeout):
-                    while not ok:
-                        ok = base.acquire(self, True, SLICE)
-                else:
-                    ok = base.acquire(self, True, timeout)
+                ok = _sliced_wait(lambda t: base.acquire(self, True, t), timeout)
             finally:
                 dl.wait_end(ident)
                 a = {"ok": bool(ok)}
@@ -642,10 +650,7 @@ def _make_semaphore_class(base, type_name):
         def __exit__(self, t, v, tb):
             self.release()
 
-    ref[0] = Semaphore
-    Semaphore.__qualname__ = Semaphore.__name__ = base.__name__
-    Semaphore.__module__ = "threading"
-    return Semaphore
+    return _named_like(Semaphore, ref, base)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -683,20 +688,13 @@ def _make_event_class(base):
             dl.wait_begin(ident, self, timeout is None)
             ok = False
             try:
-                if forever_in_main(timeout):
-                    while not ok:
-                        ok = base.wait(self, SLICE)
-                else:
-                    ok = base.wait(self, timeout)
+                ok = _sliced_wait(lambda t: base.wait(self, t), timeout)
             finally:
                 dl.wait_end(ident)
                 _emit("sync.wait", "e", obj=obj, corr=self._il_corr if ok else 0, a={"ok": bool(ok)})
             return ok
 
-    ref[0] = Event
-    Event.__qualname__ = Event.__name__ = base.__name__
-    Event.__module__ = "threading"
-    return Event
+    return _named_like(Event, ref, base)
 
 
 def _make_barrier_class(base):
@@ -739,10 +737,7 @@ def _make_barrier_class(base):
                 dl.wait_end(ident)
                 _emit("sync.wait", "e", obj=obj, corr=self._il_corr if ok else 0, a={"ok": ok})
 
-    ref[0] = Barrier
-    Barrier.__qualname__ = Barrier.__name__ = base.__name__
-    Barrier.__module__ = "threading"
-    return Barrier
+    return _named_like(Barrier, ref, base)
 
 
 # ---------------------------------------------------------------------------------------------------
