@@ -92,7 +92,8 @@ lock = threading.Lock()
 go = threading.Event()
 
 def watch():
-    while not lock._live:
+    # The hold's token empties when the flusher takes the hold over to report it live.
+    while lock._tok:
         threading.Event().wait(0.002)
     print("reported live", flush=True)
     go.set()

@@ -24,6 +24,11 @@ _emit_span = rec.emit_span
 _user_loc = rec.user_loc
 _dl_acquired = dl.acquired
 _dl_released = dl.released
+_held = dl._held            # (cleared in place in fork children, never rebound)
+_held_get = _held.get
+_loc_get = rec._loc_cache.get
+_getframe = sys._getframe
+_BUFFER_HIGH = rec.BUFFER_HIGH
 _mono_ns = time.monotonic_ns
 _EPOCH = rec._EPOCH
 _HOLD = rec._CODES["lock.hold"]
@@ -89,9 +94,13 @@ def _yield_gil():
     (_time_patch._orig_sleep or time.sleep)(0)
 
 
-#: Guards the hand-over of a recorded hold between its owner ending it and the flusher reporting it live.
-_hold_lock = _raw_lock()
+#: A recorded hold's hand-over between its owner ending it and the flusher reporting it live goes
+#: through a one-item list, the hold's token: [(t0, tid, loc)]. Whoever pops the item owns the hold's
+#: record (list.pop is one C call, atomic under the GIL): the owner at release emits one X event; the
+#: flusher emits a begin, and the owner, finding the token empty, emits the end. Cheaper than a lock
+#: on the hot path, and the flusher gets the hold's data with the item, never the next hold's fields.
 HOLD_LIVE_US = 20000
+_NO_HOLD = []   # the token of a lock with no recorded hold open (always empty)
 
 
 def report_open_holds(final=False):
@@ -101,11 +110,14 @@ def report_open_holds(final=False):
     limit = _BIG if final else _now() - HOLD_LIVE_US
     for held in list(dl.held_lists()):
         for prim, _loc in list(held):
-            if getattr(prim, "_rec", False) and not prim._live and prim._t0 <= limit:
-                with _hold_lock:
-                    if prim._rec and not prim._live:
-                        prim._live = True
-                        _emit_obj(_HOLD, "b", prim._obj, prim._otid, prim._hloc, prim._t0)
+            tok = getattr(prim, "_tok", None)
+            try:
+                if not tok or tok[0][0] > limit:
+                    continue
+                t0, tid, loc = tok.pop()
+            except IndexError:
+                continue   # its owner has just ended it
+            _emit_obj(_HOLD, "b", prim._obj, tid, loc, t0)
 
 
 def _valid_timeout(blocking, timeout):
@@ -152,7 +164,7 @@ def _new_for(cls_ref):
 # ---------------------------------------------------------------------------------------------------
 class TracedLock(object):
     """A user Lock: the same behaviour as _thread.lock, with wait and hold recorded."""
-    __slots__ = ("_lk", "_acq", "_rel", "_obj", "_owner", "_rec", "_bud", "_cnt", "_otid", "_t0", "_hloc", "_live",
+    __slots__ = ("_lk", "_acq", "_rel", "_obj", "_owner", "_rec", "_bud", "_cnt", "_otid", "_t0", "_hloc", "_tok",
                  "__weakref__")
     _type = "Lock"
 
@@ -169,7 +181,7 @@ class TracedLock(object):
         self._otid = 0
         self._t0 = 0
         self._hloc = None
-        self._live = False
+        self._tok = _NO_HOLD
         _emit("lock.create", "i", obj=self._obj, loc=rec.user_loc(2), a={"type": self._type})
         dl.register(self)
 
@@ -200,7 +212,27 @@ class TracedLock(object):
             self._owner = ident
             if self._bud > 0:
                 self._bud -= 1
-                self._recorded_hold(ident, None)
+                # _recorded_hold, inlined (in full mode this is every `with lock:`): the caller's
+                # location from the cache user_loc fills (a hit is always a user frame: the cache
+                # keeps only those, and keeps their code objects alive), the deadlock registry's
+                # common case (holding nothing else) done here.
+                try:
+                    self._otid = rec._tls.tid    # recorder.native_id(), inlined
+                except AttributeError:
+                    self._otid = rec.native_id()
+                f = _getframe(1)
+                loc = _loc_get((id(f.f_code), f.f_lasti)) or _user_loc(1)
+                self._hloc = loc
+                held = _held_get(ident)
+                if held:
+                    _dl_acquired(ident, self, loc)
+                elif held is None:
+                    _held[ident] = [(self, loc)]
+                else:
+                    held.append((self, loc))
+                self._t0 = t0 = (_mono_ns() - _EPOCH) // 1000
+                self._tok = [(t0, self._otid, loc)]
+                self._rec = True
             else:
                 c = self._cnt
                 try:
@@ -214,21 +246,22 @@ class TracedLock(object):
         # Nothing is emitted yet: a hold is usually short and is recorded as one X event when it ends
         # (half the events of a begin/end pair). One that lasts is reported live by the flusher
         # (report_open_holds), and then ends with an end event.
-        self._otid = _get_native_id()
+        self._otid = rec.native_id()
         self._hloc = loc = loc if loc is not None else _user_loc(2)
-        self._live = False
-        self._t0 = (_mono_ns() - _EPOCH) // 1000
+        self._t0 = t0 = (_mono_ns() - _EPOCH) // 1000
+        self._tok = [(t0, self._otid, loc)]
         self._rec = True
         _dl_acquired(ident, self, loc)
 
     def _claim_hold(self):
         """Ends the recorded hold's life as a candidate for live reporting (before the lock is released,
         so that nothing of the next owner's hold is read): (was it reported live, t0, tid, loc)."""
-        with _hold_lock:
-            live = self._live
-            self._live = False
-            self._rec = False
-        return live, self._t0, self._otid, self._hloc
+        self._rec = False
+        try:
+            t0, tid, loc = self._tok.pop()
+            return False, t0, tid, loc
+        except IndexError:
+            return True, self._t0, self._otid, self._hloc
 
     def _end_hold(self, owner, claimed):
         live, t0, tid, loc = claimed
@@ -273,35 +306,51 @@ class TracedLock(object):
         return ok
 
     def release(self):
+        # Not self.__exit__: TracedRLock's __exit__ calls its release(), which ends here.
+        return TracedLock.__exit__(self, None, None, None)
+
+    def __exit__(self, t, v, tb):
+        # release() for `with lock:` (the hot path; release() above calls this).
         owner = self._owner
         if not self._rec:
             self._owner = None
             self._rel()  # a C lock only fails here when it is not locked, so there is no owner to restore
             return
         # _claim_hold, inlined: this is every recorded hold's end.
-        hl = _hold_lock
-        hl.acquire()
-        live = self._live
-        self._live = self._rec = False
-        hl.release()
-        t0, tid, loc = self._t0, self._otid, self._hloc
+        self._rec = False
+        tok = self._tok
+        try:
+            t0, tid, loc = tok.pop()
+            live = False
+        except IndexError:
+            t0, tid, loc = self._t0, self._otid, self._hloc
+            live = True
         self._owner = None
         try:
             self._rel()
         except BaseException:
-            self._owner, self._rec, self._live = owner, True, live
+            self._owner, self._rec = owner, True
+            if not live:
+                tok.append((t0, tid, loc))
             raise
-        if live:
-            _emit_obj(_HOLD, "e", self._obj, tid)
+        # emit_span / emit_obj and the deadlock registry's release, inlined.
+        try:
+            if rec._active:
+                ts = (_mono_ns() - _EPOCH) // 1000
+                if live:
+                    rec._append((_HOLD, "e", ts, tid, self._obj))
+                else:
+                    rec._append((_HOLD, "X", t0, tid, self._obj, 0,
+                                 (rec._strings.get(loc) or rec._intern(loc)) if loc else 0, ts - t0))
+                if len(rec._buf) > _BUFFER_HIGH:
+                    rec._backpressure()
+        except Exception:
+            pass
+        held = _held_get(owner)
+        if held and held[-1][0] is self:
+            held.pop()
         else:
-            _emit_span(_HOLD, t0, tid, self._obj, loc)
-        _dl_released(owner, self)
-
-    def __exit__(self, t, v, tb):
-        if self._rec:
-            return self.release()
-        self._owner = None
-        self._rel()  # a C lock only fails here when it is not locked, so there is no owner to restore
+            _dl_released(owner, self)
 
     def locked(self):
         return self._lk.locked()
@@ -314,7 +363,7 @@ class TracedLock(object):
         self._lk._at_fork_reinit()
         self._owner = None
         self._rec = False
-        self._live = False
+        self._tok = _NO_HOLD
 
     def counts(self):
         return list(self._cnt.items())
@@ -626,7 +675,7 @@ def _make_semaphore_class(base, type_name):
         __enter__ = acquire
 
         def _il_hold(self, loc):
-            tid = _get_native_id()
+            tid = rec.native_id()
             h = self._il_holds
             h[tid] = h.get(tid, 0) + 1
             _emit("lock.hold", "b", obj=self._il_obj, loc=loc, tid=tid)
@@ -636,7 +685,7 @@ def _make_semaphore_class(base, type_name):
             r = base.release(self, n)
             if obj:
                 h = self._il_holds
-                tid = _get_native_id()
+                tid = rec.native_id()
                 for _ in range(n):
                     if not h:
                         break
@@ -924,8 +973,7 @@ def install():
 
 def _after_fork_child():
     # The thread that forked is the child's only (main) thread.
-    global _main_ident, _hold_lock
-    _hold_lock = _raw_lock()   # the parent's flusher may have held it at the fork
+    global _main_ident
     _main_ident = _get_ident()
     native_of.clear()
     native_of[_main_ident] = _get_native_id()
