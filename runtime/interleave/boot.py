@@ -99,6 +99,9 @@ def _os_exit(status):
 _term_handled = 0
 _term_seen = 0
 _watch_fds = ()
+#: The program's own wakeup descriptor (patches/signal_.py): the watcher copies to it what the C
+#: handler wrote to ours. -1: the program has none.
+_forward_fd = -1
 #: How long the watcher lets the main thread take a SIGTERM before interrupting it (seconds).
 TERM_NUDGE_AFTER = 0.1
 
@@ -228,6 +231,12 @@ def _watch_sigterm(r, main_ident):
             return
         if not data:
             return
+        fwd = _forward_fd
+        if fwd >= 0:
+            try:
+                os.write(fwd, data)    # non-blocking, as set_wakeup_fd demands; a full buffer drops it
+            except OSError:
+                pass
         _report_signals(data)
         n = data.count(bytes((term,)))
         if not n:

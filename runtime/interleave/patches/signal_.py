@@ -1,10 +1,12 @@
-"""Keeps the runtime's own wakeup descriptor out of the program's sight.
+"""Keeps the runtime's own wakeup descriptor out of the program's sight, and in place.
 
-The recorder sets a signal wakeup fd of its own (boot._install_sigterm_watch: it lets a SIGTERM that
-lands just before the main thread blocks still reach the final flush). signal.set_wakeup_fd returns the
-previous descriptor, so a program setting its own (asyncio's loop does) would get ours back where a
-plain run gets -1. Here the program sees exactly what it would without us: ours reads as -1, and when
-the program gives its wakeup fd up again (-1) ours is put back.
+The recorder sets a signal wakeup fd of its own (boot._install_sigterm_watch): it lets a SIGTERM that
+lands just before the main thread blocks still reach the final flush, and it is how the program's
+process tells the supervisor which signals it received (so that one sent to the whole process group is
+not forwarded a second time). A program may set its own (asyncio's add_signal_handler does). Ours stays
+the one the C handler writes to, and the runtime's watcher thread copies every byte to the program's
+descriptor, which so receives what it would have received in a plain run (a moment later). What
+set_wakeup_fd returns is exactly what it returns in a plain run: the program's previous descriptor, or -1.
 """
 import signal
 
@@ -21,16 +23,19 @@ def _ours():
 
 
 def set_wakeup_fd(fd, *, warn_on_full_buffer=True):
-    old = _orig(fd, warn_on_full_buffer=warn_on_full_buffer)   # raises exactly as the original
     ours = _ours()
-    if ours is None:
+    old = _orig(fd, warn_on_full_buffer=warn_on_full_buffer)   # raises exactly as the original
+    if ours is None or old != ours:
+        # Ours is not installed (a program that set a wakeup fd before we could, or none of ours):
+        # the program's call went through as it is.
         return old
-    if fd == -1 or fd is None:
-        try:
-            _orig(ours, warn_on_full_buffer=False)                # the program gave its own up: ours again
-        except Exception:
-            pass
-    return -1 if old == ours else old
+    try:
+        _orig(ours, warn_on_full_buffer=False)
+    except Exception:
+        return -1
+    prev = boot._forward_fd
+    boot._forward_fd = -1 if fd is None or fd < 0 else fd
+    return prev
 
 
 def install():
