@@ -311,11 +311,11 @@ class TracedLock(object):
 
     def __exit__(self, t, v, tb):
         # release() for `with lock:` (the hot path; release() above calls this).
-        owner = self._owner
         if not self._rec:
             self._owner = None
             self._rel()  # a C lock only fails here when it is not locked, so there is no owner to restore
             return
+        owner = self._owner
         # _claim_hold, inlined: this is every recorded hold's end.
         self._rec = False
         tok = self._tok
