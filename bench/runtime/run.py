@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -65,7 +66,9 @@ def traced_cmd(name, mode, out=None, stream=None):
 
 
 class CountingReceiver(object):
-    """Accepts wire connections and counts bytes and events (what a live host would receive)."""
+    """Accepts wire connections and counts bytes and events (what a live host would receive). Bytes are
+    counted as they cross the socket (compressed, when the hello says "z":"deflate"); events are
+    counted from the inflated lines."""
 
     def __init__(self):
         self.sock = socket.socket()
@@ -86,12 +89,24 @@ class CountingReceiver(object):
             threading.Thread(target=self.read, args=(c,), daemon=True).start()
 
     def read(self, c):
-        n = ev = 0
-        for line in c.makefile("rb"):
-            n += len(line)
-            msg = json.loads(line)
-            if msg.get("t") == "batch":
-                ev += len(msg["ev"])
+        f = c.makefile("rb")
+        hello = f.readline()
+        n = len(hello)
+        ev = 0
+        z = zlib.decompressobj() if json.loads(hello).get("z") == "deflate" else None
+        pending = b""
+        while True:
+            data = f.read1(1 << 16)
+            if not data:
+                break
+            n += len(data)
+            pending += z.decompress(data) if z is not None else data
+            lines = pending.split(b"\n")
+            pending = lines.pop()
+            for line in lines:
+                msg = json.loads(line)
+                if msg.get("t") == "batch":
+                    ev += len(msg["ev"])
         with self.lock:
             self.bytes += n
             self.events += ev

@@ -3,9 +3,14 @@
  * then streams newline-delimited batches (protocol/wire.ts). Connections with a wrong token, an
  * oversized line or a broken hello are closed and nothing from them is kept; a malformed batch line is
  * skipped and reported once per connection, never allowed to stop the run or the editor.
+ *
+ * A hello with `z: 'deflate'` (the supervisor's relay) means everything after the hello line is one
+ * zlib stream, flushed after every batch: it is inflated (Node's zlib, off the main thread's JS) before
+ * line splitting. A corrupt stream ends that connection with a warning; what arrived before stays.
  */
 import * as net from 'net';
-import { MAX_LINE_BYTES, ProtocolError, WireDecoder, WireHello } from '../../protocol/wire';
+import * as zlib from 'zlib';
+import { MAX_LINE_BYTES, ProtocolError, WIRE_Z_DEFLATE, WireDecoder, WireHello } from '../../protocol/wire';
 import type { TraceEvent } from '../../protocol';
 import { tokenMatches } from './token';
 
@@ -42,6 +47,8 @@ export class EventServer {
   private turnWorkMs = 0;
   private turnResetScheduled = false;
   private readonly paused = new Set<net.Socket>();
+  /** Called when a connection is fully done (socket closed and, if deflated, its inflater drained). */
+  private readonly doneWaiters = new Set<() => void>();
   /** Connections that passed the token check. */
   accepted = 0;
   /** Times a socket was paused to let the event loop breathe (for the benchmark). */
@@ -79,12 +86,13 @@ export class EventServer {
     const end = Date.now() + timeoutMs;
     while (this.sockets.size && Date.now() < end) {
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, Math.max(1, end - Date.now()));
         const check = (): void => {
           clearTimeout(t);
+          this.doneWaiters.delete(check);
           resolve();
         };
-        for (const s of this.sockets) s.once('close', check);
+        const t = setTimeout(check, Math.max(1, end - Date.now()));
+        this.doneWaiters.add(check);
       });
     }
   }
@@ -128,6 +136,9 @@ export class EventServer {
     let ok = false; // hello with the right token seen
     let warned = false;
     let closed = false;
+    /** Set once a hello announced deflate: the bytes after the hello go through it. */
+    let inflater: zlib.Inflate | undefined;
+    let finished = false;
     const helloTimer = setTimeout(() => reject('no hello within the time limit'), HELLO_TIMEOUT_MS);
 
     const warnOnce = (msg: string): void => {
@@ -160,6 +171,7 @@ export class EventServer {
         ok = true;
         clearTimeout(helloTimer);
         this.accepted++;
+        if ((msg as { z?: unknown }).z === WIRE_Z_DEFLATE) inflater = startInflater();
         this.hooks.onHello?.(decoder.hello!);
         return;
       }
@@ -174,7 +186,7 @@ export class EventServer {
       }
     };
 
-    socket.on('data', (chunk: Buffer) => {
+    const timed = (chunk: Buffer): void => {
       if (closed) return;
       const t0 = performance.now();
       try {
@@ -182,6 +194,24 @@ export class EventServer {
       } finally {
         this.account(performance.now() - t0);
       }
+    };
+    const startInflater = (): zlib.Inflate => {
+      // finishFlush: a stream cut off at a batch boundary (a supervisor that was killed) is not an error.
+      const z = zlib.createInflate({ finishFlush: zlib.constants.Z_SYNC_FLUSH });
+      z.on('data', timed);
+      z.on('error', (err: Error) => {
+        if (!closed) warnOnce(`process ${decoder.hello!.pid}: corrupt compressed stream (${err.message}); connection closed`);
+        closed = true;
+        socket.destroy();
+        finish();
+      });
+      z.on('end', finish);
+      return z;
+    };
+    socket.on('data', (chunk: Buffer) => {
+      if (closed) return;
+      if (inflater) inflater.write(chunk);
+      else timed(chunk);
     });
     const onChunk = (chunk: Buffer): void => {
       let start = 0;
@@ -193,8 +223,14 @@ export class EventServer {
         buffered = [];
         bufferedBytes = 0;
         start = nl + 1;
+        const wasOk = ok;
         if (line.length) handleLine(line);
         if (closed) return;
+        if (!wasOk && ok && inflater) {
+          // The hello came in clear; the rest of this chunk already belongs to the compressed stream.
+          if (start < chunk.length) inflater.write(chunk.subarray(start));
+          return;
+        }
       }
       if (start < chunk.length) {
         const rest = chunk.subarray(start);
@@ -208,12 +244,22 @@ export class EventServer {
       }
     };
     socket.on('error', () => { /* a peer that died mid-write; 'close' follows */ });
-    socket.on('close', () => {
-      clearTimeout(helloTimer);
+    const finish = (): void => {
+      if (finished) return;
+      finished = true;
+      closed = true;
       this.sockets.delete(socket);
       this.paused.delete(socket);
-      closed = true;
       if (ok) this.hooks.onConnectionClosed?.(decoder.hello, { malformed: decoder.malformed, lostBatches: decoder.lostBatches });
+      for (const w of [...this.doneWaiters]) w();
+    };
+    socket.on('close', () => {
+      clearTimeout(helloTimer);
+      this.paused.delete(socket);
+      // Compressed: the inflater may still hold the last batches; the connection is done once it has
+      // given them out ('end', or 'error' for a corrupt stream).
+      if (inflater && !finished && !closed) inflater.end();
+      else finish();
     });
   }
 }

@@ -62,6 +62,7 @@ def boot():
     rec.start()
     debug = bool(os.environ.get("INTERLEAVE_DEBUG"))
     _install_exit_paths()
+    _hide_runtime_threads()
     _install_sigterm_watch()
     from . import importhook
     importhook.install(debug=debug)
@@ -329,9 +330,46 @@ def _install_exit_paths():
         pass
 
 
+_orig_current = {}
+
+
+def _hide_runtime_threads():
+    """sys._current_frames() (and 3.12's sys._current_exceptions()) without the runtime's own threads.
+    They are raw threads, so threading.enumerate() never lists them, but these list every thread: a
+    program (or test_threading) that checks that a fork child has one thread, or dumps every thread's
+    stack, must see what a plain run shows."""
+    for name in ("_current_frames", "_current_exceptions"):
+        orig = getattr(sys, name, None)
+        if orig is None or name in _orig_current:
+            continue
+        _orig_current[name] = orig
+
+        def without_ours(orig=orig, name=name):
+            d = orig()
+            codes = rec.runtime_thread_codes
+            for ident, f in list(d.items()):
+                if name == "_current_exceptions":
+                    f = _current_frame_of(ident)
+                while f is not None and f.f_back is not None:
+                    f = f.f_back
+                if f is not None and f.f_code in codes:
+                    del d[ident]
+            return d
+        without_ours.__name__ = name
+        without_ours.__doc__ = orig.__doc__
+        setattr(sys, name, without_ours)
+
+
+def _current_frame_of(ident):
+    return _orig_current["_current_frames"]().get(ident)
+
+
 def uninstall():
     """Undoes the exit-path hooks (tests and embedding)."""
     global _orig_os_exit, _orig_excepthook
+    for name, orig in list(_orig_current.items()):
+        setattr(sys, name, orig)
+    _orig_current.clear()
     if _orig_os_exit is not None:
         os._exit = _orig_os_exit
         _orig_os_exit = None

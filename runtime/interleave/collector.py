@@ -2,13 +2,23 @@
 
 Loopback only; a connection whose hello carries the wrong token or version is closed and nothing from
 it is kept. A malformed event is skipped and counted, never allowed to poison the rest of its batch.
-Optionally relays each accepted connection, line by line, to an upstream receiver (the extension host)
+Optionally relays each accepted connection, batch by batch, to an upstream receiver (the extension host)
 with the upstream token, so `--output` and `--stream` can be combined.
+
+After the JSON hello a process sends either v1 JSON batch lines or, when its hello says
+"enc":"marshal" (stream.py), frames: a 4-byte big-endian length and marshal.dumps of the batch object.
+marshal.loads only ever sees bytes from a connection whose hello carried this run's token. The relay
+turns frames into v1 JSON lines as they arrive (the extension host speaks JSON); with deflate (the
+default, announced as "z":"deflate" in the upstream hello) it compresses everything after the hello
+as one zlib stream, flushed (Z_SYNC_FLUSH) after every batch so each arrives whole and at once.
 """
 import json
+import marshal
+import os
 import socket
 import threading
 import time
+import zlib
 
 from . import protocol as P
 
@@ -17,6 +27,127 @@ from _operator import _compare_digest as compare_digest
 
 
 _BATCH_PREFIX = b'{"t":"batch"'
+#: zlib level for the upstream stream: level 1 already takes JSON batches to about a fifth, at a
+#: fraction of the CPU of the default level.
+DEFLATE_LEVEL = 1
+#: INTERLEAVE_STREAM_DEFLATE=0 sends the extension host plain v1 JSON lines (a receiver that cannot inflate).
+ENV_STREAM_DEFLATE = "INTERLEAVE_STREAM_DEFLATE"
+
+
+def _default(o):
+    """JSON for values marshal carries but JSON has no form for (what stream._safe_default did in the
+    program when it encoded JSON itself)."""
+    try:
+        if isinstance(o, (set, frozenset, tuple)):
+            return list(o)
+        return str(o)
+    except Exception:
+        return "<?>"
+
+
+_JSON_SCALARS = (str, int, float, bool, type(None))
+#: Deeper than this is cut (marshal's own limit is 2,000; a crafted frame could even hold a cycle).
+MAX_DEPTH = 32
+
+
+def _json_like(v, depth=0):
+    """v as JSON would give it back: text keys, lists for tuples and sets, text for other objects."""
+    if depth > MAX_DEPTH:
+        return "<deep>"
+    if isinstance(v, dict):
+        return {_json_key(k): _json_like(x, depth + 1) for k, x in v.items()}
+    if isinstance(v, (list, tuple, set, frozenset)):
+        return [_json_like(x, depth + 1) for x in v]
+    if isinstance(v, _JSON_SCALARS):
+        return v
+    return _default(v)
+
+
+def _json_key(k):
+    if isinstance(k, str):
+        return k
+    if k is None or isinstance(k, bool):
+        return json.dumps(k)
+    return str(k)
+
+
+def _plain_args(a):
+    """An event's `a` from a marshal frame, as the JSON wire would have delivered it. Nearly always
+    already so (flat dict of text and numbers): checked cheaply, converted only when needed."""
+    for k, v in a.items():
+        if type(k) is not str or type(v) not in _JSON_SCALARS:
+            return _json_like(a)
+    return a
+
+
+class FrameError(Exception):
+    """A frame that is not a marshal batch object: that connection's data ends before it."""
+
+
+def load_frame(body):
+    """One frame's bytes -> the batch message (dict). Raises FrameError."""
+    try:
+        msg = marshal.loads(body)
+    except Exception:
+        raise FrameError("frame is not valid marshal data")
+    if not isinstance(msg, dict):
+        raise FrameError("message is not an object")
+    return msg
+
+
+class Upstream(object):
+    """One relayed connection to the extension host: the hello with the host's token, then v1 JSON
+    batch lines, optionally deflated. A host that goes away ends the relay (the program runs on)."""
+
+    def __init__(self, sock, deflate):
+        self.sock = sock
+        self.z = zlib.compressobj(DEFLATE_LEVEL) if deflate else None
+        self.encode = json.JSONEncoder(separators=(",", ":"), default=_default, check_circular=False).encode
+
+    def send_line(self, line):
+        """line: bytes ending in a newline. Returns False when the host is gone."""
+        try:
+            if self.z is not None:
+                line = self.z.compress(line) + self.z.flush(zlib.Z_SYNC_FLUSH)
+            self.sock.sendall(line)
+            return True
+        except (OSError, zlib.error):
+            return False
+
+    def send_frame(self, body):
+        """A marshal frame, as the v1 JSON batch line it stands for. False: host gone or bad frame."""
+        try:
+            msg = load_frame(body)
+        except FrameError:
+            return False
+        if msg.get("t") != "batch":
+            return True     # as for JSON lines, only batches are relayed (the host would reject others)
+        try:
+            text = self.encode(msg)
+        except (TypeError, ValueError, RecursionError):
+            # Rare (a payload with tuple keys, bytes, a set): only then is every event walked.
+            evs = msg.get("ev")
+            if isinstance(evs, (list, tuple)):
+                msg["ev"] = [_json_like(ev) for ev in evs]
+            strs = msg.get("str")
+            if strs is not None:
+                msg["str"] = _json_like(strs)
+            try:
+                text = self.encode(msg)
+            except (TypeError, ValueError, RecursionError):
+                return False
+        return self.send_line(text.encode("utf-8", "replace") + b"\n")
+
+    def close(self):
+        try:
+            if self.z is not None:
+                self.sock.sendall(self.z.flush(zlib.Z_FINISH))
+        except (OSError, zlib.error):
+            pass
+        try:
+            self.sock.close()
+        except OSError:
+            pass
 
 
 class Connection(object):
@@ -28,32 +159,46 @@ class Connection(object):
         self.lost_batches = 0
         self.malformed = 0
         self.summary = None
-        self.raw = []       # batch lines not decoded yet (see Collector.decode_pending)
+        self.raw = []       # batch lines/frames not decoded yet (see Collector.decode_pending)
+        self.frames = False  # the hello said "enc":"marshal"
+        self.decode_error = None
         self.closed = False
         self.error = None
 
 
+#: code -> (kind name, its phases); tuples of zeros that pad a short wire tuple to its 10 fields.
+_KIND_PHASES = {spec[0]: (name, spec[2]) for name, spec in P.KINDS.items()}
+_PAD = [(0,) * (10 - n) for n in range(11)]
+
+
 def decode_event(raw, pid, strings):
-    """A wire tuple -> TraceEvent dict, or None when malformed (as wire.ts decodeWireEvent)."""
-    if not isinstance(raw, list) or not 4 <= len(raw) <= 10:
+    """A wire tuple (a list from JSON, a tuple from marshal) -> TraceEvent dict, or None when malformed
+    (as wire.ts decodeWireEvent). Both decoders give exact int/float/str/dict types, so exact type
+    checks are enough (and keep bools out); this runs for every event after the program has ended."""
+    t = type(raw)
+    if t is not tuple and t is not list:
         return None
-    raw = raw + [0] * (10 - len(raw))
+    n = len(raw)
+    if n < 4 or n > 10:
+        return None
+    if n < 10:
+        raw = tuple(raw) + _PAD[n]
     code, ph, ts, tid, obj, corr, loc, dur, a, ev_pid = raw
-    if raw[8] == 0:
-        a = None
-    k = P.NAMES.get(code) if isinstance(code, int) and not isinstance(code, bool) else None
-    if k is None or not isinstance(ph, str) or ph not in P.KINDS[k][2]:
+    spec = _KIND_PHASES.get(code) if type(code) is int else None
+    if spec is None or type(ph) is not str or len(ph) != 1 or ph not in spec[1]:
         return None
     for v in (ts, obj, corr, dur):
-        if not isinstance(v, (int, float)) or isinstance(v, bool):
+        if type(v) is not int and type(v) is not float:
             return None
-    if not isinstance(tid, int) or tid < 0 or not isinstance(loc, int) or dur < 0:
+    if type(tid) is not int or tid < 0 or type(loc) is not int or dur < 0:
         return None
-    if a is not None and not isinstance(a, dict):
+    if type(a) is not dict:
+        if a is not None and not (type(a) in (int, float) and a == 0):
+            return None
+        a = None
+    if type(ev_pid) is not int or ev_pid < 0:
         return None
-    if not isinstance(ev_pid, int) or ev_pid < 0:
-        return None
-    ev = {"k": k, "ph": ph, "ts": ts, "pid": ev_pid or pid, "tid": tid}
+    ev = {"k": spec[0], "ph": ph, "ts": ts, "pid": ev_pid or pid, "tid": tid}
     if obj:
         ev["obj"] = obj
     if corr:
@@ -70,10 +215,13 @@ def decode_event(raw, pid, strings):
 
 
 class Collector(object):
-    def __init__(self, token, upstream=None, upstream_token=None, sock=None):
+    def __init__(self, token, upstream=None, upstream_token=None, sock=None, keep=True):
         self.token = token
         self.upstream = upstream
         self.upstream_token = upstream_token
+        #: False when only relaying (--stream without --output): nothing is kept, memory stays bounded.
+        self.keep = keep
+        self.deflate = os.environ.get(ENV_STREAM_DEFLATE, "1") != "0"
         self.conns = []
         self.rejected = 0
         self.lock = threading.Lock()
@@ -122,37 +270,37 @@ class Collector(object):
             threading.Thread(target=self._read, args=(conn, c), name="interleave-read", daemon=True).start()
 
     def _read(self, sock, c):
-        """Reads one process's connection. Only the hello is parsed now; batch lines are kept as they
-        came and decoded after the program has ended (decode_pending): decoding costs several
-        microseconds per event, and done here it took CPU from the program it was tracing."""
+        """Reads one process's connection. Only the hello is parsed now; batches are kept as they
+        came and decoded after the program has ended (decode_pending): decoding costs microseconds per
+        event, and done here it took CPU from the program it was tracing. The relay (--stream) is the
+        exception: it must be live, and it runs here, in the supervisor, beside the program."""
         up = None
         try:
             f = sock.makefile("rb")
-            for line in f:
-                if len(line) > P.MAX_LINE_BYTES:
-                    c.error = "line too long"
-                    break
-                if c.hello is None:
-                    try:
-                        msg = json.loads(line)
-                    except ValueError:
-                        c.error = "line is not JSON"
-                        break
-                    if not isinstance(msg, dict) or not self._check_hello(msg):
-                        with self.lock:
-                            self.rejected += 1
-                        c.error = "rejected hello"
-                        break
-                    c.hello = msg
-                    if self.upstream:
-                        up = self._open_upstream(msg)
-                    continue
-                c.raw.append(line)
-                if up is not None and line.startswith(_BATCH_PREFIX):
-                    try:
-                        up.sendall(line if line.endswith(b"\n") else line + b"\n")
-                    except OSError:
-                        up = None
+            line = f.readline(P.MAX_LINE_BYTES + 1)
+            if not line:
+                return
+            if len(line) > P.MAX_LINE_BYTES:
+                c.error = "line too long"
+                return
+            try:
+                msg = json.loads(line)
+            except ValueError:
+                c.error = "line is not JSON"
+                return
+            if not isinstance(msg, dict) or not self._check_hello(msg):
+                with self.lock:
+                    self.rejected += 1
+                c.error = "rejected hello"
+                return
+            c.hello = msg
+            if self.upstream:
+                up = self._open_upstream(msg)
+            if msg.get(P.HELLO_ENC) == P.ENC_MARSHAL:
+                c.frames = True
+                self._read_frames(f, c, up)
+            else:
+                self._read_lines(f, c, up)
         except Exception as e:  # a broken connection keeps what already arrived
             c.error = c.error or str(e)
         finally:
@@ -161,10 +309,7 @@ class Collector(object):
             except OSError:
                 pass
             if up is not None:
-                try:
-                    up.close()
-                except OSError:
-                    pass
+                up.close()
             with self.lock:
                 c.closed = True
                 if c.hello is None:
@@ -172,11 +317,54 @@ class Collector(object):
                 self.last_activity = time.monotonic()
                 self.changed.notify_all()
 
+    def _read_lines(self, f, c, up):
+        for line in f:
+            if len(line) > P.MAX_LINE_BYTES:
+                c.error = "line too long"
+                break
+            if self.keep:
+                c.raw.append(line)
+            if up is not None and line.startswith(_BATCH_PREFIX):
+                if not up.send_line(line if line.endswith(b"\n") else line + b"\n"):
+                    up = None
+
+    def _read_frames(self, f, c, up):
+        keep = self.keep
+        while True:
+            head = f.read(4)
+            if not head:
+                return
+            n = int.from_bytes(head, "big")
+            if len(head) < 4:
+                c.error = "truncated frame (the connection ended inside a frame)"
+                return
+            if n > P.MAX_LINE_BYTES:
+                c.error = "frame too long (%d bytes)" % n
+                return
+            body = f.read(n)
+            if len(body) < n:
+                c.error = "truncated frame (the connection ended inside a frame)"
+                return
+            if keep:
+                c.raw.append(body)
+            if up is not None and not up.send_frame(body):
+                # A host that went away, or a corrupt frame: nothing after it is relayed.
+                up.close()
+                up = None
+                if not keep:
+                    try:
+                        load_frame(body)
+                    except FrameError as e:
+                        c.error = str(e)
+                        return
+
     def decode_pending(self, c):
         """Decodes the batch lines of c received so far. A line that is not a JSON object ends the
         connection's data there (as a broken connection does); a message that is not a batch, or a
         malformed event, is counted and skipped."""
         raw, c.raw = c.raw, []
+        if c.frames:
+            return self._decode_frames(c, raw)
         for line in raw:
             if c.error == "line is not JSON":
                 break
@@ -193,12 +381,29 @@ class Collector(object):
                 continue
             self._batch(c, msg)
 
+    def _decode_frames(self, c, raw):
+        for body in raw:
+            if c.decode_error:
+                break
+            try:
+                msg = load_frame(body)
+            except FrameError as e:
+                # Ends this connection's data here, as a broken connection does; what came before stays.
+                c.error = c.decode_error = str(e)
+                break
+            if msg.get("t") != "batch":
+                c.malformed += 1
+                continue
+            self._batch(c, msg, True)
+
     def _check_hello(self, msg):
         if msg.get("t") != "hello" or msg.get("v") != P.WIRE_VERSION:
             return False
         tok = msg.get("token")
         if not isinstance(tok, str) or not compare_digest(tok.encode(), self.token.encode()):
             return False
+        if msg.get(P.HELLO_ENC, P.ENC_MARSHAL) != P.ENC_MARSHAL:
+            return False    # a framing we cannot read: nothing from it would decode
         pid = msg.get("pid")
         return isinstance(pid, int) and pid > 0
 
@@ -209,15 +414,18 @@ class Collector(object):
             s.settimeout(None)
             h = dict(hello)
             h["token"] = self.upstream_token
+            h.pop(P.HELLO_ENC, None)     # the host gets JSON lines whatever the program sent
+            if self.deflate:
+                h[P.HELLO_Z] = P.Z_DEFLATE
             s.sendall((json.dumps(h) + "\n").encode())
-            return s
+            return Upstream(s, self.deflate)
         except (OSError, ValueError):
             return None
 
-    def _batch(self, c, msg):
+    def _batch(self, c, msg, frames=False):
         seq = msg.get("seq")
         evs = msg.get("ev")
-        if not isinstance(seq, int) or not isinstance(evs, list):
+        if not isinstance(seq, int) or not isinstance(evs, (list, tuple) if frames else list):
             c.malformed += 1
             return
         if seq > c.next_seq:
@@ -226,7 +434,7 @@ class Collector(object):
         strs = msg.get("str")
         if isinstance(strs, dict):
             for sid, text in strs.items():
-                if isinstance(text, str) and sid.isdigit():
+                if isinstance(text, str) and isinstance(sid, str) and sid.isdigit():
                     c.strings[int(sid)] = text
         pid = c.hello["pid"]
         out = c.events
@@ -235,6 +443,8 @@ class Collector(object):
             if ev is None:
                 c.malformed += 1
                 continue
+            if frames and "a" in ev:
+                ev["a"] = _plain_args(ev["a"])
             if ev["k"] == "process.summary" and ev["pid"] == pid:
                 c.summary = ev.get("a") or {}
             out.append(ev)

@@ -17,6 +17,15 @@ ENV_DEADLOCK_TIMEOUT = "INTERLEAVE_DEADLOCK_TIMEOUT"
 ENV_CPU_INTERVAL = "INTERLEAVE_CPU_INTERVAL_MS"
 ENV_ON_DEADLOCK = "INTERLEAVE_ON_DEADLOCK"
 ENV_PARENT_CORR = "INTERLEAVE_PARENT_CORR"
+#: Set by the supervisor for the program when its own collector receives: batches go as binary frames
+#: (runtime-internal; the extension host always gets v1 JSON lines, see stream.py and collector.py).
+ENV_WIRE_ENC = "INTERLEAVE_WIRE_ENC"
+ENC_MARSHAL = "marshal"
+#: The hello field announcing the framing (program -> supervisor) and the compression (supervisor ->
+#: extension host, protocol/wire.ts WireHello.z).
+HELLO_ENC = "enc"
+HELLO_Z = "z"
+Z_DEFLATE = "deflate"
 
 CATEGORIES = ("process", "thread", "lock", "ipc", "queue", "pool", "asyncio",
               "greenlet", "cpu", "deadlock", "local", "shared", "generic")

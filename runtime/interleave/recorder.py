@@ -541,10 +541,19 @@ def _async_signals():
     return _signal, set(_signal.valid_signals()) - sync
 
 
+#: Code objects of the runtime's thread functions: a thread whose outermost frame runs one of them is
+#: ours (boot hides those from sys._current_frames).
+runtime_thread_codes = set()
+
+
 def start_runtime_thread(fn, args=()):
     """Starts one of the runtime's own threads with asynchronous signals already blocked in it (a new
     thread inherits its creator's mask), so that not even its first instructions can catch a signal
     meant for the program's main thread (a SIGTERM from Pool.terminate right after a fork, say)."""
+    try:
+        runtime_thread_codes.add(getattr(fn, "__func__", fn).__code__)
+    except Exception:
+        pass
     try:
         _signal, sigs = _async_signals()
         old = _signal.pthread_sigmask(_signal.SIG_BLOCK, sigs)

@@ -10,10 +10,11 @@ program, so they are not forwarded again; signals sent to the supervisor by anot
 stopping the run, `kill`) are forwarded. When the program dies of a signal the supervisor dies of the same
 signal after writing the trace, so callers see the same status as for a plain run.
 
-With --output the supervisor runs the collector (loopback, fresh token) and writes the merged Chrome
-trace once the program and every connection have finished (bounded wait); with --stream as well, the
-collector relays every connection to the given receiver. With --stream alone the program streams
-directly and the supervisor only adds the program's exit record.
+The supervisor runs the collector (loopback, fresh token): the program's processes send it binary
+frames (cheap for them to encode, see stream.py). With --output it writes the merged Chrome trace once
+the program and every connection have finished (bounded wait); with --stream it relays every connection
+live to the given receiver as v1 JSON lines (deflated unless INTERLEAVE_STREAM_DEFLATE=0), on the
+supervisor's own core, and adds the program's exit record.
 """
 import os
 import sys
@@ -148,15 +149,12 @@ def run(o):
     sigs = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGCHLD}
     # Block before any thread exists, so that every thread inherits the mask and sigwaitinfo sees all.
     old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
-    listener = None
-    if o.output:
-        token = os.urandom(32).hex()
-        listener = listen_loopback()
-        addr = "127.0.0.1:%d" % listener.getsockname()[1]
-    else:
-        token = os.environ[P.ENV_TOKEN]
-        addr = o.stream
+    token = os.urandom(32).hex()
+    listener = listen_loopback()
+    addr = "127.0.0.1:%d" % listener.getsockname()[1]
     env = child_env(o, addr, token, epoch)
+    # Our collector reads binary frames (stream.py); a receiver of the user's never sees them.
+    env[P.ENV_WIRE_ENC] = P.ENC_MARSHAL
     # The program reports the signals it receives on this pipe (see _wait).
     report_r, report_w = os.pipe()
     os.set_blocking(report_r, False)
@@ -178,7 +176,8 @@ def run(o):
     collector = None
     if listener is not None:
         from .collector import Collector
-        collector = Collector(token, upstream=o.stream, upstream_token=os.environ.get(P.ENV_TOKEN), sock=listener)
+        collector = Collector(token, upstream=o.stream, upstream_token=os.environ.get(P.ENV_TOKEN), sock=listener,
+                              keep=bool(o.output))
         collector.start()
 
     status = _wait(child, sigs, signal, report_r)
@@ -202,9 +201,8 @@ def run(o):
         if o.stream:
             # The live receiver also hears how the program ended (the relay only forwards the processes).
             send_exit_record(o.stream, os.environ.get(P.ENV_TOKEN, ""), exit_ev)
-        _write_trace(o, collector, exit_ev, child, code, signum, wall)
-    else:
-        send_exit_record(addr, token, exit_ev)
+        if o.output:
+            _write_trace(o, collector, exit_ev, child, code, signum, wall)
 
     if signum is not None:
         try:

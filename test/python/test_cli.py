@@ -96,6 +96,23 @@ print(asyncio.run(main()), signal.set_wakeup_fd(-1))
 """
 
 
+THREAD_FRAMES = r"""
+import os, sys, threading
+go = threading.Event()
+t = threading.Thread(target=go.wait)
+t.start()
+print("parent", len(sys._current_frames()), flush=True)
+pid = os.fork()
+if pid == 0:
+    # As CPython's test_threading: a fork child has one thread (ours must not show)
+    os.write(1, b"child %d\n" % len(sys._current_frames()))
+    os._exit(0)
+os.waitpid(pid, 0)
+go.set()
+t.join()
+"""
+
+
 LOCK_TYPE = r"""
 import threading
 lock = threading.Lock()
@@ -112,6 +129,14 @@ class TransparencyTest(unittest.TestCase):
         self.assertEqual(traced.returncode, 0, traced)
         self.assertEqual(traced.stdout, plain.stdout.decode())
         self.assertEqual(r_lock_count(traced), 1)   # and the lock was the program's, traced
+
+    def test_runtime_threads_are_not_among_the_current_frames(self):
+        path = write_program(self, THREAD_FRAMES)
+        plain = run_plain(path)
+        traced = trace_script(path)
+        self.assertEqual(traced.returncode, 0, traced)
+        self.assertEqual(plain.stdout.decode(), "parent 2\nchild 1\n")
+        self.assertEqual(traced.stdout, plain.stdout.decode())
 
     def test_set_wakeup_fd_returns_what_it_returns_in_a_plain_run(self):
         # The runtime keeps a wakeup fd of its own (for SIGTERM): the program must never be handed it.

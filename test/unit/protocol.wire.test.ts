@@ -1,5 +1,5 @@
 import * as assert from 'assert';
-import { encodeEvent, WireDecoder, WIRE_VERSION, TraceEvent, KINDS, KIND_NAMES } from '../../protocol';
+import { encodeEvent, WireDecoder, WIRE_VERSION, WIRE_Z_DEFLATE, TraceEvent, KINDS, KIND_NAMES } from '../../protocol';
 
 describe('protocol: live wire', () => {
   const hello = JSON.stringify({ t: 'hello', v: WIRE_VERSION, token: 'x', pid: 42, ppid: 1, name: 'main' });
@@ -38,6 +38,18 @@ describe('protocol: live wire', () => {
     assert.throws(() => d.decodeLine(JSON.stringify({ t: 'batch', seq: 0, ev: [] })), /before hello/);
     assert.throws(() => d.decodeLine(JSON.stringify({ t: 'hello', v: 99, token: 'x', pid: 1, ppid: 0 })), /version/);
     assert.throws(() => d.decodeLine('{oops'), /not JSON/);
+  });
+
+  it('keeps the deflate announcement of a hello and rejects compressions it does not know', () => {
+    const d = new WireDecoder();
+    d.decodeLine(JSON.stringify({ t: 'hello', v: WIRE_VERSION, token: 'x', pid: 7, ppid: 1, name: 'p', z: WIRE_Z_DEFLATE }));
+    assert.strictEqual(d.hello?.z, 'deflate');
+    const plain = new WireDecoder();
+    plain.decodeLine(hello);
+    assert.strictEqual(plain.hello?.z, undefined);
+    assert.ok(!('z' in plain.hello!));
+    assert.throws(() => new WireDecoder().decodeLine(JSON.stringify({ t: 'hello', v: WIRE_VERSION, token: 'x', pid: 7, ppid: 1, z: 'gzip' })),
+      /unsupported compression gzip/);
   });
 
   it('has unique wire codes', () => {
