@@ -232,13 +232,15 @@ def _watch_sigterm(r, main_ident):
             return
         if not data:
             return
+        # Reported before the program's own descriptor hears of it: by the time the program reacts
+        # (and perhaps exits), the supervisor can already read that it got the signal.
+        _report_signals(data)
         fwd = _forward_fd
         if fwd >= 0:
             try:
                 os.write(fwd, data)    # non-blocking, as set_wakeup_fd demands; a full buffer drops it
             except OSError:
                 pass
-        _report_signals(data)
         n = data.count(bytes((term,)))
         if not n:
             continue

@@ -180,7 +180,8 @@ def run(o):
                               keep=bool(o.output))
         collector.start()
 
-    status = _wait(child, sigs, signal, report_r)
+    signal_log = []
+    status = _wait(child, sigs, signal, report_r, signal_log)
     end_ts = (time.monotonic_ns() - epoch) // 1000
     wall = time.monotonic() - start_wall
     code, signum = None, None
@@ -202,7 +203,7 @@ def run(o):
             # The live receiver also hears how the program ended (the relay only forwards the processes).
             send_exit_record(o.stream, os.environ.get(P.ENV_TOKEN, ""), exit_ev)
         if o.output:
-            _write_trace(o, collector, exit_ev, child, code, signum, wall)
+            _write_trace(o, collector, exit_ev, child, code, signum, wall, signal_log)
 
     if signum is not None:
         try:
@@ -278,7 +279,8 @@ class _SignalReports(object):
         self.echoes = [x for x in self.echoes if now - x[1] < REPORT_KEEP]
 
     def received(self, signum, at, child):
-        """True when the program reports signum from about `at` on, within REPORT_WAIT (or has ended)."""
+        """"reported" when the program reports signum from about `at` on, within REPORT_WAIT; "exited"
+        when it has ended meanwhile; else None."""
         import select
         deadline = at + REPORT_WAIT
         while True:
@@ -286,16 +288,16 @@ class _SignalReports(object):
             hit = next((x for x in self.seen if x[0] == signum and x[1] >= at - REPORT_EARLY), None)
             if hit is not None:
                 self.seen.remove(hit)
-                return True
+                return "reported"
             left = deadline - time.monotonic()
             if left <= 0:
-                return False
+                return None
             if _has_exited(child):
-                return True          # it is gone: nothing left to forward to
+                return "exited"      # it is gone: nothing left to forward to
             try:
                 select.select([self.fd], [], [], min(left, 0.02))
             except (OSError, ValueError):
-                return False
+                return None
 
     def forwarded(self, signum):
         self.echoes.append((signum, time.monotonic()))
@@ -314,7 +316,9 @@ def _has_exited(child):
         return False
 
 
-def _wait(child, sigs, signal, report_fd=None):
+def _wait(child, sigs, signal, report_fd=None, log=None):
+    """Waits for the program, forwarding the signals sent to the supervisor; each decision on a signal
+    is appended to `log` as (signum, forwarded, why) (the trace's metadata.signals)."""
     SI_KERNEL = 0x80
     reports = _SignalReports(report_fd) if report_fd is not None else None
     reportable = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT}
@@ -335,11 +339,19 @@ def _wait(child, sigs, signal, report_fd=None):
             continue
         # Kernel-sent signals (terminal Ctrl-C, hang-up) already reached the whole process group.
         if info.si_code == SI_KERNEL:
+            if log is not None:
+                log.append((info.si_signo, False, "sent by the kernel to the process group"))
             continue
         if reports is not None and info.si_signo in reportable:
-            if reports.received(info.si_signo, time.monotonic(), child):
+            got = reports.received(info.si_signo, time.monotonic(), child)
+            if got:
+                if log is not None:
+                    log.append((info.si_signo, False, "the program got it too" if got == "reported"
+                                else "the program had exited"))
                 continue     # sent to the group: the program has it already
             reports.forwarded(info.si_signo)
+        if log is not None:
+            log.append((info.si_signo, True, "sent to the supervisor alone"))
         try:
             os.kill(child, info.si_signo)
         except OSError:
@@ -355,7 +367,7 @@ def _cpu_seconds():
         return None
 
 
-def _write_trace(o, collector, exit_ev, child, code, signum, wall):
+def _write_trace(o, collector, exit_ev, child, code, signum, wall, signal_log=()):
     from .chrome import write_chrome
     collector.add(exit_ev)
     events, processes = collector.merged()
@@ -381,6 +393,10 @@ def _write_trace(o, collector, exit_ev, child, code, signum, wall):
     }
     if signum is not None:
         meta["signal"] = exit_ev["a"]["signal"]
+    if signal_log:
+        # What the supervisor did with each signal it received: forwarded to the program, or not
+        # (the program had it already: sent to the whole process group, or by the terminal).
+        meta["signals"] = [{"signal": _signal_name(n), "forwarded": f, "why": why} for n, f, why in signal_log]
     if collector.rejected:
         meta["rejectedConnections"] = collector.rejected
     try:

@@ -46,6 +46,19 @@ for expected in (1, 2):
 '''
 
 
+# An asyncio program: add_signal_handler sets a wakeup fd of the program's own.
+ASYNCIO_SIGINT = r'''
+import asyncio, os, signal
+async def main():
+    got = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGINT, got.set)
+    print("ready", os.getpid(), flush=True)
+    await got.wait()
+    print("got it", flush=True)
+asyncio.run(main())
+'''
+
+
 class Running(object):
     """An `interleave run --output` in the background, with its stdout readable line by line."""
 
@@ -110,6 +123,20 @@ class SignalTest(unittest.TestCase):
         exc = [e for e in events if e["k"] == "exception"]
         self.assertEqual([e["a"]["type"] for e in exc], ["KeyboardInterrupt"])
         self.assertEqual(meta["signal"], "SIGINT")
+        self.assertEqual(meta.get("signals"), [
+            {"signal": "SIGINT", "forwarded": False, "why": "the program got it too"}], err)
+
+    def test_group_sigint_reaches_an_asyncio_program_once(self):
+        # asyncio's add_signal_handler installs its own wakeup fd; the runtime's watcher must still see
+        # the signal (and report it), or the supervisor forwards a second copy 0.1 s later.
+        r = Running(self, ASYNCIO_SIGINT, new_session=True)
+        r.wait_ready()
+        os.killpg(r.p.pid, signal.SIGINT)
+        self.assertEqual(r.p.stdout.readline().decode().strip(), "got it")
+        rc, err, events, meta = r.finish()
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(meta.get("signals"), [
+            {"signal": "SIGINT", "forwarded": False, "why": "the program got it too"}], err)
 
     def test_signal_to_the_supervisor_alone_is_forwarded_after_one_the_program_got_directly(self):
         # The program's report of the first SIGINT (sent to it alone) must not stand for the second,
@@ -122,6 +149,8 @@ class SignalTest(unittest.TestCase):
         self.assertEqual(r.p.stdout.readline().decode().strip(), "got 2")
         rc, err, events, meta = r.finish()
         self.assertEqual(rc, 0, err)
+        self.assertEqual(meta.get("signals"), [
+            {"signal": "SIGINT", "forwarded": True, "why": "sent to the supervisor alone"}], err)
 
     def test_sigterm_to_program_flushes_and_dies_of_sigterm(self):
         r = Running(self, WAITER % "threading.Event().wait()")
