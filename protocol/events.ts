@@ -84,9 +84,9 @@ export const KINDS = {
   'lock.hold': { code: 22, cat: 'lock', phases: ['b', 'e', 'X'], label: 'hold lock' },
   /** A non-blocking acquire or a timed acquire that failed. a: { timeout? }. */
   'lock.fail': { code: 23, cat: 'lock', phases: ['i'], label: 'acquire failed' },
-  /** Condition.wait / Event.wait / Barrier.wait. a: { what: 'condition'|'event'|'barrier', ok? }. corr on `e`: the notify that woke it. */
+  /** Condition.wait / Event.wait / Barrier.wait (threading or multiprocessing), JoinableQueue.join ('join', obj: the queue). a: { what: 'condition'|'event'|'barrier'|'join', ok? }. corr on `e`: the notify that woke it. */
   'sync.wait': { code: 24, cat: 'lock', phases: ['b', 'e', 'X'], flow: { e: 'dst', X: 'dst' }, label: 'wait' },
-  /** Condition.notify[_all] / Event.set / last Barrier arrival. a: { what, n? }. corr fans out to every woken waiter. */
+  /** Condition.notify[_all] / Event.set / last Barrier arrival / the JoinableQueue.task_done that finished the last task (what 'task_done'). a: { what, n? }. corr fans out to every woken waiter. */
   'sync.notify': { code: 25, cat: 'lock', phases: ['i'], flow: { i: 'fanout' }, label: 'notify' },
 
   // ---- messages (queue = in-process, ipc = across processes) -----------------------------------
@@ -128,7 +128,12 @@ export const KINDS = {
   // ---- asyncio (obj: the task; each task is its own lane inside its thread) -----------------------
   // Events recorded on behalf of a running task (msg.send/msg.recv of an asyncio.Queue, async.spawn,
   // async.slow) carry a.task: the task's obj, which puts them on its lane (see laneObj).
-  /** Task lifetime. b a: { name, coro, parent?: obj }; e a: { state: 'done'|'cancelled'|'error', error? }. corr: b is dst from creator's task spawn. */
+  /**
+   * Task lifetime, from its first run step. b a: { name, coro, parent?: obj, spawnTs?: µs }; e a: { state: 'done'|'cancelled'|'error', error?, steps? }.
+   * corr: b is dst from the creator's async.spawn. A b with spawnTs also stands for that spawn (creation and first step
+   * recorded as one event): it was created at spawnTs by the task `parent` (else outside any task) at `loc`, and readers
+   * draw the spawn from it (webview/model/taskStart.ts). e steps: run steps counted, not recorded one by one (default mode).
+   */
   'async.task': { code: 60, cat: 'asyncio', phases: ['b', 'e'], flow: { b: 'dst' }, label: 'task' },
   /** One run step of a task (between suspensions). */
   'async.step': { code: 61, cat: 'asyncio', phases: ['b', 'e', 'X'], label: 'step' },

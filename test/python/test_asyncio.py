@@ -1,6 +1,12 @@
 """asyncio under the tracer: each task on its own lane with its parent, linked from the creator's
 create_task, its steps and what it waited for, how it ended, asyncio.Queue messages, and callbacks
-or steps that block the loop."""
+or steps that block the loop.
+
+A task's creation and its first step are one event: the `async.task` begin carries a.spawnTs (when
+create_task ran), loc (the creator's line) and a.parent (the creating task); the timeline draws the
+spawn from it (webview/model/taskStart.ts)."""
+import os
+import sys
 import unittest
 
 from support import assert_complete, require_sample, trace_script, write_program
@@ -9,6 +15,11 @@ from test_mp_support import program_pid, spans
 
 def tasks_by_name(r):
     return {t["a"]["name"]: t for t in spans(r, "async.task")}
+
+
+def line_of(path, text):
+    with open(path) as f:
+        return next(i for i, line in enumerate(f, 1) if text in line)
 
 
 class AsyncioSample(unittest.TestCase):
@@ -28,12 +39,15 @@ class AsyncioSample(unittest.TestCase):
         self.assertEqual(len(main_task), 1)
         fetches = [t for t in tasks.values() if t["a"]["coro"] == "fetch"]
         self.assertEqual(len(fetches), 3)
-        spawns = {e["corr"]: e for e in self.r.of("async.spawn")}
+        sample = require_sample(self, "asyncio_demo.py")
+        made_at = {"fetch": line_of(sample, "asyncio.gather(fetch("), "producer": line_of(sample, "create_task(producer("),
+                   "consumer": line_of(sample, "create_task(consumer(")}
         for t in fetches + [tasks["producer"], tasks["consumer-1"]]:
             self.assertEqual(t["a"]["parent"], main_task[0]["obj"])
-            self.assertIn(t["corr"], spawns)                       # create_task -> task start arrow
-            self.assertEqual(spawns[t["corr"]]["a"]["name"], t["a"]["name"])
-            self.assertLessEqual(spawns[t["corr"]]["ts"], t["ts"])
+            self.assertTrue(t["corr"])                             # create_task -> task start arrow
+            self.assertLessEqual(t["a"]["spawnTs"], t["ts"])       # created, then first run
+            self.assertEqual(t["loc"], "%s:%d" % (sample, made_at[t["a"]["coro"]]))   # the creator's line
+        self.assertEqual(self.r.of("async.spawn"), [])             # no separate creation event
         self.assertEqual(tasks["consumer-1"]["a"]["state"], "cancelled")
         self.assertEqual(tasks["producer"]["a"]["state"], "done")
         # All on the program's main thread, each on its own lane (its obj).
@@ -74,11 +88,12 @@ class AsyncioSample(unittest.TestCase):
             self.assertNotEqual(send["a"]["task"], recv["a"]["task"])
         main = [t for t in tasks.values() if t["a"]["coro"] == "main"][0]
         self.assertEqual(q["a"].get("task"), main["obj"])             # the queue was made in main()
-        spawns = {e["obj"]: e for e in self.r.of("async.spawn")}
-        self.assertNotIn("task", spawns[main["obj"]]["a"])             # asyncio.run() made main() outside any task
+        self.assertNotIn("parent", main["a"])                          # asyncio.run() made main() outside any task
+        self.assertIn("spawnTs", main["a"])
         for t in tasks.values():                                       # main() made the rest: main -> task arrows
             if t is not main:
-                self.assertEqual(spawns[t["obj"]]["a"].get("task"), main["obj"], spawns[t["obj"]])
+                self.assertEqual(t["a"].get("parent"), main["obj"], t)
+                self.assertIn("spawnTs", t["a"])
 
     def test_nothing_lost(self):
         assert_complete(self, self.r)
@@ -168,6 +183,105 @@ class QueueOutsideTasks(unittest.TestCase):
         self.assertNotIn("task", send.get("a") or {})
         main = [t for t in tasks_by_name(r).values() if t["a"]["coro"] == "main"][0]
         self.assertEqual(recv["a"]["task"], main["obj"])
+
+
+STEPS = r'''
+import asyncio, time
+
+async def short():
+    await asyncio.sleep(0)
+
+async def late():
+    for _ in range(10):
+        await asyncio.sleep(0)         # 11 run steps: the first, and one after each yield
+
+async def blocker():
+    time.sleep(0.12)                   # blocks the loop
+
+async def main():
+    await asyncio.gather(*(short() for _ in range(3000)))     # 6,000 steps: past the default budget
+    await asyncio.create_task(late(), name="late")
+    asyncio.get_running_loop().call_soon(time.sleep, 0.12)
+    await asyncio.create_task(blocker(), name="blocker")
+    print("ok")
+
+asyncio.run(main())
+'''
+
+
+class StepsPerMode(unittest.TestCase):
+    """Full mode records every run step; default mode, past its step budget, counts short steps and
+    reports the count with the task's end. Either way every step is accounted for and the task's
+    lifecycle is exact."""
+
+    def steps_of_late(self, mode):
+        r = trace_script(write_program(self, STEPS), mode=mode)
+        self.assertEqual(r.returncode, 0, r)
+        self.assertIn("ok", r.stdout)
+        late = tasks_by_name(r)["late"]
+        self.assertEqual(late["a"]["state"], "done")
+        self.assertIsNotNone(late["dur"])
+        recorded = spans(r, "async.step", obj=late["obj"])
+        for s in recorded:          # inside the task's lifetime
+            self.assertGreaterEqual(s["ts"], late["ts"])
+            self.assertLessEqual(s["ts"] + s["dur"], late["ts"] + late["dur"])
+        return len(recorded), late["a"].get("steps", 0), r
+
+    def test_full_mode_records_every_step(self):
+        recorded, counted, r = self.steps_of_late("full")
+        self.assertEqual((recorded, counted), (11, 0))
+        self.assertEqual(len(r.of("async.task", ph="b")), 3003)       # main, 3,000 short tasks, late, blocker
+
+    def test_default_mode_counts_steps_past_the_budget(self):
+        recorded, counted, r = self.steps_of_late("default")
+        self.assertEqual(recorded + counted, 11)
+        self.assertGreater(counted, 0)              # short steps past the budget are counted, not recorded
+        self.assertEqual(len(r.of("async.task", ph="b")), 3003)       # lifecycles stay exact
+        self.assertEqual(len(r.of("async.task", ph="e")), 3003)
+        # Past the budget, steps and callbacks that block the loop are still reported, each exactly once.
+        slow = sorted(s["a"]["callback"] for s in spans(r, "async.slow"))
+        self.assertEqual(len(slow), 2, slow)
+        self.assertIn("task blocker", slow)
+        self.assertTrue(any("sleep" in n for n in slow), slow)
+        blocker = tasks_by_name(r)["blocker"]
+        steps = spans(r, "async.step", obj=blocker["obj"])
+        self.assertEqual(len(steps), 1)             # a long step is recorded whatever the budget
+        self.assertGreaterEqual(steps[0]["dur"], 100000)
+
+
+EAGER = r'''
+import asyncio
+
+async def quick():
+    return 1                            # finishes inside create_task: never scheduled on the loop
+
+async def slow():
+    await asyncio.sleep(0.01)
+
+async def main():
+    asyncio.get_running_loop().set_task_factory(asyncio.eager_task_factory)
+    print(await asyncio.create_task(quick(), name="quick"))
+    await asyncio.create_task(slow(), name="slow")
+
+asyncio.run(main())
+'''
+
+
+@unittest.skipUnless(sys.version_info >= (3, 12), "eager tasks are Python 3.12+")
+class EagerTasks(unittest.TestCase):
+    def test_eager_tasks_have_lifecycles(self):
+        """An eager task runs its first step inside create_task, not through the loop: it starts there,
+        and one that finished there still gets its end."""
+        r = trace_script(write_program(self, EAGER))
+        self.assertEqual(r.returncode, 0, r)
+        tasks = tasks_by_name(r)
+        self.assertEqual(tasks["quick"]["a"]["state"], "done")
+        self.assertIsNotNone(tasks["quick"]["dur"])
+        self.assertEqual(tasks["slow"]["a"]["state"], "done")
+        main = [t for t in tasks.values() if t["a"]["coro"] == "main"][0]
+        for name in ("quick", "slow"):
+            self.assertEqual(tasks[name]["a"]["parent"], main["obj"])
+        self.assertIn("sleep", {w["a"]["what"] for w in spans(r, "async.wait", obj=tasks["slow"]["obj"])})
 
 
 if __name__ == "__main__":

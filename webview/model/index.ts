@@ -2,6 +2,7 @@ export * from './types';
 export * from './spans';
 export * from './classify';
 export * from './timeline';
+export * from './taskStart';
 export * from './arrows';
 export * from './layout';
 export * from './cull';

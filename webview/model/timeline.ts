@@ -8,6 +8,7 @@ import { DeadlockThread, KINDS, laneKey, laneObj, TraceEvent } from '../../proto
 import { ArrowIndex } from './arrows';
 import { F_DESCRIBE, F_DRAWN, F_FOLDABLE, F_INTERVAL, F_LIFETIME, F_NO_EXTENT, F_NO_LANE, intervalState, intervalTag, KIND_FLAGS, tickGroup } from './classify';
 import { SortedSpans } from './spans';
+import { withTaskSpawns } from './taskStart';
 import type { Counter, Instant, Interval, Lane, Marker, ObjInfo, ObjKind, ProcessExit, ProcessInfo } from './types';
 
 /** Another tool's process_name record, read back as a process.start at ts 0 without a parent. */
@@ -65,7 +66,7 @@ export class TimelineModel {
 
   append(batch: readonly TraceEvent[]): void {
     if (batch.length === 0) return;
-    const events = sortedByTime(batch);
+    const events = sortedByTime(withTaskSpawns(batch));
     for (const ev of events) this.add(ev);
     this.arrows.flush((key) => this.lanes.has(key));
     this.version++;

@@ -1,14 +1,22 @@
 """asyncio: tasks on their own lanes (async.task b/e, each run step, each suspension and what it waited
-for), the creator's async.spawn linked to the task's start, and callbacks or steps that block the loop.
+for), where and by which task each was created, and callbacks or steps that block the loop.
 
 Hooked at two points that every event loop built on asyncio.BaseEventLoop goes through, so user code
 and loop.get_task_factory() are unchanged: BaseEventLoop.create_task (creation, parent task) and
 events.Handle._run (every callback the loop runs; a task's step is a callback whose __self__ is the
 task). Per-task state lives in an attribute on the task (C tasks have a __dict__).
 
+Cost: Handle._run runs for every callback, so its wrapper is a few attribute reads and two clock reads,
+and it appends wire tuples itself (a keyword rec.emit call costs about as much as the step it records).
+A task's creation and first step are one event (the async.task begin with a.spawnTs and the creator's
+loc; readers draw the spawn from it). Default mode records every step until STEP_BUDGET steps were
+recorded in the process, then only steps of at least STEP_MIN_US; the others are counted and the count
+is reported with the task's end (a.steps). Lifecycles, waits that actually wait and slow callbacks
+are always recorded; full mode records every step.
+
 asyncio.Queue put/get become msg.send/msg.recv. Everything recorded on behalf of a running task (its
-queue messages, the spawn of a task it creates, its slow steps) carries `a.task` = that task's obj: all
-tasks share one thread, and the timeline only tells them apart (lanes, task -> task arrows) by it.
+queue messages, its slow steps) carries `a.task` = that task's obj: all tasks share one thread, and the
+timeline only tells them apart (lanes, task -> task arrows) by it.
 """
 from time import monotonic_ns as _mono
 from _thread import get_native_id as _get_tid
@@ -29,10 +37,9 @@ _FULL = rec.mode() == "full"
 _step_budget = STEP_BUDGET
 
 _patches = Patches()
+_eager = []        # (task, state, coro, ts) of eager tasks not recorded yet (see create_task)
 _Task = None
 _current_task = None
-_now = rec.now
-_emit = rec.emit
 
 # Innermost awaiting coroutine (file suffix, function) -> what the task waits for.
 _WHAT = {
@@ -59,23 +66,49 @@ _WHAT = {
 
 
 class _State(object):
-    __slots__ = ("obj", "corr", "started", "wait_from", "what", "parent", "name", "spawn")
+    # `pre` is True while the next step needs _before_step (the task has not started, or it was
+    # waiting): the hot path of a running task tests one field.
+    __slots__ = ("obj", "pre", "started", "wait_from", "what", "parent", "name", "spawn_ts", "spawn_loc",
+                 "counted", "tid")
 
-    def __init__(self, obj, corr, parent, name):
+    def __init__(self, obj, parent, name, spawn_ts=0, spawn_loc=None):
         self.obj = obj
-        self.corr = corr
+        self.pre = True
         self.started = False
         self.wait_from = 0
         self.what = None
         self.parent = parent
         self.name = name
-        self.spawn = None      # (ts, tid, loc) of create_task: emitted with the first step, when the
-                               # name given by asyncio.create_task(name=...) has been set
+        # When and where create_task ran: emitted with the first step, by then the name given by
+        # asyncio.create_task(name=...) has been set. 0/None for a task we first met running.
+        self.spawn_ts = spawn_ts
+        self.spawn_loc = spawn_loc
+        self.counted = 0       # default mode: steps beyond the budget, counted instead of recorded
+        self.tid = 0           # the loop's thread, from the first step on
 
 
-_IGNORED = _State(0, 0, None, "")
+_IGNORED = _State(0, None, "")
 _RUNTIME_DIR = __import__("os").path.dirname(__import__("os").path.dirname(__import__("os").path.abspath(__file__)))
 _ASYNCIO_DIR = None
+
+# ---- the wire tuples, built here for the per-step hot path ---------------------------------------------
+# Same layout as recorder.emit builds: (code, ph, ts, tid, obj, corr, sid, dur, a, pid), trailing absent
+# fields left out. A keyword rec.emit call costs about as much as the step it records.
+_C_TASK = rec._CODES["async.task"]
+_C_STEP = rec._CODES["async.step"]
+_C_WAIT = rec._CODES["async.wait"]
+_C_SLOW = rec._CODES["async.slow"]
+_EPOCH = rec._EPOCH
+_BUFFER_HIGH = rec.BUFFER_HIGH
+
+
+def _put(t):
+    """Appends one wire tuple (what rec.emit_obj does for its fields). The recorder's buffer is read
+    through the module each time: a fork child gets a new one."""
+    if rec._active:
+        rec._append(t)
+        if len(rec._buf) > rec.BUFFER_HIGH:
+            rec._backpressure()
 
 
 def _on_task(a):
@@ -107,7 +140,7 @@ def _is_asyncio_machinery(coro):
 def _state_of(task, create=True):
     st = getattr(task, "_il_state", None)
     if st is None and create:
-        st = _State(rec.new_id(), 0, None, _task_name(task))
+        st = _State(rec.new_id(), None, _task_name(task))
         try:
             task._il_state = st
         except Exception:
@@ -122,9 +155,9 @@ def _task_name(task):
         return "Task"
 
 
-def _coro_name(task):
+def _coro_name(task, coro=None):
     try:
-        c = task.get_coro()
+        c = task.get_coro() if coro is None else coro
         return getattr(c, "__qualname__", None) or fn_name(c)
     except Exception:
         return "?"
@@ -165,31 +198,42 @@ def _waiting_for(task):
 
 
 def _wrap_create_task(orig):
+    # Once per task: kept to attribute reads and one frame walk (the creator's line).
     def create_task(self, coro, *args, **kwargs):
         task = orig(self, coro, *args, **kwargs)
         try:
-            tb = task._source_traceback      # debug mode: "created at" must name the caller, not us
-            while tb and tb[-1].filename.startswith(_RUNTIME_DIR):
-                del tb[-1]
+            if task._source_traceback:       # debug mode: "created at" must name the caller, not us
+                tb = task._source_traceback
+                while tb and tb[-1].filename.startswith(_RUNTIME_DIR):
+                    del tb[-1]
         except Exception:
             pass
-        if not rec.active() or rec.is_in_runtime():
+        if not rec._active:
             return task
         try:
+            if getattr(rec._tls, "busy", False):       # rec.is_in_runtime(), inline
+                return task
+            code = getattr(coro, "cr_code", None)
+            if code is not None and code.co_filename.startswith(_ASYNCIO_DIR) and _is_asyncio_machinery(coro):
+                task._il_state = _IGNORED      # asyncio.run's shutdown_asyncgens and the like
+                return task
             parent = None
             try:
                 cur = _current_task(self)
             except Exception:
                 cur = None
             if cur is not None:
-                pst = _state_of(cur)
-                parent = pst.obj if pst is not None else None
-            if _is_asyncio_machinery(coro):
-                task._il_state = _IGNORED      # asyncio.run's shutdown_asyncgens and the like
-                return task
-            st = _State(rec.new_id(), rec.new_id(), parent, None)
-            st.spawn = (rec.now(), _get_tid(), rec.user_loc())
-            task._il_state = st
+                pst = getattr(cur, "_il_state", None) or _state_of(cur)
+                if pst is not None:
+                    parent = pst.obj
+            # rec.new_id(), inline
+            st = task._il_state = _State(rec._id_base + next(rec._ids), parent, None, _mono(), rec.user_loc())
+            if self._task_factory is not None and (task.done() or _eager_started(coro)):
+                # An eager task (3.12+ eager_task_factory) ran its first step inside the constructor,
+                # not through the loop: it started here, and may already have finished. Recorded when
+                # the loop runs its next callback: asyncio.create_task(name=...) names it after we return.
+                st.pre = False
+                _eager.append((task, st, coro, _mono()))
         except Exception:
             pass
         return task
@@ -197,7 +241,30 @@ def _wrap_create_task(orig):
     return create_task
 
 
-def _finish(task, st, ts):
+def _record_eager():
+    """The start (and end, or first wait) of the eager tasks created since the loop's last callback."""
+    while _eager:
+        task, st, coro, t1 = _eager.pop(0)
+        try:
+            # `coro`, not get_coro(): 3.12.1's get_coro() crashes on an eager task that has finished.
+            _start(task, st, st.spawn_ts, coro)
+            if task.done():
+                _finish(task, st, t1)
+            else:
+                _suspended(task, st, t1)
+        except Exception:
+            pass
+
+
+def _eager_started(coro):
+    try:
+        frame = coro.cr_frame
+        return frame is not None and frame.f_lasti > 0
+    except Exception:
+        return False
+
+
+def _finish(task, st, t1):
     try:
         if task.cancelled():
             a = {"state": "cancelled"}
@@ -209,16 +276,21 @@ def _finish(task, st, ts):
                 a = {"state": "done"}
     except Exception:
         a = {"state": "done"}
-    _emit("async.task", "e", obj=st.obj, ts=ts, a=a)
+    if st.counted:
+        a["steps"] = st.counted
+    _put((_C_TASK, "e", (t1 - _EPOCH) // 1000, _get_tid(), st.obj, 0, 0, 0, a))
 
 
 def _wrap_run(orig):
     # The loop's hottest path: every callback. Kept to a few attribute reads when nothing is recorded.
     def _run(self):
+        global _step_budget
         if not rec._active:
             return orig(self)
+        if _eager:
+            _record_eager()
         task = getattr(self._callback, "__self__", None)
-        if task is None or not isinstance(task, _Task):
+        if not isinstance(task, _Task):
             # A plain callback: only timed, to catch ones that block the loop.
             t0 = _mono()
             orig(self)
@@ -226,9 +298,9 @@ def _wrap_run(orig):
                 _slow(self, t0, None)
             return None
         st = getattr(task, "_il_state", None)
-        if st is _IGNORED:
-            return orig(self)
-        if st is None or not st.started or st.what is not None:
+        if st is None or st.pre:
+            if st is _IGNORED:
+                return orig(self)
             try:
                 st = _before_step(task, st)
             except Exception:
@@ -238,9 +310,17 @@ def _wrap_run(orig):
         t0 = _mono()
         orig(self)
         t1 = _mono()
-        # Most steps of a busy loop are short yields with nothing to record once the step budget is
-        # spent: that case costs these few tests, not a call.
-        if _step_budget > 0 or _FULL or t1 - t0 >= _STEP_MIN_NS or task._fut_waiter is not None or task.done():
+        d = t1 - t0
+        # Default mode: every step while the budget lasts, then only steps long enough to matter; the
+        # rest are counted (reported with the task's end).
+        if _FULL or _step_budget > 0 or d >= _STEP_MIN_NS:
+            _step_budget -= 1
+            rec._append((_C_STEP, "X", (t0 - _EPOCH) // 1000, st.tid, st.obj, 0, 0, d // 1000))
+            if len(rec._buf) > _BUFFER_HIGH:
+                rec._backpressure()
+        else:
+            st.counted += 1
+        if task._fut_waiter is not None or d >= _SLOW_NS or task.done():
             try:
                 _after_step(self, task, st, t0, t1)
             except Exception:
@@ -248,6 +328,36 @@ def _wrap_run(orig):
         return None
     _run.__doc__ = orig.__doc__
     return _run
+
+
+def _start(task, st, now, coro=None):
+    """The task's first step starts its lane. One event says both when it was created (a.spawnTs,
+    loc = the creator's line, a.parent = the creating task) and when it first ran: the timeline draws
+    the create -> start arrow from the creator's lane (see protocol events.ts async.task)."""
+    st.started = True
+    st.pre = False
+    st.tid = tid = _get_tid()
+    # Once per task, so the helpers are inlined: task.get_name(), _coro_name(), _sid(), _put().
+    try:
+        name = st.name = task.get_name()
+    except Exception:
+        name = st.name = "Task"
+    try:
+        qual = (task.get_coro() if coro is None else coro).__qualname__
+    except Exception:
+        qual = _coro_name(task, coro)
+    a = {"name": name, "coro": qual}
+    if st.parent:
+        a["parent"] = st.parent
+    loc = st.spawn_loc
+    if st.spawn_ts:
+        a["spawnTs"] = (st.spawn_ts - _EPOCH) // 1000
+    if rec._active:
+        # corr = obj links the start to its creation (ids are unique across objs and corrs).
+        rec._append((_C_TASK, "b", (now - _EPOCH) // 1000, tid, st.obj, st.obj,
+                     (rec._strings.get(loc) or rec._intern(loc)) if loc else 0, 0, a))
+        if len(rec._buf) > _BUFFER_HIGH:
+            rec._backpressure()
 
 
 def _before_step(task, st):
@@ -258,45 +368,35 @@ def _before_step(task, st):
             return None
     now = _mono()
     if not st.started:
-        st.started = True
-        st.name = _task_name(task)
-        if st.spawn is not None:
-            ts, tid, loc = st.spawn
-            a = {"name": st.name}
-            if st.parent:
-                a["task"] = st.parent          # drawn on the creating task's lane: a task -> task arrow
-            _emit("async.spawn", "i", obj=st.obj, corr=st.corr, ts=ts, tid=tid, loc=loc, a=a)
-        a = {"name": st.name, "coro": _coro_name(task)}
-        if st.parent:
-            a["parent"] = st.parent
-        _emit("async.task", "b", obj=st.obj, corr=st.corr, ts=(now - rec._EPOCH) // 1000, a=a)
+        _start(task, st, now)
     elif st.what is not None:
-        ts = (st.wait_from - rec._EPOCH) // 1000
-        _emit("async.wait", "X", obj=st.obj, ts=ts, dur=(now - st.wait_from) // 1000, a={"what": st.what})
+        _put((_C_WAIT, "X", (st.wait_from - _EPOCH) // 1000, _get_tid(), st.obj, 0, 0,
+              (now - st.wait_from) // 1000, {"what": st.what}))
         st.what = None
+    st.pre = False
     return st
 
 
-def _after_step(handle, task, st, t0, t1):
-    global _step_budget
-    dur_ns = t1 - t0
-    # Default mode: every step while the budget lasts, then only steps long enough to matter.
-    if _step_budget > 0 or dur_ns >= _STEP_MIN_NS or _FULL:
-        _step_budget -= 1
-        _emit("async.step", "X", obj=st.obj, ts=(t0 - rec._EPOCH) // 1000, dur=dur_ns // 1000)
-    if dur_ns >= _SLOW_NS:
-        _slow(handle, t0, st)
-    if task.done():
-        _finish(task, st, (t1 - rec._EPOCH) // 1000)
-    elif task._fut_waiter is not None:
+def _suspended(task, st, t1):
+    if task._fut_waiter is not None:
         st.wait_from = t1
         st.what = _waiting_for(task)
+        st.pre = st.what is not None
+
+
+def _after_step(handle, task, st, t0, t1):
+    if t1 - t0 >= _SLOW_NS:
+        _slow(handle, t0, st)
+    if task.done():
+        _finish(task, st, t1)
+    else:
+        _suspended(task, st, t1)
 
 
 def _slow(handle, t0, st):
     try:
-        ts = (t0 - rec._EPOCH) // 1000
-        dur = rec.now() - ts
+        ts = (t0 - _EPOCH) // 1000
+        dur = (_mono() - t0) // 1000
         if st is not None:
             name = "task %s" % st.name
         else:
@@ -304,7 +404,7 @@ def _slow(handle, t0, st):
         a = {"callback": name}
         if st is not None:
             a["task"] = st.obj             # a task's own step: drawn on its lane, over the step
-        _emit("async.slow", "X", obj=st.obj if st is not None else 0, ts=ts, dur=dur, a=a)
+        _put((_C_SLOW, "X", ts, _get_tid(), st.obj if st is not None else 0, 0, 0, dur, a))
     except Exception:
         pass
 

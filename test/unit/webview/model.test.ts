@@ -137,6 +137,30 @@ describe('webview model: intervals', () => {
     assert.deepStrictEqual([lane.lifetimes.starts[0], lane.lifetimes.ends[0]], [1, 9]);
   });
 
+  it('draws a task start that carries its creation (a.spawnTs) as a spawn on the creator lane with an arrow', () => {
+    const m = new TimelineModel();
+    m.append([
+      ev({ k: 'async.task', ph: 'b', ts: 1, obj: 70, corr: 70, loc: '/app/main.py:30', a: { name: 'main', coro: 'main', spawnTs: 0 } }),
+      ev({ k: 'async.task', ph: 'b', ts: 5, obj: 71, corr: 71, loc: '/app/main.py:12', a: { name: 'producer', coro: 'producer', parent: 70, spawnTs: 2 } }),
+      ev({ k: 'async.task', ph: 'e', ts: 8, obj: 71, a: { state: 'done', steps: 4 } }),
+    ]);
+    const lane = (obj?: number) => m.lane(obj === undefined ? `${P}/${P}` : `${P}/${P}/${obj}`)!;
+    const spawnsOn = (obj?: number) => lane(obj).instants.items.map((i) => `${i.ev.k}:${i.ev.obj}@${i.ev.ts} ${i.ev.loc}`);
+    assert.deepStrictEqual(spawnsOn(70), ['async.spawn:71@2 /app/main.py:12'], 'main created the producer at ts 2');
+    assert.deepStrictEqual(spawnsOn(), ['async.spawn:70@0 /app/main.py:30'], 'made outside any task: the thread lane');
+    assert.strictEqual(lane(71).name, 'producer');
+    assert.deepStrictEqual([lane(71).lifetimes.starts[0], lane(71).lifetimes.ends[0]], [5, 8], 'the lane starts at the first step');
+    const arrows = m.arrows.spans.items.filter((a) => a.alive).map((a) => `${a.kind} ${a.fromLane} -> ${a.toLane}`);
+    assert.deepStrictEqual(arrows.sort(), [`spawn ${P}/${P} -> ${P}/${P}/70`, `spawn ${P}/${P}/70 -> ${P}/${P}/71`]);
+  });
+
+  it('leaves a task start without a.spawnTs (a task first met running) without a spawn', () => {
+    const m = new TimelineModel();
+    m.append([ev({ k: 'async.task', ph: 'b', ts: 1, obj: 77, corr: 77, a: { name: 'w', coro: 'w' } })]);
+    assert.strictEqual(m.lane(`${P}/${P}`)?.instants.length ?? 0, 0);
+    assert.strictEqual(m.arrows.spans.items.length, 0);
+  });
+
   it('draws queue messages on the lanes of the tasks that sent and received them, with an arrow between', () => {
     const m = new TimelineModel();
     m.append([
@@ -195,6 +219,21 @@ describe('webview model: arrows and markers', () => {
     ]);
     const kinds = m.arrows.spans.items.filter((a) => a.alive).map((a) => `${a.kind}:${a.fromLane}->${a.toLane}`).sort();
     assert.deepStrictEqual(kinds, [`join:${P}/5->${P}/${P}`, `spawn:${P}/${P}->${P}/5`, `wake:${P}/${P}->${P}/5`, `wake:${P}/${P}->${P}/6`]);
+  });
+
+  it('links a pool task recorded as one X (as the runtime records a short task) from its submit and to its result', () => {
+    const m = new TimelineModel();
+    m.append([
+      ev({ k: 'pool.create', ph: 'i', ts: 0, obj: 900, a: { type: 'ThreadPoolExecutor', workers: 2 } }),
+      ev({ k: 'pool.submit', ph: 'i', ts: 1, obj: 900, corr: 7, a: { fn: 'work', method: 'submit' } }),
+      ev({ k: 'pool.result', ph: 'i', ts: 9, obj: 900, corr: 7, a: { ok: true } }),
+    ]);
+    // the worker's event arrives last (recorded when the task ended), in a later batch
+    m.append([ev({ k: 'pool.task', ph: 'X', ts: 3, dur: 4, tid: 102, obj: 900, corr: 7, a: { fn: 'work', ok: true } })]);
+    const arrows = m.arrows.spans.items.filter((a) => a.alive)
+      .map((a) => `${a.fromLane}@${a.from.ts}->${a.toLane}@${a.to.ts}`).sort();
+    assert.deepStrictEqual(arrows, [`${P}/${P}@1->${P}/102@3`, `${P}/102@7->${P}/${P}@9`]);
+    assert.strictEqual(m.lane(`${P}/102`)!.pool, 900);
   });
 
   it('marks a deadlock with its cycle lanes, stacks, and red arrows waiter → holder', () => {
