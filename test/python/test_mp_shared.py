@@ -106,5 +106,97 @@ class ManagerSample(unittest.TestCase):
         assert_complete(self, r)
 
 
+# The child waits on an Event the parent sets once it sees the child asleep in it (the Event's own
+# Condition counts its sleepers); then both meet at a Barrier; then the parent waits on a Condition
+# the child notifies (it can only take the Condition's lock once the parent waits); last, a wait that
+# times out.
+SYNC = r"""
+import multiprocessing as mp, threading
+
+def sleepers(cond):
+    return cond._sleeping_count.get_value() - cond._woken_count.get_value()
+
+def child(ev, bar, cond, state):
+    ev.wait()                       # EV-WAIT
+    bar.wait()                      # BAR-CHILD
+    with cond:
+        state.value = 1
+        cond.notify_all()           # NOTIFY
+
+if __name__ == "__main__":
+    ev, bar, cond = mp.Event(), mp.Barrier(2), mp.Condition()
+    state = mp.Value("i", 0)
+    p = mp.Process(target=child, args=(ev, bar, cond, state))
+    p.start()
+    while sleepers(ev._cond) < 1:
+        threading.Event().wait(0.002)
+    ev.set()                        # EV-SET
+    with cond:                      # held until wait_for waits: the child can only notify after that
+        bar.wait()                  # BAR-MAIN
+        cond.wait_for(lambda: state.value == 1)   # COND-WAIT
+    p.join()
+    print("timed out", not mp.Event().wait(0.05))   # TIMEOUT
+"""
+
+
+def line_of(src, mark):
+    return next(i for i, l in enumerate(src.splitlines(), 1) if l.rstrip().endswith("# " + mark))
+
+
+class SyncPrimitives(unittest.TestCase):
+    """multiprocessing Event/Barrier/Condition waits are recorded as the threading ones are."""
+
+    def test_event_barrier_condition_across_processes(self):
+        for method in ("fork", "spawn"):
+            with self.subTest(method=method):
+                r = run_with_method(self, write_program(self, SYNC), method)
+                self.assertEqual(r.returncode, 0, r)
+                self.assertIn("timed out True", r.stdout)
+                main = program_pid(r)
+                kid = [e["a"]["child"] for e in r.of("process.spawn") if e["pid"] == main][0]
+                created = {}
+                for e in r.of("lock.create"):
+                    created.setdefault(e["a"]["type"], []).append(e["obj"])
+                self.assertEqual(len(created["mp.Event"]), 2, created)   # ev and the one that times out
+                [bar] = created["mp.Barrier"]
+                [cond] = created["mp.Condition"]
+                ev = created["mp.Event"][0]
+                at = lambda e, mark: e["loc"].endswith("prog.py:%d" % line_of(SYNC, mark))
+                # The child's wait on the Event, on its own lane, until the parent's set.
+                [w] = spans(r, "sync.wait", obj=ev)
+                [s] = r.of("sync.notify", obj=ev)
+                self.assertEqual((w["pid"], w["a"]["what"], w["a"]["ok"]), (kid, "event", True))
+                self.assertTrue(at(w, "EV-WAIT"), w)
+                self.assertEqual((s["pid"], s["a"]["what"], s["a"]["n"]), (main, "event", 1))
+                self.assertTrue(at(s, "EV-SET"), s)
+                self.assertLess(w["ts"], s["ts"])
+                self.assertGreaterEqual(w["ts"] + w["dur"], s["ts"])
+                # Both processes wait at the Barrier; whichever arrives last trips it (one notify), and
+                # its own wait is linked to that trip.
+                bw = spans(r, "sync.wait", obj=bar)
+                self.assertEqual(sorted(w["pid"] for w in bw), sorted([main, kid]))
+                self.assertTrue(all(w["a"] == {"what": "barrier", "ok": True} for w in bw), bw)
+                [trip] = r.of("sync.notify", obj=bar)
+                self.assertEqual((trip["a"]["what"], trip["a"]["n"]), ("barrier", 2))
+                self.assertEqual([w.get("ecorr") for w in bw if w["pid"] == trip["pid"]], [trip["corr"]])
+                # The parent's Condition wait (through wait_for) ends after the child's notify_all.
+                cw = spans(r, "sync.wait", obj=cond)
+                self.assertTrue(cw and all(w["pid"] == main and w["a"]["what"] == "condition" for w in cw), cw)
+                self.assertTrue(all(at(w, "COND-WAIT") for w in cw), cw)
+                [n] = r.of("sync.notify", obj=cond)
+                self.assertEqual((n["pid"], n["a"]["what"]), (kid, "condition"))
+                self.assertTrue(at(n, "NOTIFY"), n)
+                self.assertTrue(any(w["a"]["ok"] and w["ts"] + w["dur"] >= n["ts"] for w in cw), (cw, n))
+                # A wait that timed out: not ok, about as long as its timeout.
+                [t] = spans(r, "sync.wait", obj=created["mp.Event"][1])
+                self.assertEqual((t["pid"], t["a"]["ok"]), (main, False))
+                self.assertGreaterEqual(t["dur"], 40000)
+                # The Conditions inside the Events and the Barrier are machinery: not recorded (the
+                # other waits are the polling loop's threading Events).
+                waited = {w["obj"] for w in spans(r, "sync.wait")} - set(created.get("Event", []))
+                self.assertEqual(waited, set(created["mp.Event"]) | {bar, cond})
+                assert_complete(self, r)
+
+
 if __name__ == "__main__":
     unittest.main()

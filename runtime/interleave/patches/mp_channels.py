@@ -9,65 +9,144 @@ Channel ids survive fork (attributes are copied) and spawn/forkserver pickling: 
 reducer adds the `_il_*` attributes as pickle state, which unpickling puts back in the Connection's
 __dict__ (even in an untraced process, where they are inert). A Queue finds its id on its reader.
 Queues and pipes the standard library creates for itself (Pool, concurrent.futures) are not channels.
+JoinableQueue.join/task_done are recorded as a Condition's wait/notify (sync.wait 'join', sync.notify
+'task_done').
 """
 import io
+import itertools
 import pickle
+import struct
+import sys
 import _thread
+from time import monotonic_ns as _mono_ns
 
 from interleave import recorder as rec
+from interleave.patches import mp_util
 
 _MAGIC = b"\x00\xffILtrc\x00"
+_trailer = struct.Struct("<8sQ").pack      # magic + corr: the 16 bytes after a traced message's pickle
 _tls = _thread._local()
 _CTX = ("multiprocessing/context.py",)
+_getframe = sys._getframe
+_ploads = pickle.loads
+_EPOCH = rec._EPOCH          # the run's clock origin: the same in every process, never reset
+_SEND = rec._CODES["msg.send"]
+_RECV = rec._CODES["msg.recv"]
+_WAIT = rec._CODES["msg.wait"]
+
+# ---- the per-message hot path ------------------------------------------------------------------------
+# A message costs the program a put/send, a pickling, a get/recv and an unpickling; what is recorded for
+# it is built here as the recorder's wire tuples (code, ph, ts, tid, obj, corr, sid[, dur, a]) and
+# appended to rec._buf directly, guarded by rec._active: what rec.emit does, without its keyword
+# arguments, kind lookup and interning per call, and with the caller's location cached per call site.
+# rec._append/_buf/_strings/_tls are read through the module each time (a fork child gets new ones).
+# Tests pin what is recorded (test_mp BlockingGets, StartMethods); bench/runtime/mp_queue.py the cost.
+_mtls = mp_util.tls            # .tid: this thread's native id (mp_util.native_tid), reset after fork
+_native_tid = mp_util.native_tid
 
 
-class Tagged(object):
-    """A message on its way to the pickler, with what msg.send needs (emitted once its size is known)."""
-    __slots__ = ("obj", "chan", "corr", "ts", "tid", "loc", "preview")
+def _append(t):
+    rec._append(t)
+    if len(rec._buf) > rec.BUFFER_HIGH:
+        rec._backpressure()
 
-    def __init__(self, obj, chan, loc):
-        self.obj = obj
-        self.chan = chan
-        self.corr = rec.new_id()
-        self.ts = rec.now()
-        self.tid = _thread.get_native_id()
-        self.loc = loc
-        self.preview = rec.preview(obj)
+
+def _busy():
+    return getattr(rec._tls, "busy", False)
+
+
+_sites = {}   # (id(code), instruction offset) of a user call site -> (code, interned id of "path:line")
+_SITES_MAX = 20000
+
+
+@rec.on_fork_child
+def _forget_sites():
+    _sites.clear()        # interned ids are per connection: a fork child starts a new one
+
+
+def _site_sid(f):
+    """The interned id of rec.user_loc() for frame f, the caller of a wrapper (0 if none), cached per
+    user call site: hot paths look _sites up themselves and call this on a miss. The code object is
+    kept and compared so that an id cannot be reused while its entry exists."""
+    try:
+        loc = rec.user_loc()           # the runtime's own frames are skipped: the walk reaches f
+        sid = (rec._strings.get(loc) or rec._intern(loc)) if loc else 0
+        code = f.f_code
+        if rec._classify(code.co_filename) == rec._USER:   # not a stdlib caller (put_nowait, say)
+            if len(_sites) > _SITES_MAX:
+                _sites.clear()
+            _sites[(id(code), f.f_lasti)] = (code, sid)
+        return sid
+    except Exception:
+        return 0
+
+
+class Tagged(tuple):
+    """A message on its way to the pickler: (obj, chan, sid, ts, tid) of the put/send that made it.
+    The pickler emits its msg.send once it knows the size (a Queue pickles on its feeder thread, in
+    the same process: the sid is valid there)."""
+    __slots__ = ()
 
     def __reduce_ex__(self, protocol):
         # Only reachable if the patch was removed while a message waited in a feeder buffer.
-        return self.obj.__reduce_ex__(protocol)
+        return self[0].__reduce_ex__(protocol)
+
+
+def _tag(obj, chan, f):
+    """The Tagged message for a put/send called from frame f (never raises: obj itself on failure)."""
+    try:
+        code = f.f_code
+        e = _sites.get((id(code), f.f_lasti))
+        try:
+            tid = _mtls.tid
+        except AttributeError:
+            tid = _native_tid()
+        return Tagged((obj, chan, e[1] if e is not None and e[0] is code else _site_sid(f),
+                       (_mono_ns() - _EPOCH) // 1000, tid))
+    except Exception:
+        return obj
+
+
+_BIG = 10 ** 18
 
 
 def _make_pickler(base):
     orig_dumps = base.dumps
+    preview = rec.preview
 
     class TracingPickler(base):
         @classmethod
         def dumps(cls, obj, protocol=None):
             if type(obj) is not Tagged:
                 return orig_dumps(obj, protocol)
+            o = obj[0]
             buf = io.BytesIO()
-            base(buf, protocol).dump(obj.obj)
-            size = buf.tell()
+            base(buf, protocol).dump(o)
             try:
-                buf.write(_MAGIC + obj.corr.to_bytes(8, "little"))
-                rec.emit("msg.send", "i", obj=obj.chan, corr=obj.corr, loc=obj.loc, ts=obj.ts, tid=obj.tid,
-                         a={"preview": obj.preview, "size": size})
+                size = buf.tell()
+                corr = rec._id_base + next(rec._ids)     # rec.new_id()
+                buf.write(_trailer(_MAGIC, corr))
+                if rec._active:
+                    # The common payload (a small int) without rec.preview's general path.
+                    pv = repr(o) if type(o) is int and -_BIG < o < _BIG else preview(o)
+                    rec._append((_SEND, "i", obj[3], obj[4], obj[1], corr, obj[2], 0, {"preview": pv, "size": size}))
+                    if len(rec._buf) > rec.BUFFER_HIGH:
+                        rec._backpressure()
             except Exception:
                 pass
             return buf.getbuffer()
 
         @staticmethod
         def loads(data, *args, **kwargs):
+            # Hands the receiving wrapper (same thread, right after) the tagged message or the size of
+            # an untagged one; the wrapper reads the corr from the trailer and drops the reference.
             try:
-                if len(data) > 16 and data[-16:-8] == _MAGIC:
-                    _tls.got = (int.from_bytes(data[-8:], "little"), len(data) - 16)
-                else:
-                    _tls.got = (0, len(data))
+                _tls.got = data if data[-16:-8] == _MAGIC else len(data)
             except Exception:
                 pass
-            return pickle.loads(data, *args, **kwargs)
+            if args or kwargs:
+                return _ploads(data, *args, **kwargs)
+            return _ploads(data)
 
     TracingPickler.__name__ = base.__name__
     TracingPickler.__qualname__ = base.__qualname__
@@ -84,14 +163,8 @@ def _tracing_pickler(base):
     return _pickler
 
 
-def _recv_done(chan, loc):
-    got = getattr(_tls, "got", None)
-    _tls.got = None
-    corr, size = got if got else (0, 0)
-    rec.emit("msg.recv", "i", obj=chan, corr=corr, loc=loc, a={"size": size})
-
-
 _OP_GET = {"op": "get"}
+_OP_PUT = {"op": "put"}
 _OP_RECV = {"op": "recv"}
 _polls = {}   # fd -> select.poll registered for input on it (a reused fd number is the same fd to poll)
 
@@ -114,25 +187,117 @@ def _ready(conn):
         return True
 
 
-def _receive(orig, args, kwargs, chan, loc, conn, op):
-    """Runs a get/recv: a wait is recorded exactly when data was not there (wait begin, call, wait end).
-    When it was, the call is only watched, in case another reader took the data first and it blocks
-    after all: then the flusher reports the wait once it has lasted (recorder.block_enter)."""
-    if not _ready(conn):
-        rec.emit("msg.wait", "b", obj=chan, loc=loc, a=op)
+# Gets/recvs that found data ready but may block after all (another reader took it first): watched
+# here rather than through rec.block_enter/block_exit, whose entry list and lock cost more than the
+# rest of the bookkeeping. Lock-free: one key per call (itertools.count is atomic under the GIL) and
+# dict.pop as the claim, so exactly one of the call and the reporter takes the entry.
+#   call:     _watched[k] = entry; ...; if _watched.pop(k, None) is None: the reporter claimed it -> end
+#   reporter: begin appended; if _watched.pop(k, None) is None: the call had returned -> end now
+_watched = {}      # key -> (chan, sid, t0, op, tid)
+_keys = itertools.count()
+WATCH_LIVE_US = rec.BLOCK_LIVE_US
+
+
+def _report_watched(final=False):
+    """rec.live_reporters hook (the flusher, every pass; at exit with final=True): the wait begin of
+    every watched call blocked for WATCH_LIVE_US (at exit, of every one still blocked)."""
+    if not _watched or not rec._active:
+        return
+    limit = (1 << 62) if final else (_mono_ns() - _EPOCH) // 1000 - WATCH_LIVE_US
+    for k, e in list(_watched.items()):
+        if e[2] > limit:
+            continue
+        rec._append((_WAIT, "b", e[2], e[4], e[0], 0, e[1], 0, e[3]))
+        if _watched.pop(k, None) is None:
+            rec._append((_WAIT, "e", (_mono_ns() - _EPOCH) // 1000, e[4], e[0], 0, 0, 0, e[3]))
+
+
+def _register_reporter():
+    # At patch time rather than import: multiprocessing_.uninstall() takes it out again.
+    if _report_watched not in rec.live_reporters:
+        rec.live_reporters.append(_report_watched)
+
+
+@rec.on_fork_child
+def _forget_watched():
+    _watched.clear()      # other threads' calls: those threads do not exist in the child
+
+
+def _make_receiver(orig, op, queue_args, pipe):
+    """The traced get()/recv(): a wait is recorded exactly when data was not there (wait begin, call,
+    wait end: one poll(2) decides); when it was, the call is only watched (see _watched). Then the
+    msg.recv, with the corr and size that the pickler's loads() left in _tls (every get/recv that
+    returns has unpickled its message through it, last). queue_args: the method
+    takes (block, timeout) (Queue.get); pipe: self is the connection (else self._reader)."""
+    polls = _polls
+    watched = _watched
+    depth = 1 if queue_args else 2     # the user's frame (receive_noargs adds one)
+
+    def receive(self, block=True, timeout=None):
+        chan = self.__dict__.get("_il_chan" if pipe else "_il_q")
+        if not chan or not rec._active or getattr(rec._tls, "busy", False):
+            return orig(self, block, timeout) if queue_args else orig(self)
         try:
-            return orig(*args, **kwargs)
-        finally:
-            rec.emit("msg.wait", "e", obj=chan, a=op)
-    w = rec.block_enter("msg.wait", chan, loc, op)
-    try:
-        return orig(*args, **kwargs)
-    finally:
-        rec.block_exit(w)
+            f = _getframe(depth)
+            code = f.f_code
+            e = _sites.get((id(code), f.f_lasti))
+            sid = e[1] if e is not None and e[0] is code else _site_sid(f)
+            try:
+                tid = _mtls.tid
+            except AttributeError:
+                tid = _native_tid()
+            conn = self if pipe else self._reader
+            try:
+                ready = polls[conn._handle].poll(0)
+            except KeyError:
+                ready = _ready(conn)
+        except Exception:
+            return orig(self, block, timeout) if queue_args else orig(self)
+        if not block:
+            v = orig(self, block, timeout)
+        elif ready:
+            k = next(_keys)
+            watched[k] = (chan, sid, (_mono_ns() - _EPOCH) // 1000, op, tid)
+            try:
+                v = orig(self, block, timeout) if queue_args else orig(self)
+            finally:
+                if watched.pop(k, None) is None and rec._active:
+                    _append((_WAIT, "e", (_mono_ns() - _EPOCH) // 1000, tid, chan, 0, 0, 0, op))
+        else:
+            _append((_WAIT, "b", (_mono_ns() - _EPOCH) // 1000, tid, chan, 0, sid))
+            try:
+                v = orig(self, block, timeout) if queue_args else orig(self)
+            finally:
+                if rec._active:
+                    _append((_WAIT, "e", (_mono_ns() - _EPOCH) // 1000, tid, chan, 0, 0, 0, op))
+        try:
+            got = _tls.got
+            _tls.got = None
+            if rec._active:
+                if got is None or type(got) is int:
+                    # Untagged (sent by an untraced process): only the size is known here.
+                    rec._append((_RECV, "i", (_mono_ns() - _EPOCH) // 1000, tid, chan, 0, sid, 0, {"size": got or 0}))
+                else:
+                    # Its msg.send (same corr) carries the size and preview: not repeated on the wire.
+                    rec._append((_RECV, "i", (_mono_ns() - _EPOCH) // 1000, tid, chan,
+                                 int.from_bytes(got[len(got) - 8:], "little"), sid))
+                if len(rec._buf) > rec.BUFFER_HIGH:
+                    rec._backpressure()
+        except Exception:
+            pass
+        return v
+
+    if queue_args:
+        return receive
+
+    def receive_noargs(self):      # get()/recv() take no arguments: neither does the wrapper
+        return receive(self)
+    return receive_noargs
 
 
 # ---- Pipe / Connection ------------------------------------------------------------------------------
 def patch_connection(m, patches):
+    _register_reporter()
     from multiprocessing import reduction
     base = m._ForkingPickler
     patches.set(m, "_ForkingPickler", _tracing_pickler(base))
@@ -142,19 +307,11 @@ def patch_connection(m, patches):
 
     def send(self, obj):
         chan = self.__dict__.get("_il_chan")
-        if not chan or not rec.active() or rec.is_in_runtime():
+        if not chan or not rec._active or _busy():
             return orig_send(self, obj)
-        return orig_send(self, Tagged(obj, chan, rec.user_loc()))
+        return orig_send(self, _tag(obj, chan, _getframe(1)))
 
-    def recv(self):
-        chan = self.__dict__.get("_il_chan")
-        if not chan or not rec.active() or rec.is_in_runtime():
-            return orig_recv(self)
-        loc = rec.user_loc()
-        _tls.got = None
-        v = _receive(orig_recv, (self,), {}, chan, loc, self, _OP_RECV)
-        _recv_done(chan, loc)
-        return v
+    recv = _make_receiver(orig_recv, _OP_RECV, False, True)
 
     send.__doc__ = orig_send.__doc__
     recv.__doc__ = orig_recv.__doc__
@@ -241,48 +398,96 @@ def _wrap_setstate(orig):
     return __setstate__
 
 
-def _full(q):
-    sem = q.__dict__.get("_sem")      # Queue/JoinableQueue: a BoundedSemaphore of free slots
-    return sem is not None and sem._semlock._is_zero()
-
-
 def _wrap_put(orig):
-    def put(self, obj, *args, **kwargs):
+    def put(self, obj, block=True, timeout=None):
         q = self.__dict__.get("_il_q")
-        if not q or not rec.active() or rec.is_in_runtime():
-            return orig(self, obj, *args, **kwargs)
-        loc = rec.user_loc()
-        block = args[0] if args else kwargs.get("block", True)
-        waited = False
-        if block:
+        if not q or not rec._active or getattr(rec._tls, "busy", False):
+            return orig(self, obj, block, timeout)
+        try:   # _tag(), inline
+            f = _getframe(1)
+            code = f.f_code
+            e = _sites.get((id(code), f.f_lasti))
             try:
-                waited = _full(self)
-            except Exception:
-                waited = False
-            if waited:
-                rec.emit("msg.wait", "b", obj=q, loc=loc, a={"op": "put"})
+                tid = _mtls.tid
+            except AttributeError:
+                tid = _native_tid()
+            t = Tagged((obj, q, e[1] if e is not None and e[0] is code else _site_sid(f),
+                        (_mono_ns() - _EPOCH) // 1000, tid))
+            # A BoundedSemaphore of free slots: a put on a full queue waits.
+            waited = block and self._sem._semlock._is_zero()
+        except Exception:
+            return orig(self, obj, block, timeout)
+        if not waited:
+            return orig(self, t, block, timeout)
+        _append((_WAIT, "b", t[3], tid, q, 0, t[2]))
         try:
-            return orig(self, Tagged(obj, q, loc), *args, **kwargs)
+            return orig(self, t, block, timeout)
         finally:
-            if waited:
-                rec.emit("msg.wait", "e", obj=q, a={"op": "put"})
+            if rec._active:
+                _append((_WAIT, "e", (_mono_ns() - _EPOCH) // 1000, tid, q, 0, 0, 0, _OP_PUT))
     return put
 
 
-def _wrap_get(orig):
-    def get(self, *args, **kwargs):
+def _wrap_simple_put(orig):
+    def put(self, obj):
         q = self.__dict__.get("_il_q")
-        if not q or not rec.active() or rec.is_in_runtime():
-            return orig(self, *args, **kwargs)
-        loc = rec.user_loc()
-        _tls.got = None
-        v = _receive(orig, (self,) + args, kwargs, q, loc, self._reader, _OP_GET)
-        _recv_done(q, loc)
-        return v
-    return get
+        if not q or not rec._active or _busy():
+            return orig(self, obj)
+        return orig(self, _tag(obj, q, _getframe(1)))
+    return put
+
+
+# ---- JoinableQueue.join / task_done ----------------------------------------------------------------
+# As a threading Condition's wait and notify: join() is a sync.wait (what 'join') on the queue from the
+# call to its return, recorded when it has unfinished tasks to wait for; the task_done() that finishes
+# the last one is a sync.notify (what 'task_done'), linked to the joins it ends in the same process
+# (a joiner in another process is woken through shared semaphores: not knowable cheaply).
+def _wrap_join(orig):
+    def join(self):
+        q = self.__dict__.get("_il_q")
+        if not q or not rec._active or _busy():
+            return orig(self)
+        try:
+            if self._unfinished_tasks._semlock._is_zero():
+                return orig(self)                 # nothing unfinished: returns at once
+            t0 = rec.now()
+            rec.emit("sync.wait", "b", obj=q, loc=rec.user_loc(), ts=t0, a={"what": "join"})
+        except Exception:
+            return orig(self)
+        ok = False
+        try:
+            r = orig(self)
+            ok = True
+            return r
+        finally:
+            try:
+                last = self.__dict__.get("_il_done")
+                corr = last[0] if ok and last is not None and last[1] >= t0 else 0
+                rec.emit("sync.wait", "e", obj=q, corr=corr, a={"ok": ok})
+            except Exception:
+                pass
+    return join
+
+
+def _wrap_task_done(orig):
+    def task_done(self):
+        t = rec.now()      # the call, not its return: the joiners it wakes may return before it does
+        r = orig(self)     # raises ValueError when called too many times: nothing recorded then
+        q = self.__dict__.get("_il_q")
+        if q and rec._active and not _busy():
+            try:
+                if self._unfinished_tasks._semlock._is_zero():
+                    corr = rec.new_id()
+                    self.__dict__["_il_done"] = (corr, t)
+                    rec.emit("sync.notify", "i", obj=q, corr=corr, loc=rec.user_loc(), ts=t, a={"what": "task_done"})
+            except Exception:
+                pass
+        return r
+    return task_done
 
 
 def patch_queues(m, patches):
+    _register_reporter()
     patches.set(m, "_ForkingPickler", _tracing_pickler(m._ForkingPickler))
     for cls_name in ("Queue", "JoinableQueue", "SimpleQueue"):
         cls = getattr(m, cls_name, None)
@@ -292,7 +497,11 @@ def patch_queues(m, patches):
         patches.set(cls, "__init__", _wrap_init(d["__init__"], _QUEUE_TYPES[cls_name]))
         if "__setstate__" in d:
             patches.set(cls, "__setstate__", _wrap_setstate(d["__setstate__"]))
+        simple = cls_name == "SimpleQueue"
         if "put" in d:
-            patches.set(cls, "put", _wrap_put(d["put"]))
+            patches.set(cls, "put", (_wrap_simple_put if simple else _wrap_put)(d["put"]))
         if "get" in d:
-            patches.set(cls, "get", _wrap_get(d["get"]))
+            patches.set(cls, "get", _make_receiver(d["get"], _OP_GET, not simple, False))
+        if "join" in d and "task_done" in d:
+            patches.set(cls, "join", _wrap_join(d["join"]))
+            patches.set(cls, "task_done", _wrap_task_done(d["task_done"]))

@@ -1,5 +1,6 @@
 """multiprocessing locks (Lock, RLock, Semaphore, BoundedSemaphore and the lock of a Value/Array),
-Value/Array reads and writes, and Manager proxies (each call a message to the manager process).
+Event/Condition/Barrier waits and wake-ups, Value/Array reads and writes, and Manager proxies (each
+call a message to the manager process).
 
 Which objects: the ones the program creates (or that a program's Value()/Array() creates for it);
 those multiprocessing makes for its own machinery (a Queue's locks, an Event's condition) are not
@@ -7,6 +8,7 @@ instrumented. Ids across processes: fork children keep the attribute; a lock pic
 is recognised by a marker in its semaphore name ('-il'), and its id is derived from that name, which
 both processes know — the pickled state itself is unchanged.
 """
+import sys
 import zlib
 import _thread
 
@@ -137,23 +139,228 @@ def _wrap_setstate(orig):
     return __setstate__
 
 
-def _wrap_enter(orig):
+def _wrap_enter(_orig):
     def __enter__(self):
         if self.__dict__.get("_il_lock"):
             return self.acquire()
-        return orig(self)
+        # SemLock.__enter__'s own body (3.9-3.13), not a call to it: every lock multiprocessing takes
+        # for itself (a Queue's reader lock on each get) would pay a second Python frame.
+        return self._semlock.__enter__()
     return __enter__
 
 
-def _wrap_exit(orig):
+def _wrap_exit(_orig):
     def __exit__(self, *args):
         if self.__dict__.get("_il_lock"):
             return self.release()
-        return orig(self, *args)
+        return self._semlock.__exit__(*args)
     return __exit__
 
 
+# ---- Event / Condition / Barrier ----------------------------------------------------------------------
+# Recorded as their threading equivalents are (lock.create, sync.wait b/e with what and ok, sync.notify
+# with n): a wait from the call to its return, on the waiting process's lane, the set/notify/trip on
+# the notifier's. Their ids are derived from the name of one of their semaphores, which every process
+# sharing them knows (fork, spawn, forkserver), so no state is added to what is pickled. Calls are
+# recorded when the program makes them (its own frame calls them, or Condition.wait_for does): the
+# Condition inside an Event or a JoinableQueue and the Event's own waits are machinery.
+# A wait's end is linked (corr) to the set / notify_all / trip that woke it when that happened in the
+# same process during the wait; a waker in another process is not knowable without shared state, so
+# those waits carry no corr (their notify is still recorded, on its own process's lane).
+_SYNC_TYPES = {"Event": "mp.Event", "Condition": "mp.Condition", "Barrier": "mp.Barrier"}
+_SYNC_FILE = "/multiprocessing/synchronize.py"
+
+
+def _sync_sem(obj):
+    """The semaphore whose name identifies obj: created once with it, pickled with it."""
+    t = type(obj).__name__
+    if t == "Event" or hasattr(obj, "_flag"):
+        return obj._flag
+    if hasattr(obj, "_sleeping_count"):
+        return obj._sleeping_count                  # Condition
+    return obj._cond._sleeping_count                # Barrier: its Condition's
+
+
+def _sync_id(obj):
+    d = obj.__dict__
+    i = d.get("_il_sync")
+    if i is None:
+        try:
+            name = _sync_sem(obj)._semlock.name
+        except Exception:
+            name = None
+        i = d["_il_sync"] = derived_id(zlib.crc32(name.encode("utf-8", "replace")), 0x5C) if name else rec.new_id()
+    return i
+
+
+def _from_user():
+    """True when the wrapped call was made by the program (not by multiprocessing's own machinery)."""
+    try:
+        f = sys._getframe(2)
+        while f is not None:
+            c = rec._classify(f.f_code.co_filename)
+            if c == rec._USER:
+                return True
+            if c == rec._STDLIB:
+                if f.f_code.co_name != "wait_for" or not f.f_code.co_filename.endswith(_SYNC_FILE):
+                    return False
+                # Condition.wait_for's own waits count when the program called wait_for (a
+                # threading.Barrier's wait_for on an mp.Barrier's Condition is machinery).
+            f = f.f_back
+    except Exception:
+        pass
+    return False
+
+
+def _recording():
+    return rec._active and not rec.is_in_runtime() and _from_user()
+
+
+def _woke(obj, corr):
+    """Remembers a set/notify_all/trip of obj in this process, for the waits it ends here."""
+    obj.__dict__["_il_last"] = (corr, rec.now())
+
+
+def _woken_by(obj, t0):
+    last = obj.__dict__.get("_il_last")
+    return last[0] if last is not None and last[1] >= t0 else 0
+
+
+def _waiters(cond):
+    try:
+        return max(0, cond._sleeping_count._semlock._get_value() - cond._woken_count._semlock._get_value())
+    except Exception:
+        return None
+
+
+def _notify(obj, what, n, wakes_all=True):
+    try:
+        corr = rec.new_id()
+        if wakes_all:
+            _woke(obj, corr)
+        a = {"what": what}
+        if n is not None:
+            a["n"] = n
+        rec.emit("sync.notify", "i", obj=_sync_id(obj), corr=corr, loc=rec.user_loc(), a=a)
+    except Exception:
+        pass
+
+
+def _traced_wait(self, what, call, ok_of):
+    """Runs call() as a recorded wait of self; ok_of(result) tells whether it succeeded."""
+    try:
+        obj = _sync_id(self)
+        t0 = rec.now()
+        rec.emit("sync.wait", "b", obj=obj, loc=rec.user_loc(), ts=t0, a={"what": what})
+    except Exception:
+        return call()
+    ok = False
+    try:
+        r = call()
+        ok = ok_of(r)
+        return r
+    finally:
+        try:
+            rec.emit("sync.wait", "e", obj=obj, corr=_woken_by(self, t0) if ok else 0, a={"ok": ok})
+        except Exception:
+            pass
+
+
+def _wrap_sync_init(orig, type_name):
+    def __init__(self, *args, **kwargs):
+        orig(self, *args, **kwargs)
+        try:
+            if rec.active() and not rec.is_in_runtime() and created_by_user(_TRANSPARENT):
+                a = {"type": _SYNC_TYPES[type_name]}
+                if type_name == "Barrier":
+                    a["value"] = self._parties
+                rec.emit("lock.create", "i", obj=_sync_id(self), loc=rec.user_loc(), a=a)
+        except Exception:
+            pass
+    return __init__
+
+
+def _wrap_event_wait(orig):
+    def wait(self, timeout=None):
+        if not _recording():
+            return orig(self, timeout)
+        try:
+            if self._flag._semlock._get_value() > 0:
+                return orig(self, timeout)      # already set: returns at once (threading records none)
+        except Exception:
+            pass
+        return _traced_wait(self, "event", lambda: orig(self, timeout), bool)
+    return wait
+
+
+def _wrap_event_set(orig):
+    def set(self):
+        if _recording():
+            _notify(self, "event", _waiters(self._cond))
+        return orig(self)
+    return set
+
+
+def _wrap_cond_wait(orig):
+    def wait(self, timeout=None):
+        if not _recording():
+            return orig(self, timeout)
+        return _traced_wait(self, "condition", lambda: orig(self, timeout), bool)
+    return wait
+
+
+def _wrap_cond_notify(orig, wakes_all):
+    def notify(self, *args, **kwargs):
+        if _recording():
+            w = _waiters(self)
+            n = w if wakes_all or w is None else min(w, args[0] if args else kwargs.get("n", 1))
+            _notify(self, "condition", n, wakes_all)
+        return orig(self, *args, **kwargs)
+    return notify
+
+
+def _wrap_barrier_wait(orig):
+    def wait(self, timeout=None):
+        if not _recording():
+            return orig(self, timeout)
+        return _traced_wait(self, "barrier", lambda: orig(self, timeout), lambda r: True)
+    return wait
+
+
+def _wrap_barrier_release(orig):
+    def _release(self):
+        # Runs in the process whose arrival trips the barrier, before any waiter returns.
+        if rec._active and not rec.is_in_runtime():
+            _notify(self, "barrier", self._parties)
+        return orig(self)
+    return _release
+
+
+def _patch_sync_primitives(m, patches):
+    for name in ("Event", "Condition", "Barrier"):
+        cls = getattr(m, name, None)
+        if cls is not None and "__init__" in cls.__dict__:
+            patches.set(cls, "__init__", _wrap_sync_init(cls.__dict__["__init__"], name))
+    Ev, Co, Ba = getattr(m, "Event", None), getattr(m, "Condition", None), getattr(m, "Barrier", None)
+    if Ev is not None:
+        patches.set(Ev, "wait", _wrap_event_wait(Ev.wait))
+        patches.set(Ev, "set", _wrap_event_set(Ev.set))
+    if Co is not None:
+        patches.set(Co, "wait", _wrap_cond_wait(Co.wait))
+        patches.set(Co, "notify", _wrap_cond_notify(Co.notify, False))
+        patches.set(Co, "notify_all", _wrap_cond_notify(Co.notify_all, True))
+    if Ba is not None:
+        # mp.Barrier subclasses threading.Barrier, which the threading patch may have replaced by its
+        # traced class; mp.Barrier never runs that class's __init__, so its per-instance state is
+        # absent: class-level zeros leave that layer inert (it records threading Barriers only).
+        patches.set(Ba, "_il_obj", 0)
+        patches.set(Ba, "_il_corr", 0)
+        patches.set(Ba, "wait", _wrap_barrier_wait(Ba.wait))
+        patches.set(Ba, "_release", _wrap_barrier_release(Ba._release))
+
+
 def patch_synchronize(m, patches):
+    _patch_sync_primitives(m, patches)
     S = m.SemLock
     patches.set(S, "_make_name", _wrap_make_name(S.__dict__["_make_name"].__func__))
     patches.set(S, "__setstate__", _wrap_setstate(S.__dict__["__setstate__"]))

@@ -9,6 +9,7 @@ cannot know our corr, so the child reports a second `process.start` with it from
 (the Process object, pickled to the child, carries the corr).
 """
 import os
+import sys
 
 from interleave import recorder as rec
 from interleave.patches import mp_util
@@ -238,7 +239,12 @@ def _lazy(helper, fn):
 def uninstall():
     mp_util.forget(["multiprocessing." + sub for sub, _, _ in _SUBMODULES])
     _patches.restore()
-    try:
-        rec.live_reporters.remove(_report_unjoined_at_exit)
-    except ValueError:
-        pass
+    reporters = [_report_unjoined_at_exit]
+    ch = sys.modules.get("interleave.patches.mp_channels")
+    if ch is not None:
+        reporters.append(ch._report_watched)
+    for fn in reporters:
+        try:
+            rec.live_reporters.remove(fn)
+        except ValueError:
+            pass
