@@ -815,6 +815,14 @@ def _term_signals():
 _fork_mask = None
 
 
+def stream_needs_json():
+    """Whether this process's stream encodes with json (a receiver of the user's; our own supervisor
+    reads marshal frames, see stream.py). Only then must json be imported before a fork (below): the
+    import costs 2-3 ms in the program's first fork."""
+    st = _stream
+    return st is not None and not getattr(st, "marshal", False)
+
+
 def _before_fork():
     """os.register_at_fork(before=...): runs on the forking thread just before fork().
 
@@ -827,9 +835,10 @@ def _before_fork():
        child would run on with no summary. The child unblocks it in _after_fork_child (then it acts)."""
     global _fork_mask
     try:
-        import json  # noqa: F401
-        import json.encoder  # noqa: F401
-        import json.decoder  # noqa: F401
+        if stream_needs_json():
+            import json  # noqa: F401
+            import json.encoder  # noqa: F401
+            import json.decoder  # noqa: F401
     except Exception:
         pass
     _fork_mask = None

@@ -751,6 +751,10 @@ def _make_barrier_class(base):
 
     class Barrier(base):
         __new__ = _new_for(ref)
+        # A subclass that never runs this __init__ (multiprocessing's Barrier) finds an untraced
+        # barrier here instead of a missing attribute.
+        _il_obj = 0
+        _il_corr = 0
 
         def __init__(self, parties, action=None, timeout=None):
             base.__init__(self, parties, action, timeout)
