@@ -107,5 +107,47 @@ class DefaultModeBudget(unittest.TestCase):
         self.assertEqual(individual + counted, 300)
 
 
+LONG_TASK = r'''
+import threading
+import concurrent.futures as cf
+from interleave.patches import mp_util
+release = threading.Event()
+def slow():
+    release.wait()
+    return "slow done"
+with cf.ThreadPoolExecutor(2) as ex:
+    quick = ex.submit(abs, -1)
+    print(quick.result())
+    f = ex.submit(slow)
+    while not mp_util._running:          # the task has begun on its worker
+        pass
+    mp_util.report_running_tasks(final=True)   # what the flusher does once a task has lasted
+    release.set()
+    print(f.result())
+'''
+
+
+class TaskIntervals(unittest.TestCase):
+    def test_short_task_is_one_event_and_a_long_one_is_reported_while_it_runs(self):
+        r = trace_script(write_program(self, LONG_TASK), mode="full")
+        self.assertEqual(r.returncode, 0, r)
+        self.assertIn("slow done", r.stdout)
+        pool = r.of("pool.create")[0]["obj"]
+        subs, tasks, results = chains(self, r, pool)
+        by_fn = {s["a"]["fn"]: c for c, s in subs.items()}
+        self.assertEqual(set(by_fn), {"abs", "slow"})
+        self.assertEqual(set(results), set(subs))
+        # the quick task: one X (its end linked to the result through its own corr)
+        [quick] = r.of("pool.task", corr=by_fn["abs"])
+        self.assertEqual((quick["ph"], quick["a"]["ok"], quick["a"]["fn"]), ("X", True, "abs"))
+        # the long one: a begin emitted while it ran, ended by an end event (read back as a b/e pair)
+        slow = r.of("pool.task", corr=by_fn["slow"])
+        self.assertEqual([e["ph"] for e in slow], ["b", "e"])
+        self.assertEqual(slow[0]["a"], {"fn": "slow", "ok": True})   # (the reader puts both ends' args on b)
+        self.assertLessEqual(subs[by_fn["slow"]]["ts"], slow[0]["ts"])
+        self.assertLessEqual(slow[1]["ts"], results[by_fn["slow"]]["ts"])
+        self.assertEqual(slow[0]["tid"], slow[1]["tid"])
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -1,4 +1,5 @@
 """queue.Queue family: put -> get arrows (FIFO, LIFO, priority, SimpleQueue), blocked gets and puts."""
+import queue
 import unittest
 
 from support import trace_script, write_program
@@ -84,6 +85,92 @@ class QueueTest(unittest.TestCase):
         self.assertLess(recorded, 200)
         self.assertEqual(recorded + counted, 6000)
         self.assertEqual({e["tid"] for e in r.of("aggregate", obj=chan["obj"])}, {r.metadata["program"]["pid"]})
+
+
+IRREGULAR = r'''
+import queue, threading
+# the items changed behind put/get: the known idiom for emptying a queue
+q = queue.Queue()
+for i in range(3):
+    q.put("old%d" % i)
+with q.mutex:
+    q.queue.clear()
+q.put("new0"); q.put("new1")
+print(q.get(), q.get())
+# a subclass with its own ordering (its _put/_get are not the standard ones)
+class Newest(queue.Queue):
+    def _get(self):
+        return self.queue.pop()
+n = Newest()
+for x in ("a", "b", "c"):
+    n.put(x)
+print(n.get(), n.get(), n.get())
+# a get that times out waits, and receives nothing
+t = queue.Queue()
+try:
+    t.get(timeout=0.01)
+except queue.Empty:
+    print("empty")
+'''
+
+
+class IrregularUse(unittest.TestCase):
+    def test_links_survive_clear_and_custom_order(self):
+        r = trace_script(write_program(self, IRREGULAR), mode="full")
+        self.assertEqual(r.returncode, 0, r)
+        self.assertIn("new0 new1\nc b a\nempty", r.stdout)
+        sends = {e["corr"]: e for e in r.of("msg.send")}
+        chans = [e["obj"] for e in r.of("chan.create")]
+        self.assertEqual(len(chans), 3)
+        for obj, expected in ((chans[0], ["'new0'", "'new1'"]), (chans[1], ["'c'", "'b'", "'a'"])):
+            recvs = sorted(r.of("msg.recv", obj=obj), key=lambda e: e["ts"])
+            self.assertEqual([sends[e["corr"]]["a"]["preview"] for e in recvs], expected)
+        [wait] = r.intervals("msg.wait", obj=chans[2])
+        self.assertEqual(wait["a"]["op"], "get")
+        self.assertFalse(r.of("msg.recv", obj=chans[2]))
+
+
+    @unittest.skipUnless(hasattr(queue.Queue, "shutdown"), "Queue.shutdown is new in Python 3.13")
+    def test_items_dropped_by_an_immediate_shutdown_are_not_received(self):
+        src = ("import queue\nq = queue.Queue()\nfor x in 'abc':\n    q.put(x)\nprint(q.get())\n"
+               "q.shutdown(immediate=True)\nprint(q.qsize())\n")
+        r = trace_script(write_program(self, src), mode="full")
+        self.assertEqual(r.returncode, 0, r)
+        self.assertIn("a\n0", r.stdout)
+        self.assertEqual(len(r.of("msg.send")), 3)
+        [recv] = r.of("msg.recv")
+        self.assertEqual(r.of("msg.send", preview="'a'")[0]["corr"], recv["corr"])
+
+
+BLOCKED_BEYOND_BUDGET = r'''
+import queue, threading
+from interleave import deadlock
+q = queue.Queue()
+for i in range(500):          # well beyond the per-queue budget: these are counted
+    q.put(i)
+    q.get()
+def consume():
+    q.get()
+c = threading.Thread(target=consume, name="late"); c.start()
+while c.ident not in deadlock._waiting:
+    pass
+q.put("wake")
+c.join()
+'''
+
+
+class DefaultModeExactness(unittest.TestCase):
+    def test_a_get_that_blocked_is_recorded_after_the_budget(self):
+        r = trace_script(write_program(self, BLOCKED_BEYOND_BUDGET))
+        self.assertEqual(r.returncode, 0, r)
+        late = r.threads()["late"]
+        [wait] = r.intervals("msg.wait", tid=late)
+        [recv] = r.of("msg.recv", tid=late)
+        [send] = r.of("msg.send", preview="'wake'")
+        self.assertEqual(recv["corr"], send["corr"])
+        self.assertLessEqual(wait["ts"], send["ts"])
+        counted = sum(e["a"]["count"] for e in r.of("aggregate", obj=send["obj"]))
+        self.assertEqual(len(r.of("msg.send", obj=send["obj"])) + len(r.of("msg.recv", obj=send["obj"])) + counted, 1002)
 
 
 if __name__ == "__main__":

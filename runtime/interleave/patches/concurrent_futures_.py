@@ -1,14 +1,16 @@
 """concurrent.futures: ThreadPoolExecutor and ProcessPoolExecutor.
 
-submit (and map, which submits) → pool.submit with a corr; the worker's run of the call → pool.task b/e
-with the same corr; the caller getting the value or exception (Future.result/exception, or a done
+submit (and map, which submits) → pool.submit with a corr; the worker's run of the call → pool.task
+with the same corr (one X when it ends, or b/e when it lasts: mp_util.traced_task); the caller getting the value or exception (Future.result/exception, or a done
 callback) → pool.result. ThreadPoolExecutor tasks are wrapped in-process; ProcessPoolExecutor tasks are
 linked by derived_id(pool obj, work id), which both sides know, and wrapped inside the worker process
 (its call queue carries the pool obj on its reader Connection, see mp_channels/mp_pool), so the call
 item pickled to the worker is unchanged.
 """
 import functools
+import sys
 import _thread
+import weakref
 from time import monotonic_ns as _mono
 
 from interleave import recorder as rec
@@ -16,8 +18,22 @@ from interleave.patches import mp_util
 from interleave.patches.mp_util import Patches, derived_id, fn_name, traced_task
 
 _patches = Patches()
+#: Per thread: `method`/`loc` of the Executor.map call that is submitting (it submits from the standard
+#: library, so its tasks are the map's, at the map's line), and `map`: (method, interned loc) of it.
 _tls = _thread._local()
 _submit_lock = _thread.allocate_lock()
+_get_ident = _thread.get_ident
+_EPOCH = rec._EPOCH
+_SUBMIT = rec._CODES["pool.submit"]
+_RESULT = rec._CODES["pool.result"]
+_ttls = mp_util.tls
+_native_tid = mp_util.native_tid
+_sid_cache = mp_util._sid_cache
+# The outcomes' args, shared by every pool.result (never mutated: see mp_util._task_args).
+_OK, _FAIL = {"ok": True}, {"ok": False}
+_CB_OK, _CB_FAIL = {"ok": True, "callback": True}, {"ok": False, "callback": True}
+_FINISHED = "FINISHED"
+_DONE = ("CANCELLED", "CANCELLED_AND_NOTIFIED", "FINISHED")
 
 
 def _task_name(fn):
@@ -31,6 +47,17 @@ def _task_name(fn):
 
 
 # ---- executors ------------------------------------------------------------------------------------
+_executors = weakref.WeakValueDictionary()    # obj -> executor, for the aggregate counters
+
+
+def _task_counts():
+    out = []
+    for ex in list(_executors.values()):
+        for ident, c in list(ex.__dict__.get("_il_cnt", {}).items()):
+            out.append((ex._il_pool, "task", rec.native_tid(ident), c, 0))
+    return out
+
+
 def _wrap_init(orig, kind):
     def __init__(self, *args, **kwargs):
         loc = rec.user_loc()
@@ -40,6 +67,9 @@ def _wrap_init(orig, kind):
                 return
             obj = rec.new_id()
             self._il_pool = obj
+            self._il_bud = rec.BUDGET      # default mode: tasks recorded individually, then counted
+            self._il_cnt = {}
+            _executors[obj] = self
             cq = getattr(self, "_call_queue", None)
             reader = getattr(cq, "_reader", None)
             if reader is not None:
@@ -51,8 +81,8 @@ def _wrap_init(orig, kind):
 
 
 #: Default mode: a ThreadPoolExecutor's first tasks are recorded individually (submit, run, result);
-#: after rec.budget() runs out, tasks are counted ('aggregate', what 'task') and only those that run
-#: at least TASK_MIN_US are still recorded (as one pool.task X on their worker thread).
+#: after its budget (rec.BUDGET) runs out, tasks are counted ('aggregate', what 'task') and only those
+#: that run at least TASK_MIN_US are still recorded (as one pool.task X on their worker thread).
 TASK_MIN_US = 1000
 
 
@@ -69,23 +99,60 @@ def _counted_call(fn, pool_obj):
     return run
 
 
+_FUNCTION = type(_counted_call)
+_submit_args = {}      # (fn name, method) -> the pool.submit args every such event shares (bounded)
+
+
+def _fast_task_name(fn):
+    """_task_name, with the common case (a plain function) first."""
+    if type(fn) is _FUNCTION:
+        n = fn.__qualname__     # always a str for a function
+        if n:
+            return n
+    return _task_name(fn)
+
+
 def _wrap_thread_submit(orig):
     def submit(self, fn, /, *args, **kwargs):
         obj = self.__dict__.get("_il_pool")
-        if not obj or not rec.active() or rec.is_in_runtime():
+        if not obj or not rec._active or getattr(rec._tls, "busy", False):
             return orig(self, fn, *args, **kwargs)
-        if not rec.budget(obj):
-            rec.count(obj, "task")
-            return orig(self, _counted_call(fn, obj), *args, **kwargs)
-        corr = rec.new_id()
-        name = _task_name(fn)
-        rec.emit("pool.submit", "i", obj=obj, corr=corr, loc=getattr(_tls, "loc", None) or rec.user_loc(),
-                 a={"fn": name, "method": getattr(_tls, "method", None) or "submit"})
-        f = orig(self, traced_task(fn, obj, corr, name), *args, **kwargs)
+        if not rec._FULL:
+            if self._il_bud > 0:
+                self._il_bud -= 1
+            else:
+                # Counted inline (per submitting thread, cumulative; see _task_counts).
+                c = self._il_cnt
+                i = _get_ident()
+                c[i] = c.get(i, 0) + 1
+                return orig(self, _counted_call(fn, obj), *args, **kwargs)
         try:
-            f._il_task = (obj, corr)
+            ts = (_mono() - _EPOCH) // 1000
+            corr = rec._id_base + next(rec._ids)
+            name = _fast_task_name(fn)
+            m = getattr(_tls, "map", None)
+            if m is None:     # the caller's line; map() submits from the standard library: its own line
+                method = "submit"
+                f = sys._getframe(1)
+                e = _sid_cache.get((id(f.f_code), f.f_lasti))
+                sid = e[1] if e is not None and e[0] is f.f_code else mp_util.slow_sid(f)
+            else:
+                method, sid = m
+            a = _submit_args.get((name, method))
+            if a is None:
+                if len(_submit_args) > 4096:
+                    _submit_args.clear()
+                a = _submit_args[(name, method)] = {"fn": name, "method": method}
+            try:
+                tid = _ttls.tid
+            except AttributeError:
+                tid = _native_tid()
+            rec._append((_SUBMIT, "i", ts, tid, obj, corr, sid, 0, a))
+            task = traced_task(fn, obj, corr, name)
         except Exception:
-            pass
+            return orig(self, fn, *args, **kwargs)
+        f = orig(self, task, *args, **kwargs)
+        f._il_task = (obj, corr)
         return f
     submit.__doc__ = orig.__doc__
     return submit
@@ -118,12 +185,14 @@ def _wrap_map(orig):
         if getattr(_tls, "method", None) or not rec.active():
             return orig(self, fn, *iterables, **kwargs)
         _tls.method = "map"
-        _tls.loc = rec.user_loc()
+        _tls.loc = loc = rec.user_loc()
+        _tls.map = ("map", (rec._strings.get(loc) or rec._intern(loc)) if loc else 0)
         try:
             return orig(self, fn, *iterables, **kwargs)   # submits everything before returning
         finally:
             _tls.method = None
             _tls.loc = None
+            _tls.map = None
     map.__doc__ = orig.__doc__
     return map
 
@@ -177,33 +246,42 @@ def _wrap_process_worker(orig):
 
 
 # ---- the caller receiving results ---------------------------------------------------------------------
-def _report_result(fut, callback=False):
-    task = fut.__dict__.get("_il_task")
-    if not task or fut.__dict__.get("_il_reported"):
-        return
-    fut._il_reported = True
-    ok = fut._exception is None and not fut.cancelled()
-    a = {"ok": ok}
-    if callback:
-        a["callback"] = True
-    rec.emit("pool.result", "i", obj=task[0], corr=task[1], a=a)
+def _report_result(fut, task, callback=False):
+    """pool.result for a future whose outcome the caller (or its callback) received; once per future
+    (the future's _il_task is cleared)."""
+    try:
+        fut._il_task = None
+        ok = fut._exception is None and fut._state == _FINISHED
+        a = (_CB_OK if ok else _CB_FAIL) if callback else (_OK if ok else _FAIL)
+        if rec._active:
+            try:
+                tid = _ttls.tid
+            except AttributeError:
+                tid = _native_tid()
+            rec._append((_RESULT, "i", (_mono() - _EPOCH) // 1000, tid, task[0], task[1], 0, 0, a))
+            if len(rec._buf) > rec.BUFFER_HIGH:
+                rec._backpressure()
+    except Exception:
+        pass
 
 
 def _wrap_result(orig, op):
     def wrapper(self, timeout=None):
         task = self.__dict__.get("_il_task")
-        if not task or not rec.active() or rec.is_in_runtime():
+        if not task or not rec._active or getattr(rec._tls, "busy", False):
             return orig(self, timeout)
-        waiting = not self.done()
-        if waiting:
-            rec.emit("pool.wait", "b", obj=task[0], loc=rec.user_loc(), a={"op": op})
+        if self._state in _DONE:
+            try:
+                return orig(self, timeout)
+            finally:
+                _report_result(self, task)
+        rec.emit("pool.wait", "b", obj=task[0], loc=rec.user_loc(), a={"op": op})
         try:
             return orig(self, timeout)
         finally:
-            if waiting:
-                rec.emit("pool.wait", "e", obj=task[0], a={"op": op})
-            if self.done():
-                _report_result(self)
+            rec.emit("pool.wait", "e", obj=task[0], a={"op": op})
+            if self._state in _DONE and self.__dict__.get("_il_task"):
+                _report_result(self, task)
     wrapper.__name__ = orig.__name__
     wrapper.__doc__ = orig.__doc__
     return wrapper
@@ -216,10 +294,9 @@ def _wrap_add_done_callback(orig):
 
         @functools.wraps(fn)
         def callback(f):
-            try:
-                _report_result(f, callback=True)
-            except Exception:
-                pass
+            task = f.__dict__.get("_il_task")
+            if task:
+                _report_result(f, task, callback=True)
             return fn(f)
         return orig(self, callback)
     add_done_callback.__doc__ = orig.__doc__
@@ -272,10 +349,15 @@ def install():
     _patches.set(_base, "wait", w)
     if pkg.__dict__.get("wait") is not None:
         _patches.set(pkg, "wait", w)
+    rec.counter_sources.append(_task_counts)
     mp_util.when_imported("concurrent.futures.thread", _patch_thread)
     mp_util.when_imported("concurrent.futures.process", _patch_process)
 
 
 def uninstall():
     mp_util.forget(["concurrent.futures.thread", "concurrent.futures.process"])
+    try:
+        rec.counter_sources.remove(_task_counts)
+    except ValueError:
+        pass
     _patches.restore()

@@ -5,10 +5,84 @@ Kept free of heavy imports: it is loaded when the program imports `os`-level or 
 import functools
 import os as _os
 import sys
+import _thread
+from time import monotonic_ns as _mono_ns
 
 from interleave import recorder as rec
 
 _SIGNAMES = {}
+_get_native_id = _thread.get_native_id
+
+
+# ---- the hot paths' share of rec.emit -----------------------------------------------------------
+# Pools and queues record per item; rec.emit (keyword arguments, a kind-name lookup, a native-id
+# system call, a frame walk for the location) costs several times the tuple it appends. These let a
+# patch build the same tuple itself: (code, ph, ts, tid, obj, corr, sid[, dur, a]), guarded by
+# rec._active, with rec._append/_buf read through the module (a fork child gets new ones).
+
+#: Per thread: `tid`, the thread's native id (get_native_id() is a system call on Linux).
+tls = _thread._local()
+#: (id(code), instruction offset) of a user frame that called an instrumented function -> (code, sid).
+#: The code object is kept (and compared) so that an id cannot be reused while its entry exists.
+_sid_cache = {}
+_SID_CACHE_MAX = 50000
+
+
+@rec.on_fork_child
+def _after_fork():
+    # Only the forking thread lives on in the child, with a new native id; string ids are per connection.
+    tls.__dict__.pop("tid", None)
+    _sid_cache.clear()
+
+
+def native_tid():
+    """The calling thread's native id, cached per thread."""
+    try:
+        return tls.tid
+    except AttributeError:
+        t = tls.tid = _get_native_id()
+        return t
+
+
+def frame_sid(f):
+    """The interned id of the user's location: frame f if it is user code, else the nearest user frame
+    behind it (0 when there is none). Hot callers inline the cache lookup and call slow_sid on a miss."""
+    code = f.f_code
+    e = _sid_cache.get((id(code), f.f_lasti))
+    if e is not None and e[0] is code:
+        return e[1]
+    return slow_sid(f)
+
+
+def slow_sid(f0):
+    try:
+        f = f0
+        while f is not None and rec._classify(f.f_code.co_filename) != rec._USER:
+            f = f.f_back
+        if f is None:
+            return 0
+        code = f.f_code
+        fn = code.co_filename
+        if not fn.startswith(("/", "<")):
+            fn = _os.path.abspath(fn)
+        loc = "%s:%d" % (fn, f.f_lineno)
+        sid = rec._strings.get(loc) or rec._intern(loc)
+        if f is f0:      # a standard-library caller (put_nowait, say) has many user callers: not cached
+            if len(_sid_cache) > _SID_CACHE_MAX:
+                _sid_cache.clear()
+            _sid_cache[(id(code), f.f_lasti)] = (code, sid)
+        return sid
+    except Exception:
+        return 0
+
+
+def backpressure():
+    """After an append: flushes synchronously when the buffer is over its high mark (as rec.emit)."""
+    try:
+        if len(rec._buf) > rec.BUFFER_HIGH:
+            rec._backpressure()
+    except Exception:
+        pass
 
 
 class Patches(object):
@@ -118,17 +192,95 @@ def error_text(e):
         return type(e).__name__
 
 
+# ---- a pool task's run on its worker ------------------------------------------------------------------
+# One X event recorded when the task ends (half the events of a begin/end pair), like a lock hold. A
+# task that runs long is reported while it runs: the flusher emits its begin once it has lasted
+# TASK_LIVE_US (and at exit every running task's, so a task stuck in a hang or a kill still shows),
+# and the task then ends with an end event.
+_TASK = rec._CODES["pool.task"]
+_EPOCH = rec._EPOCH
+TASK_LIVE_US = 20000
+_running = {}                          # id(entry) -> [t0, tid, pool obj, corr, begin args]
+_running_lock = _thread.allocate_lock()   # the flusher's begin vs the task's own end
+#: fn name -> (begin args, ok end args): one pair of dicts shared by every such task's events (never
+#: mutated once made): no dicts per task, and the wire encoder sends a repeated object once per batch.
+_task_args = {}
+
+
+def _task_end(k, e, a):
+    """Records the end of the task entry e (key k in _running): one X, or the end of a live one."""
+    try:
+        ts = (_mono_ns() - _EPOCH) // 1000
+        if _running.pop(k, None) is not None:
+            if rec._active:
+                rec._append((_TASK, "X", e[0], e[1], e[2], e[3], 0, ts - e[0], a))
+        else:
+            # The flusher reported it live: its begin is in the buffer once the flusher lets go.
+            with _running_lock:
+                pass
+            if rec._active:
+                rec._append((_TASK, "e", ts, e[1], e[2], e[3], 0, 0, a))
+        if len(rec._buf) > rec.BUFFER_HIGH:
+            rec._backpressure()
+    except Exception:
+        pass
+
+
+def report_running_tasks(final=False):
+    """Flusher hook (rec.live_reporters): the begin of every task running for TASK_LIVE_US (all, at exit)."""
+    if not _running:
+        return
+    limit = (1 << 62) if final else (_mono_ns() - _EPOCH) // 1000 - TASK_LIVE_US
+    with _running_lock:
+        for k, e in list(_running.items()):
+            if e[0] <= limit and _running.pop(k, None) is not None:
+                rec._append((_TASK, "b", e[0], e[1], e[2], e[3], 0, 0, e[4]))
+
+
+rec.live_reporters.append(report_running_tasks)
+
+
+@rec.on_fork_child
+def _forget_running():
+    # The parent's running tasks are not the child's; a lock another thread held is not held here.
+    global _running_lock
+    _running.clear()
+    _running_lock = _thread.allocate_lock()
+
+
 def traced_task(fn, pool_obj, corr, name):
     """fn wrapped to record its run on the worker as a pool.task interval (shared by
     multiprocessing pools and concurrent.futures executors)."""
+    a = _task_args.get(name)
+    if a is None:
+        if len(_task_args) > 4096:
+            _task_args.clear()
+        a = _task_args[name] = ({"fn": name}, {"fn": name, "ok": True})
+    begin, ok = a
+
     def run(*args, **kwargs):
-        rec.emit("pool.task", "b", obj=pool_obj, corr=corr, a={"fn": name})
+        try:
+            tid = tls.tid
+        except AttributeError:
+            tid = native_tid()
+        e = [(_mono_ns() - _EPOCH) // 1000, tid, pool_obj, corr, begin]
+        k = id(e)
+        _running[k] = e
         try:
             r = fn(*args, **kwargs)
-        except BaseException as e:
-            rec.emit("pool.task", "e", obj=pool_obj, corr=corr, a={"ok": False, "error": error_text(e)})
+        except BaseException as x:
+            _task_end(k, e, {"fn": name, "ok": False, "error": error_text(x)})
             raise
-        rec.emit("pool.task", "e", obj=pool_obj, corr=corr, a={"ok": True})
+        if _running.pop(k, None) is None:
+            _task_end(k, e, ok)       # reported live: ends with an end event
+            return r
+        try:                          # the common case, inlined: one X
+            if rec._active:
+                rec._append((_TASK, "X", e[0], tid, pool_obj, corr, 0, (_mono_ns() - _EPOCH) // 1000 - e[0], ok))
+                if len(rec._buf) > rec.BUFFER_HIGH:
+                    rec._backpressure()
+        except Exception:
+            pass
         return r
     return run
 

@@ -2,9 +2,10 @@
 
 Queue classes are patched in place (isinstance and type identity stay as they were); each instance
 decides at creation whether it is the program's (recorded) or the standard library's own (a flag that
-costs one attribute read). The item's correlation id is assigned in `_put` and taken back in `_get`,
-which both run under the queue's mutex, so send/recv timestamps are in the real order; a map from
-id(item) to pending correlation ids works for FIFO, LIFO and priority order alike.
+costs one attribute read). Each recorded put chooses a correlation id; the `_put` hook files it and the
+`_get` hook takes it back, both under the queue's mutex, so a get is linked to the put of the very item
+it returned (see "correlation" below). The send is stamped before the put and the receive after the
+get, so the arrow always points forward without reading the clock under the mutex.
 
 Default mode: a put or get that blocks, or that a blocked peer is waiting for, is recorded exactly;
 other operations are recorded while the per-queue budget lasts, then counted.
@@ -13,28 +14,64 @@ import sys
 import queue
 import _thread
 import _queue
+import weakref
 from collections import deque
+from time import monotonic_ns as _mono_ns
 
 from .. import recorder as rec
 from .. import deadlock as dl
+from . import mp_util
 from .threading_ import forever_in_main, SLICE
 
 _emit = rec.emit
 _new_id = rec.new_id
-_now = rec.now
 _get_ident = _thread.get_ident
+_getframe = sys._getframe
 _getsizeof = sys.getsizeof
+_preview = rec.preview
+_user_loc = rec.user_loc
+_EPOCH = rec._EPOCH
+_SEND = rec._CODES["msg.send"]
+_RECV = rec._CODES["msg.recv"]
+_BIG = 1 << 62
+_ttls = mp_util.tls               # .tid: the thread's native id
+_native_tid = mp_util.native_tid
+_sid_cache = mp_util._sid_cache
+_slow_sid = mp_util.slow_sid
+_backpressure = mp_util.backpressure
+#: Per thread: the hand-over between the put wrapper and the _put hook it reaches under the queue's
+#: mutex (corr: the id the wrapper chose for its item).
 _tls = _thread._local()
 _orig = {}
+_oput = None      # the original Queue.put
+#: Queue.get's code: a _get hook called from anywhere else is not a get (3.13's shutdown(immediate=True)
+#: drains the queue with _get(): those items are discarded, not received).
+_get_code = queue.Queue.get.__code__
 _installed = False
 
-
-import weakref
 _queues = weakref.WeakValueDictionary()   # obj -> user queue, for the aggregate counters
 
 
+def _record(code, ts, obj, corr, sid, a):
+    """One msg.send/msg.recv instant: the tuple rec.emit would build, built positionally (no keyword
+    arguments, no kind-name lookup, the native id cached). Never raises."""
+    try:
+        if rec._active:
+            try:
+                tid = _ttls.tid
+            except AttributeError:
+                tid = _native_tid()
+            if a is None:
+                rec._append((code, "i", ts, tid, obj, corr, sid))
+            else:
+                rec._append((code, "i", ts, tid, obj, corr, sid, 0, a))
+            _backpressure()
+    except Exception:
+        pass
+
+
 def _budget0():
-    return 1 << 62 if rec.mode() == "full" else rec.BUDGET
+    return _BIG if rec.mode() == "full" else rec.BUDGET
 
 
 def _queue_counts():
@@ -57,14 +94,242 @@ def _sliced(fn, timeout_exc, timeout, *args):
             continue
 
 
+# ---- a recorded queue's parts --------------------------------------------------------------------
+# Queue.put is wrapped (class level; the standard library's own queues pass straight through): it
+# chooses the item's corr and computes its preview before the put, outside the queue's mutex (a user
+# __repr__ may take locks, even this queue's), and records the send after it.
+# Everything else is per instance, installed on the program's queues only: `_put`/`_get` hooks (the
+# get is recorded there, under the mutex: no user code runs for it) and the `not_empty`/`not_full`
+# Conditions replaced by ones whose wait() records the blocked interval. A get costs one hook and no
+# wrapper; a blocked put or get is recorded exactly when, and as long as, it really waits.
+#
+# Correlation: the put's corr travels to the _put hook through _tls.corr; the hook files it and the
+# _get hook takes back the corr of the very item it removed (both under the mutex). A Queue or
+# LifoQueue with the standard _put/_get keeps its corrs in a sequence that mirrors the items (append,
+# then popleft or pop); a PriorityQueue or a subclass with its own _put/_get (which may reorder, drop
+# or re-insert items) files them by id(item).
+_stamps = {}    # corr -> when a put that had to wait could finally insert its item
+
+
+def _take_corr():
+    """The put wrapper's corr, used once: a _put reached some other way files 0 (no arrow, never a wrong one)."""
+    try:
+        c = _tls.corr
+    except AttributeError:
+        return 0
+    _tls.corr = 0
+    return c
+
+
+def _file_by_id(m, item, corr):
+    d = m.get(id(item))
+    if d is None:
+        d = m[id(item)] = deque()
+    d.append(corr)
+
+
+def _unfile_by_id(m, item):
+    d = m.get(id(item))
+    if not d:
+        return 0
+    corr = d.popleft()
+    if not d:
+        del m[id(item)]
+    return corr
+
+
+def _resync(seq, extra):
+    """The items changed behind put/get (`with q.mutex: q.queue.clear()` is a known idiom): the corrs
+    of items that left that way are the oldest (dropped from the left); items that came in that way
+    are the newest (no corr, padded on the right)."""
+    if extra > 0:
+        if isinstance(seq, deque):
+            for _ in range(extra):
+                seq.popleft()
+        else:
+            del seq[:extra]
+    else:
+        seq.extend([0] * -extra)
+
+
+def _get_recorder(q, full):
+    """fn(corr, frame of get's caller) recording q's receive from inside its _get hook (default mode:
+    while the budget lasts, then only receives that waited or that a blocked put waits for; the others
+    are counted)."""
+    obj = q._il_obj
+
+    def received(corr, f):
+        if not full:
+            if q._il_bud > 0:
+                q._il_bud -= 1
+            elif q.not_full._waiters:
+                pass
+            elif q._il_waited:
+                q._il_waited -= 1
+            else:
+                c = q._il_cnt
+                i = _get_ident()
+                c[i] = c.get(i, 0) + 1
+                return
+        try:
+            if rec._active:
+                ts = (_mono_ns() - _EPOCH) // 1000
+                try:
+                    tid = _ttls.tid
+                except AttributeError:
+                    tid = _native_tid()
+                e = _sid_cache.get((id(f.f_code), f.f_lasti))
+                sid = e[1] if e is not None and e[0] is f.f_code else _slow_sid(f)
+                rec._append((_RECV, "i", ts, tid, obj, corr, sid))
+                _backpressure()
+        except Exception:
+            pass
+    return received
+
+
+def _install_hooks(q):
+    """Per-instance _put/_get hooks and waiting-recording Conditions for one of the program's queues."""
+    cls = type(q)
+    inner_put, inner_get = cls._put, cls._get
+    full = rec.mode() == "full"
+    received = _get_recorder(q, full)
+    std = None
+    for c in (queue.PriorityQueue, queue.LifoQueue, queue.Queue):
+        if isinstance(q, c):
+            std = c
+            break
+    if std is not queue.PriorityQueue and inner_put is std._put and inner_get is std._get:
+        lifo = std is queue.LifoQueue
+        seq = [] if lifo else deque()
+        pop = seq.pop if lifo else seq.popleft
+
+        def _put(item):
+            q.queue.append(item)        # what Queue._put and LifoQueue._put do
+            try:
+                c = _tls.corr           # (_take_corr, inlined: this is every put)
+                _tls.corr = 0
+            except AttributeError:
+                c = 0
+            seq.append(c)
+
+        if not full:
+            def _get():
+                item = q.queue.pop() if lifo else q.queue.popleft()
+                extra = len(seq) - len(q.queue) - 1
+                if extra:
+                    _resync(seq, extra)
+                corr = pop() if seq else 0
+                f = _getframe(1)
+                if f.f_code is _get_code:
+                    received(corr, f.f_back)
+                return item
+        else:
+            obj = q._il_obj
+
+            def _get():                 # received(), inlined: this is every get
+                item = q.queue.pop() if lifo else q.queue.popleft()
+                extra = len(seq) - len(q.queue) - 1
+                if extra:
+                    _resync(seq, extra)
+                corr = pop() if seq else 0
+                f = _getframe(1)
+                if f.f_code is not _get_code:
+                    return item         # not a get (shutdown(immediate=True) drains): nothing received
+                try:
+                    if rec._active:
+                        ts = (_mono_ns() - _EPOCH) // 1000
+                        try:
+                            tid = _ttls.tid
+                        except AttributeError:
+                            tid = _native_tid()
+                        f = f.f_back          # Queue.get's caller
+                        e = _sid_cache.get((id(f.f_code), f.f_lasti))
+                        sid = e[1] if e is not None and e[0] is f.f_code else _slow_sid(f)
+                        rec._append((_RECV, "i", ts, tid, obj, corr, sid))
+                        if len(rec._buf) > rec.BUFFER_HIGH:
+                            rec._backpressure()
+                except Exception:
+                    pass
+                return item
+    else:
+        m = {}
+
+        def _put(item):
+            inner_put(q, item)
+            _file_by_id(m, item, _take_corr())
+
+        def _get():
+            item = inner_get(q)
+            corr = _unfile_by_id(m, item)
+            f = _getframe(1)
+            if f.f_code is _get_code:
+                received(corr, f.f_back)
+            return item
+    q._put = _put
+    q._get = _get
+    try:
+        base = type(q.not_empty)
+        if type(q.not_full) is base:
+            cc = _condition_class(base)
+            q.not_empty = cc(q.mutex, q, "get")
+            q.not_full = cc(q.mutex, q, "put")
+    except Exception:
+        pass
+
+
+_cond_classes = {}
+
+
+def _condition_class(base):
+    cc = _cond_classes.get(base)
+    if cc is None:
+        class ChannelCondition(base):
+            """A queue's not_empty/not_full: wait() is the put or get blocking (recorded as msg.wait)."""
+
+            def __init__(self, lock, q, op):
+                base.__init__(self, lock)
+                self._il_q = q
+                self._il_op = op
+
+            def wait(self, timeout=None):
+                q = self._il_q
+                obj = q._il_obj
+                ident = _get_ident()
+                _emit("msg.wait", "b", obj=obj, loc=_user_loc(1), a={"op": self._il_op})
+                dl.wait_begin(ident, q, timeout is None)
+                ok = False
+                try:
+                    if forever_in_main(timeout):
+                        while not ok:
+                            ok = base.wait(self, SLICE)
+                    else:
+                        ok = base.wait(self, timeout)
+                finally:
+                    dl.wait_end(ident)
+                    _emit("msg.wait", "e", obj=obj)
+                    # (the mutex is held again: a put that waited inserts its item right after this)
+                    if self._il_op == "put":
+                        corr = getattr(_tls, "corr", 0)
+                        if corr:
+                            _stamps[corr] = (_mono_ns() - _EPOCH) // 1000
+                    else:
+                        q._il_waited += 1
+                return ok
+        ChannelCondition.__qualname__ = ChannelCondition.__name__ = base.__name__
+        ChannelCondition.__module__ = base.__module__
+        cc = _cond_classes[base] = ChannelCondition
+    return cc
+
+
 def _init(self, *args, **kwargs):
     _orig["__init__"](self, *args, **kwargs)
     try:
         if rec._active and not rec.is_in_runtime() and not rec.called_from_stdlib(1):
-            self._il_map = {}
             self._il_obj = _new_id()
             self._il_bud = _budget0()
             self._il_cnt = {}
+            self._il_waited = 0     # gets that blocked and have not been recorded yet (default mode)
+            _install_hooks(self)
             _queues[self._il_obj] = self
             a = {"type": "queue." + _type_name(type(self))}
             if self.maxsize > 0:
@@ -85,106 +350,47 @@ def _type_name(cls):
 def _put(self, item, block=True, timeout=None):
     obj = self._il_obj
     if not obj:
-        return _orig["put"](self, item, block, timeout)
-    try:
-        blocking = block and 0 < self.maxsize <= self._qsize()
-        recorded = blocking or bool(self.not_empty._waiters) or self._il_bud > 0
-    except Exception:
-        blocking = recorded = False
-    if not recorded:
-        # Counted inline (per thread, cumulative): cheaper than a call per operation.
-        c = self._il_cnt
-        i = _get_ident()
-        c[i] = c.get(i, 0) + 1
-        return _orig["put"](self, item, block, timeout)
-    if not blocking:
+        return _oput(self, item, block, timeout)
+    if self._il_bud > 0:
         self._il_bud -= 1
-    _tls.pending = (rec.user_loc(1), {"preview": rec.preview(item), "size": _getsizeof(item)})
-    if not blocking:
+    else:
         try:
-            return _orig["put"](self, item, block, timeout)
-        finally:
-            _tls.pending = None
-    ident = _get_ident()
-    _emit("msg.wait", "b", obj=obj, loc=_tls.pending[0], a={"op": "put"})
-    dl.wait_begin(ident, self, timeout is None)
+            exact = self.not_empty._waiters or (block and 0 < self.maxsize <= self._qsize())
+        except Exception:
+            exact = False
+        if not exact:
+            # Counted inline (per thread, cumulative): cheaper than a call per operation.
+            c = self._il_cnt
+            i = _get_ident()
+            c[i] = c.get(i, 0) + 1
+            return _oput(self, item, block, timeout)
+    # Stamped before the put: the item cannot be got before that, so the get's stamp comes later.
+    ts = (_mono_ns() - _EPOCH) // 1000
+    f = _getframe(1)
+    e = _sid_cache.get((id(f.f_code), f.f_lasti))
+    sid = e[1] if e is not None and e[0] is f.f_code else _slow_sid(f)
+    a = {"preview": _preview(item), "size": _getsizeof(item)}
+    corr = rec._id_base + next(rec._ids)
+    _tls.corr = corr
     try:
-        return _sliced(_orig["put"], queue.Full, timeout, self, item, True)
-    finally:
-        dl.wait_end(ident)
-        _emit("msg.wait", "e", obj=obj)
-        _tls.pending = None
-
-
-def _get(self, block=True, timeout=None):
-    obj = self._il_obj
-    if not obj:
-        return _orig["get"](self, block, timeout)
-    try:
-        blocking = block and not self._qsize()
-        recorded = blocking or bool(self.not_full._waiters) or self._il_bud > 0
+        _oput(self, item, block, timeout)
+    except BaseException:
+        _tls.corr = 0       # Full (or a timeout): nothing was sent
+        _stamps.pop(corr, None)
+        raise
+    if _stamps:
+        ts = _stamps.pop(corr, ts)    # it waited: sent when the item went in
+    try:                              # _record, inlined: this is every put
+        if rec._active:
+            try:
+                tid = _ttls.tid
+            except AttributeError:
+                tid = _native_tid()
+            rec._append((_SEND, "i", ts, tid, obj, corr, sid, 0, a))
+            if len(rec._buf) > rec.BUFFER_HIGH:
+                rec._backpressure()
     except Exception:
-        blocking = recorded = False
-    if not recorded:
-        c = self._il_cnt
-        i = _get_ident()
-        c[i] = c.get(i, 0) + 1
-        return _orig["get"](self, block, timeout)
-    if not blocking:
-        self._il_bud -= 1
-    loc = rec.user_loc(1)
-    _tls.got = None
-    _tls.want = True
-    ident = _get_ident()
-    if blocking:
-        _emit("msg.wait", "b", obj=obj, loc=loc, a={"op": "get"})
-        dl.wait_begin(ident, self, timeout is None)
-    try:
-        item = _sliced(_orig["get"], queue.Empty, timeout, self, block) if blocking else _orig["get"](self, block, timeout)
-    finally:
-        _tls.want = False
-        if blocking:
-            dl.wait_end(ident)
-            _emit("msg.wait", "e", obj=obj)
-    got = _tls.got
-    if got is not None:
-        _tls.got = None
-        _emit("msg.recv", "i", obj=obj, corr=got[0], loc=loc, ts=got[1])
-    return item
-
-
-def _make_put_hook(orig):
-    def _put_hook(self, item):
-        orig(self, item)
-        if self._il_obj:
-            p = getattr(_tls, "pending", None)
-            if p is not None:
-                _tls.pending = None
-                corr = _new_id()
-                m = self._il_map
-                d = m.get(id(item))
-                if d is None:
-                    d = m[id(item)] = deque()
-                d.append(corr)
-                _emit("msg.send", "i", obj=self._il_obj, corr=corr, loc=p[0], a=p[1])
-    return _put_hook
-
-
-def _make_get_hook(orig):
-    def _get_hook(self):
-        item = orig(self)
-        if self._il_obj:
-            m = self._il_map
-            d = m.get(id(item))
-            corr = 0
-            if d:
-                corr = d.popleft()
-                if not d:
-                    del m[id(item)]
-            if getattr(_tls, "want", False):
-                _tls.got = (corr, _now())
-        return item
-    return _get_hook
+        pass
 
 
 # ---- SimpleQueue (a C type: subclassed; the standard library's own stay plain C objects) ------------
@@ -208,14 +414,13 @@ class SimpleQueue(_CSimpleQueue):
     def put(self, item, block=True, timeout=None):
         obj = self._il_obj
         if rec.budget(obj):
-            corr = _new_id()
+            ts = (_mono_ns() - _EPOCH) // 1000
+            sid = mp_util.frame_sid(_getframe(1))
+            a = {"preview": _preview(item), "size": _getsizeof(item)}
+            corr = rec._id_base + next(rec._ids)
             with self._il_lock:
-                d = self._il_map.get(id(item))
-                if d is None:
-                    d = self._il_map[id(item)] = deque()
-                d.append(corr)
-            _emit("msg.send", "i", obj=obj, corr=corr, loc=rec.user_loc(1),
-                  a={"preview": rec.preview(item), "size": _getsizeof(item)})
+                _file_by_id(self._il_map, item, corr)
+            _record(_SEND, ts, obj, corr, sid, a)
         else:
             rec.count(obj, "queue")
         return _CSimpleQueue.put(self, item, block, timeout)
@@ -240,14 +445,9 @@ class SimpleQueue(_CSimpleQueue):
                 dl.wait_end(ident)
                 _emit("msg.wait", "e", obj=obj)
         with self._il_lock:
-            d = self._il_map.get(id(item))
-            corr = 0
-            if d:
-                corr = d.popleft()
-                if not d:
-                    del self._il_map[id(item)]
+            corr = _unfile_by_id(self._il_map, item)
         if corr or blocking:
-            _emit("msg.recv", "i", obj=obj, corr=corr, loc=loc or rec.user_loc(1))
+            _record(_RECV, (_mono_ns() - _EPOCH) // 1000, obj, corr, mp_util.frame_sid(_getframe(1)), None)
         else:
             rec.count(obj, "queue")
         return item
@@ -260,20 +460,15 @@ SimpleQueue.__module__ = "queue"
 
 
 def install():
-    global _installed
+    global _installed, _oput
     if _installed:
         return
     Q = queue.Queue
-    _orig.update({"__init__": Q.__init__, "put": Q.put, "get": Q.get, "SimpleQueue": queue.SimpleQueue})
+    _orig.update({"__init__": Q.__init__, "put": Q.put, "SimpleQueue": queue.SimpleQueue})
+    _oput = Q.put
     Q._il_obj = 0
     Q.__init__ = _init
     Q.put = _put
-    Q.get = _get
-    for cls in (queue.Queue, queue.LifoQueue, queue.PriorityQueue):
-        _orig[(cls, "_put")] = cls.__dict__["_put"]
-        _orig[(cls, "_get")] = cls.__dict__["_get"]
-        cls._put = _make_put_hook(cls.__dict__["_put"])
-        cls._get = _make_get_hook(cls.__dict__["_get"])
     if queue.SimpleQueue is _CSimpleQueue:
         queue.SimpleQueue = SimpleQueue
     rec.counter_sources.append(_queue_counts)
@@ -281,20 +476,18 @@ def install():
 
 
 def uninstall():
+    """Puts the classes back. Queues created meanwhile keep their hooks, which record nothing once the
+    recorder stops (and file no corr without the put wrapper)."""
     global _installed
     if not _installed:
         return
     Q = queue.Queue
     Q.__init__ = _orig["__init__"]
     Q.put = _orig["put"]
-    Q.get = _orig["get"]
     try:
         del Q._il_obj
     except AttributeError:
         pass
-    for cls in (queue.Queue, queue.LifoQueue, queue.PriorityQueue):
-        cls._put = _orig[(cls, "_put")]
-        cls._get = _orig[(cls, "_get")]
     queue.SimpleQueue = _orig["SimpleQueue"]
     try:
         rec.counter_sources.remove(_queue_counts)
