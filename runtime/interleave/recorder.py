@@ -277,6 +277,17 @@ _loc_cache = {}    # (id(code), instruction offset) -> "path:line"
 _CACHE_MAX = 100000
 
 
+def code_class(code):
+    """_USER, _STDLIB or _RUNTIME for a code object, from the cache user_loc fills."""
+    cc = _code_class.get(id(code))
+    if cc is None:
+        if len(_code_class) > _CACHE_MAX:
+            _loc_cache.clear()
+            _code_class.clear()
+        cc = _code_class[id(code)] = (code, _classify(code.co_filename))
+    return cc[1]
+
+
 def user_loc(skip=0):
     """'path:line' of the nearest frame outside this package, the standard library and gevent."""
     try:
@@ -313,7 +324,8 @@ def called_from_stdlib(skip=0):
     try:
         f = sys._getframe(1 + skip)
         while f is not None:
-            c = _classify(f.f_code.co_filename)
+            cc = _code_class.get(id(f.f_code))
+            c = cc[1] if cc is not None else code_class(f.f_code)
             if c != _RUNTIME:
                 return c == _STDLIB
             f = f.f_back

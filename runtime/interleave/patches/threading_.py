@@ -132,9 +132,27 @@ def _budget0():
     return _BIG if rec.mode() == "full" else rec.BUDGET
 
 
+_code_class_get = rec._code_class.get    # (cleared in place, never rebound)
+_RUNTIME, _STDLIB = rec._RUNTIME, rec._STDLIB
+
+
 def _user_created():
     # Frames: _user_created <- factory/__init__ <- caller. Recording off while the runtime itself works.
-    return rec.active() and not rec.is_in_runtime() and not rec.called_from_stdlib(2)
+    # rec.active(), rec.is_in_runtime() and rec.called_from_stdlib(2), inlined: every Condition, Lock
+    # and Event the standard library creates (one Condition and RLock per Future) asks this.
+    if not rec._active or getattr(rec._tls, "busy", False):
+        return False
+    try:
+        f = _getframe(2)
+        while f is not None:
+            cc = _code_class_get(id(f.f_code))
+            c = cc[1] if cc is not None else rec.code_class(f.f_code)
+            if c != _RUNTIME:
+                return c != _STDLIB
+            f = f.f_back
+    except Exception:
+        pass
+    return True
 
 
 def _register_counter(prim):
