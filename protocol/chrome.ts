@@ -13,7 +13,7 @@
  * The Python runtime writes this format itself (`runtime/interleave/chrome.py`); both follow this file.
  */
 import { Args, Category, isKind, Json, Kind, KINDS, TraceEvent } from './events';
-import { linkAll } from './flows';
+import { linkAll, linksAtBothEnds } from './flows';
 import { isObject, isPhaseOf } from './wire';
 
 export const PRODUCER = 'interleave';
@@ -98,7 +98,9 @@ export function toChrome(events: readonly TraceEvent[], meta: Partial<TraceMetad
       out.push(chromeOf(merged, ev.corr !== undefined ? { ecorr: ev.corr } : undefined));
       continue;
     }
-    out.push(chromeOf(ev));
+    // An X that links at both ends carries its corr as `ecorr` too, so that a reader splits it and
+    // keeps both links (as for an interval written from a begin/end pair).
+    out.push(chromeOf(ev, linksAtBothEnds(ev) ? { ecorr: ev.corr } : undefined));
   }
   for (const stack of open.values()) {
     for (const begin of stack) {

@@ -55,14 +55,28 @@ function rank(r: Role): number {
   return r === 'dst' ? 1 : 0;
 }
 
+/** Whether an X of this kind links at both ends: a kind whose begin and end both take part in links
+ * (a pool task: submitted -> runs -> its result), recorded as one X when it ends. */
+export function linksAtBothEnds(ev: TraceEvent): boolean {
+  const flow = (KINDS[ev.k] as { flow?: Partial<Record<string, FlowRole>> }).flow;
+  return ev.ph === 'X' && ev.corr !== undefined && flow?.b !== undefined && flow?.e !== undefined;
+}
+
+/** The event as it takes part in links: such an X as its begin and its end. */
+export function flowPoints<T extends TraceEvent>(ev: T): T[] {
+  if (!linksAtBothEnds(ev)) return [ev];
+  const { dur, ...rest } = ev;
+  return [{ ...rest, ph: 'b' } as T, { ...rest, ph: 'e', ts: ev.ts + (dur ?? 0) } as T];
+}
+
 /** All links of a set of events, grouped by corr. */
 export function linkAll<T extends TraceEvent>(events: Iterable<T>): Link<T>[] {
   const groups = new Map<number, T[]>();
-  for (const ev of events) {
-    if (ev.corr === undefined) continue;
-    let g = groups.get(ev.corr);
-    if (!g) groups.set(ev.corr, (g = []));
-    g.push(ev);
+  for (const ev0 of events) {
+    if (ev0.corr === undefined) continue;
+    let g = groups.get(ev0.corr);
+    if (!g) groups.set(ev0.corr, (g = []));
+    for (const ev of flowPoints(ev0)) g.push(ev);
   }
   const out: Link<T>[] = [];
   for (const g of groups.values()) if (g.length > 1) out.push(...linkGroup(g));

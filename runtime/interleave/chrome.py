@@ -41,12 +41,30 @@ def link_group(group):
     return links
 
 
+def links_at_both_ends(ev):
+    """As flows.ts linksAtBothEnds: an X of a kind whose begin and end both link (a pool task)."""
+    if ev["ph"] != "X" or not ev.get("corr"):
+        return False
+    flow = P.KINDS[ev["k"]][3]
+    return "b" in flow and "e" in flow
+
+
+def flow_points(ev):
+    """As flows.ts flowPoints: such an X takes part in links as its begin and its end."""
+    if not links_at_both_ends(ev):
+        return (ev,)
+    b = dict(ev, ph="b")
+    b.pop("dur", None)
+    e = dict(b, ph="e", ts=ev["ts"] + (ev.get("dur") or 0))
+    return (b, e)
+
+
 def link_all(events):
     groups = {}
-    for ev in events:
-        c = ev.get("corr")
+    for ev0 in events:
+        c = ev0.get("corr")
         if c:
-            groups.setdefault(c, []).append(ev)
+            groups.setdefault(c, []).extend(flow_points(ev0))
     out = []
     for g in groups.values():
         if len(g) > 1:
@@ -124,7 +142,8 @@ def to_chrome(events, meta=None):
                 merged.pop("corr", None)
             out.append(_chrome_of(merged, {"ecorr": ev["corr"]} if ev.get("corr") else None))
             continue
-        out.append(_chrome_of(ev))
+        # An X that links at both ends carries its corr as `ecorr` too (as chrome.ts toChrome).
+        out.append(_chrome_of(ev, {"ecorr": ev["corr"]} if ph == "X" and links_at_both_ends(ev) else None))
     for stack in open_.values():
         for begin in stack:
             merged = dict(begin)

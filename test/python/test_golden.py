@@ -137,3 +137,20 @@ class GoldenTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class BothEndsLinkTest(unittest.TestCase):
+    """A pool task recorded as one X links at both ends in the Chrome file, as protocol/chrome.ts writes it."""
+
+    def test_task_x_links_submit_and_result(self):
+        from interleave import chrome
+        submit = {"k": "pool.submit", "ph": "i", "ts": 1, "pid": 1, "tid": 1, "corr": 9}
+        task = {"k": "pool.task", "ph": "X", "ts": 5, "dur": 10, "pid": 1, "tid": 2, "corr": 9}
+        result = {"k": "pool.result", "ph": "i", "ts": 20, "pid": 1, "tid": 1, "corr": 9}
+        links = chrome.link_all([submit, task, result])
+        self.assertEqual([(a["k"], a["ts"], b["k"], b["ts"]) for a, b in links],
+                         [("pool.submit", 1, "pool.task", 5), ("pool.task", 15, "pool.result", 20)])
+        trace = chrome.to_chrome([submit, task, result])
+        self.assertEqual(sorted(c["ts"] for c in trace["traceEvents"] if c["ph"] == "s"), [1, 15])
+        [x] = [c for c in trace["traceEvents"] if c.get("args", {}).get("k") == "pool.task"]
+        self.assertEqual((x["args"]["corr"], x["args"]["ecorr"]), (9, 9))

@@ -51,6 +51,21 @@ describe('protocol: Chrome trace writer and reader', () => {
     assert.strictEqual(linkAll(back.events).length, 3);
   });
 
+  it('links a task recorded as one X at both ends: submit -> task -> result, also after a round trip', () => {
+    const submit: TraceEvent = { k: 'pool.submit', ph: 'i', ts: 1, pid: 1, tid: 1, corr: 9 };
+    const task: TraceEvent = { k: 'pool.task', ph: 'X', ts: 5, dur: 10, pid: 1, tid: 2, corr: 9 };
+    const result: TraceEvent = { k: 'pool.result', ph: 'i', ts: 20, pid: 1, tid: 1, corr: 9 };
+    const links = linkAll([submit, task, result]);
+    assert.deepStrictEqual(links.map((l) => [l.from.k, l.from.ts, l.to.k, l.to.ts]),
+      [['pool.submit', 1, 'pool.task', 5], ['pool.task', 15, 'pool.result', 20]]);
+    const chrome = toChrome([submit, task, result]);
+    // Perfetto's flow records: the result's arrow leaves the task where it ended
+    const starts = chrome.traceEvents.filter((c) => c.ph === 's').map((c) => c.ts);
+    assert.deepStrictEqual(starts.sort((a, b) => a - b), [1, 15]);
+    const back = readChromeText(JSON.stringify(chrome));
+    assert.strictEqual(linkAll(back.events).length, 2);
+  });
+
   it('repairs a truncated file up to the last complete event and says so', () => {
     const text = JSON.stringify(toChrome(events));
     const cut = text.slice(0, text.indexOf('"k":"msg.send"') + 5);
