@@ -100,7 +100,7 @@ export function toChrome(events: readonly TraceEvent[], meta: Partial<TraceMetad
     }
     // An X that links at both ends carries its corr as `ecorr` too, so that a reader splits it and
     // keeps both links (as for an interval written from a begin/end pair).
-    out.push(chromeOf(ev, linksAtBothEnds(ev) ? { ecorr: ev.corr } : undefined));
+    out.push(chromeOf(ev, linksAtBothEnds(ev) && ev.corr !== undefined ? { ecorr: ev.corr } : undefined));
   }
   for (const stack of open.values()) {
     for (const begin of stack) {
