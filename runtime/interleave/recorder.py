@@ -50,6 +50,51 @@ _spawn_corr = 0    # set by spawn_context; read by the fork child hook
 _stream = None     # stream.Stream once started
 
 
+#: (id(code), instruction offset) of a user call site of an instrumented function -> (code, sid of its
+#: "path:line"). Hot paths look it up themselves (the code object is compared, so that an id cannot be
+#: reused while its entry exists) and call site_sid() on a miss. Interned ids are per connection:
+#: cleared in a fork child. Never rebound.
+site_cache = {}
+_SITE_CACHE_MAX = 50000
+
+
+def site_sid(f0):
+    """The interned id of the user's location: frame f0 if it is user code, else the nearest user frame
+    behind it (0 when there is none). Cached when f0 itself is user code (a standard-library caller,
+    put_nowait say, has many user callers)."""
+    try:
+        f = f0
+        while f is not None and code_class(f.f_code) != _USER:
+            f = f.f_back
+        if f is None:
+            return 0
+        code = f.f_code
+        fn = code.co_filename
+        if not fn.startswith(("/", "<")):
+            fn = os.path.abspath(fn)
+        loc = "%s:%d" % (fn, f.f_lineno)
+        sid = _strings.get(loc) or _intern(loc)
+        if f is f0:
+            if len(site_cache) > _SITE_CACHE_MAX:
+                site_cache.clear()
+            site_cache[(id(code), f.f_lasti)] = (code, sid)
+        return sid
+    except Exception:
+        return 0
+
+
+def put(t):
+    """Appends one wire tuple built by a patch itself (the layout emit() builds: (code, ph, ts, tid, obj,
+    corr, sid[, dur, a]), trailing absent fields left out); flushes synchronously over BUFFER_HIGH."""
+    try:
+        if _active:
+            _append(t)
+            if len(_buf) > BUFFER_HIGH:
+                _backpressure()
+    except Exception:
+        pass
+
+
 def native_id():
     """The calling thread's kernel thread id. get_native_id() is a system call (~0.3 us here, more
     than the rest of an event); the id is kept in the thread's local storage instead (which a fork
@@ -634,7 +679,7 @@ def on_fork_child(fn):
 
 
 def _reset_after_fork():
-    global _buf, _append, _blocked_lock, _pid, _id_base, _ids, _budgets, _buckets, _reported, _tls, _stream, _strings, _sids, string_list
+    global _buf, _append, _blocked_lock, _pid, _id_base, _ids, _budgets, _buckets, _reported, _stream, _strings, _sids, string_list
     global _final_lock, _final_owner
     _pid = os.getpid()
     _final_lock = _thread.allocate_lock()
@@ -652,7 +697,10 @@ def _reset_after_fork():
     _budgets = {}
     _buckets = {}
     _reported.clear()
-    _tls = _thread._local()
+    # Cleared in place (patches bind _tls at import): the forking thread, the child's only one, has a
+    # new kernel id and is not inside the runtime.
+    _tls.__dict__.clear()
+    site_cache.clear()
     runtime_tids.clear()
     if _stream is not None:
         _stream = _stream.forked()

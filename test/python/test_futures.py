@@ -137,9 +137,13 @@ class TaskIntervals(unittest.TestCase):
         by_fn = {s["a"]["fn"]: c for c, s in subs.items()}
         self.assertEqual(set(by_fn), {"abs", "slow"})
         self.assertEqual(set(results), set(subs))
-        # the quick task: one X (its end linked to the result through its own corr)
-        [quick] = r.of("pool.task", corr=by_fn["abs"])
-        self.assertEqual((quick["ph"], quick["a"]["ok"], quick["a"]["fn"]), ("X", True, "abs"))
+        # the quick task: one X in the file, carrying its corr at both ends (submit -> task -> result),
+        # which a reader splits into its begin and end
+        [quick] = [c for c in r.raw["traceEvents"]
+                   if c.get("args", {}).get("k") == "pool.task" and c["args"].get("corr") == by_fn["abs"]]
+        self.assertEqual((quick["ph"], quick["args"]["ok"], quick["args"]["fn"], quick["args"]["ecorr"]),
+                         ("X", True, "abs", by_fn["abs"]))
+        self.assertEqual([e["ph"] for e in r.of("pool.task", corr=by_fn["abs"])], ["b", "e"])
         # the long one: a begin emitted while it ran, ended by an end event (read back as a b/e pair)
         slow = r.of("pool.task", corr=by_fn["slow"])
         self.assertEqual([e["ph"] for e in slow], ["b", "e"])

@@ -102,13 +102,7 @@ _EPOCH = rec._EPOCH
 _BUFFER_HIGH = rec.BUFFER_HIGH
 
 
-def _put(t):
-    """Appends one wire tuple (what rec.emit_obj does for its fields). The recorder's buffer is read
-    through the module each time: a fork child gets a new one."""
-    if rec._active:
-        rec._append(t)
-        if len(rec._buf) > rec.BUFFER_HIGH:
-            rec._backpressure()
+_put = rec.put      # one wire tuple, built here (what rec.emit_obj does for its fields)
 
 
 def _on_task(a):

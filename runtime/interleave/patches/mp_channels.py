@@ -45,40 +45,15 @@ _mtls = mp_util.tls            # .tid: this thread's native id (mp_util.native_t
 _native_tid = mp_util.native_tid
 
 
-def _append(t):
-    rec._append(t)
-    if len(rec._buf) > rec.BUFFER_HIGH:
-        rec._backpressure()
+_append = rec.put
 
 
 def _busy():
     return getattr(rec._tls, "busy", False)
 
 
-_sites = {}   # (id(code), instruction offset) of a user call site -> (code, interned id of "path:line")
-_SITES_MAX = 20000
-
-
-@rec.on_fork_child
-def _forget_sites():
-    _sites.clear()        # interned ids are per connection: a fork child starts a new one
-
-
-def _site_sid(f):
-    """The interned id of rec.user_loc() for frame f, the caller of a wrapper (0 if none), cached per
-    user call site: hot paths look _sites up themselves and call this on a miss. The code object is
-    kept and compared so that an id cannot be reused while its entry exists."""
-    try:
-        loc = rec.user_loc()           # the runtime's own frames are skipped: the walk reaches f
-        sid = (rec._strings.get(loc) or rec._intern(loc)) if loc else 0
-        code = f.f_code
-        if rec._classify(code.co_filename) == rec._USER:   # not a stdlib caller (put_nowait, say)
-            if len(_sites) > _SITES_MAX:
-                _sites.clear()
-            _sites[(id(code), f.f_lasti)] = (code, sid)
-        return sid
-    except Exception:
-        return 0
+_sites = rec.site_cache      # (id(code), instruction offset) -> (code, sid): see recorder.site_cache
+_site_sid = rec.site_sid
 
 
 class Tagged(tuple):

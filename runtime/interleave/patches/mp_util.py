@@ -20,60 +20,21 @@ _get_native_id = _thread.get_native_id
 # patch build the same tuple itself: (code, ph, ts, tid, obj, corr, sid[, dur, a]), guarded by
 # rec._active, with rec._append/_buf read through the module (a fork child gets new ones).
 
+# The hot-path helpers live in the recorder; these names are kept for the patches that use them.
 #: Per thread: `tid`, the thread's native id (get_native_id() is a system call on Linux).
-tls = _thread._local()
-#: (id(code), instruction offset) of a user frame that called an instrumented function -> (code, sid).
-#: The code object is kept (and compared) so that an id cannot be reused while its entry exists.
-_sid_cache = {}
-_SID_CACHE_MAX = 50000
-
-
-@rec.on_fork_child
-def _after_fork():
-    # Only the forking thread lives on in the child, with a new native id; string ids are per connection.
-    tls.__dict__.pop("tid", None)
-    _sid_cache.clear()
-
-
-def native_tid():
-    """The calling thread's native id, cached per thread."""
-    try:
-        return tls.tid
-    except AttributeError:
-        t = tls.tid = _get_native_id()
-        return t
+tls = rec._tls
+native_tid = rec.native_id
+_sid_cache = rec.site_cache
+slow_sid = rec.site_sid
 
 
 def frame_sid(f):
-    """The interned id of the user's location: frame f if it is user code, else the nearest user frame
-    behind it (0 when there is none). Hot callers inline the cache lookup and call slow_sid on a miss."""
+    """The interned id of the user's location for frame f (rec.site_sid, cached per call site)."""
     code = f.f_code
     e = _sid_cache.get((id(code), f.f_lasti))
     if e is not None and e[0] is code:
         return e[1]
     return slow_sid(f)
-
-
-def slow_sid(f0):
-    try:
-        f = f0
-        while f is not None and rec._classify(f.f_code.co_filename) != rec._USER:
-            f = f.f_back
-        if f is None:
-            return 0
-        code = f.f_code
-        fn = code.co_filename
-        if not fn.startswith(("/", "<")):
-            fn = _os.path.abspath(fn)
-        loc = "%s:%d" % (fn, f.f_lineno)
-        sid = rec._strings.get(loc) or rec._intern(loc)
-        if f is f0:      # a standard-library caller (put_nowait, say) has many user callers: not cached
-            if len(_sid_cache) > _SID_CACHE_MAX:
-                _sid_cache.clear()
-            _sid_cache[(id(code), f.f_lasti)] = (code, sid)
-        return sid
-    except Exception:
-        return 0
 
 
 def backpressure():
