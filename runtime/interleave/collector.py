@@ -34,15 +34,8 @@ DEFLATE_LEVEL = 1
 ENV_STREAM_DEFLATE = "INTERLEAVE_STREAM_DEFLATE"
 
 
-def _default(o):
-    """JSON for values marshal carries but JSON has no form for (what stream._safe_default did in the
-    program when it encoded JSON itself)."""
-    try:
-        if isinstance(o, (set, frozenset, tuple)):
-            return list(o)
-        return str(o)
-    except Exception:
-        return "<?>"
+# JSON for values marshal carries but JSON has no form for (as the program's JSON encoder does).
+_default = P.json_default
 
 
 _JSON_SCALARS = (str, int, float, bool, type(None))

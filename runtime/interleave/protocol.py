@@ -9,6 +9,17 @@ WIRE_VERSION = 1
 FORMAT_VERSION = 1
 PRODUCER = "interleave"
 MAX_LINE_BYTES = 16 * 1024 * 1024
+def json_default(o):
+    """JSON for values that have no JSON form (the `default` of every encoder of events): sets and
+    tuples as lists, anything else as its str()."""
+    try:
+        if isinstance(o, (set, frozenset, tuple)):
+            return list(o)
+        return str(o)
+    except Exception:
+        return "<?>"
+
+
 ENV_STREAM = "INTERLEAVE_STREAM"
 ENV_TOKEN = "INTERLEAVE_TOKEN"
 ENV_EPOCH = "INTERLEAVE_EPOCH_NS"

@@ -340,12 +340,7 @@ def user_loc(skip=0):
         while f is not None:
             code = f.f_code
             cc = _code_class.get(id(code))
-            if cc is None:
-                if len(_code_class) > _CACHE_MAX:
-                    _loc_cache.clear()
-                    _code_class.clear()
-                cc = _code_class[id(code)] = (code, _classify(code.co_filename))
-            if cc[1] == _USER:
+            if (cc[1] if cc is not None else code_class(code)) == _USER:
                 # Keyed by instruction offset: f_lineno decodes the line table on every read (about
                 # a microsecond), f_lasti is a plain field; one call site is one offset.
                 key = (id(code), f.f_lasti)

@@ -395,10 +395,4 @@ def _plain(v, depth):
     return _safe_default(v)
 
 
-def _safe_default(o):
-    try:
-        if isinstance(o, (set, frozenset, tuple)):
-            return list(o)
-        return str(o)
-    except Exception:
-        return "<?>"
+_safe_default = _p.json_default

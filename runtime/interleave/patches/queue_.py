@@ -21,7 +21,7 @@ from time import monotonic_ns as _mono_ns
 from .. import recorder as rec
 from .. import deadlock as dl
 from . import mp_util
-from .threading_ import forever_in_main, SLICE
+from .threading_ import forever_in_main, SLICE, _sliced_wait
 
 _emit = rec.emit
 _new_id = rec.new_id
@@ -299,11 +299,7 @@ def _condition_class(base):
                 dl.wait_begin(ident, q, timeout is None)
                 ok = False
                 try:
-                    if forever_in_main(timeout):
-                        while not ok:
-                            ok = base.wait(self, SLICE)
-                    else:
-                        ok = base.wait(self, timeout)
+                    ok = _sliced_wait(lambda t: base.wait(self, t), timeout)
                 finally:
                     dl.wait_end(ident)
                     _emit("msg.wait", "e", obj=obj)
