@@ -119,6 +119,11 @@ describe('timeline webview inside the VS Code host protocol', function () {
     await page.waitForFunction(() => (window as unknown as { __posted: { type: string }[] }).__posted.some((m) => m.type === 'openSource'));
     const open = (await posted(page)).find((m) => m.type === 'openSource');
     assert.deepStrictEqual(open, { type: 'openSource', file: '/work/x/app.py', line: 12 });
+    // The drawn summary is published by the next frame's draw, which may come after the message.
+    await page.waitForFunction(() => {
+      const json = document.getElementById('app')?.dataset.summary;
+      return json !== undefined && JSON.parse(json).selected !== null;
+    });
     const s = await drawnSummary(page);
     assert.strictEqual(s.selected, 'interval');
     assert.strictEqual(s.lock, LOCK);
