@@ -80,7 +80,8 @@ class Running(object):
     def wait_ready(self):
         line = self.p.stdout.readline().decode()
         assert line.startswith("ready"), line + self.p.stderr.read().decode()
-        return int(line.split()[1])
+        self.program = int(line.split()[1])
+        return self.program
 
     def finish(self, timeout=30):
         out, err = self.p.communicate(timeout=timeout)
@@ -94,6 +95,19 @@ class Running(object):
         if self.p.poll() is None:
             self.p.kill()
             self.p.wait()
+        # The program too: it holds the stdout pipe open, so a test blocked reading it would never end.
+        if getattr(self, "program", None):
+            try:
+                os.kill(self.program, signal.SIGKILL)
+            except OSError:
+                pass
+
+    def line(self):
+        """The program's next stdout line; if the guard had to end the run, what the supervisor said."""
+        got = self.p.stdout.readline().decode().strip()
+        if not got and self.p.poll() is not None:
+            return "<run ended: rc %r, stderr %r>" % (self.p.returncode, self.p.stderr.read().decode()[-2000:])
+        return got
 
 
 class SignalTest(unittest.TestCase):
@@ -144,9 +158,9 @@ class SignalTest(unittest.TestCase):
         r = Running(self, COUNTS_SIGINT)
         pid = r.wait_ready()
         os.kill(pid, signal.SIGINT)
-        self.assertEqual(r.p.stdout.readline().decode().strip(), "got 1")
+        self.assertEqual(r.line(), "got 1")
         r.p.send_signal(signal.SIGINT)
-        self.assertEqual(r.p.stdout.readline().decode().strip(), "got 2")
+        self.assertEqual(r.line(), "got 2")
         rc, err, events, meta = r.finish()
         self.assertEqual(rc, 0, err)
         self.assertEqual(meta.get("signals"), [
