@@ -162,13 +162,16 @@ def _register_counter(prim):
 _native = rec.native_tid
 
 
-def _new_for(cls_ref):
+def _new_for(cls_ref, plain_args=None):
     """__new__ for patched classes: the standard library's own instances are plain originals (no
-    overhead at all); user instances (and every subclass instance) get the traced class."""
+    overhead at all); user instances (and every subclass instance) get the traced class.
+    plain_args(args) -> the arguments for a plain original, where they differ (see Condition)."""
     def __new__(cls, *args, **kwargs):
         base = cls_ref[1]
         if cls is cls_ref[0] and not _user_created():
             inst = base.__new__(base)
+            if plain_args is not None and not kwargs:
+                args = plain_args(args)
             inst.__init__(*args, **kwargs)
             return inst
         inst = base.__new__(cls)
@@ -573,8 +576,13 @@ class _Waiters(deque):
 def _make_condition_class(base):
     ref = [None, base]
 
+    def plain_args(args):
+        # The standard library's Condition() (one per Future, per Queue) gets its RLock straight from
+        # the C type: through threading.RLock it would ask _user_created() a second time.
+        return args if args and args[0] is not None else (_orig["RLock"](),)
+
     class Condition(base):
-        __new__ = _new_for(ref)
+        __new__ = _new_for(ref, plain_args)
 
         def __init__(self, lock=None):
             self._il_obj = 0
