@@ -95,20 +95,26 @@ async function clickTimelineItem(page: Page, kind: string): Promise<{ kind: stri
     const doc = page.frameLocator('iframe.webview.ready').nth(i).frameLocator('#active-frame');
     const canvas = doc.locator('.viewport canvas');
     if (!(await canvas.count())) continue;
-    const spot = await canvas.evaluate((_, k) => (window as unknown as {
-      __interleaveTest?: { locate(kind: string): { x: number; y: number; loc?: string; lane: string } | undefined };
-    }).__interleaveTest?.locate(k), kind);
-    if (!spot) return null;
-    await canvas.click({ position: { x: spot.x, y: spot.y } });
-    // What the webview made of the click: its data-summary is published on the next animation frame,
-    // so poll it (bounded) until it shows a selection.
+    // The panel may still be settling (a resize when an editor opened beside it, a last batch of the
+    // run): an item located just before that moved. So: locate, click, and if nothing was selected
+    // within a moment, locate again and click again (at most three times).
+    let spot: { x: number; y: number; loc?: string; lane: string } | undefined;
     let selected: string | null = null;
-    for (const end = Date.now() + 5_000; selected === null && Date.now() < end;) {
-      const summary = await doc.locator('#app').getAttribute('data-summary');
-      selected = summary ? (JSON.parse(summary) as { selected: string | null }).selected : null;
-      if (selected === null) await page.waitForTimeout(50);
+    for (let attempt = 0; attempt < 3 && selected === null; attempt++) {
+      spot = await canvas.evaluate((_, k) => (window as unknown as {
+        __interleaveTest?: { locate(kind: string): { x: number; y: number; loc?: string; lane: string } | undefined };
+      }).__interleaveTest?.locate(k), kind);
+      if (!spot) return null;
+      await canvas.click({ position: { x: spot.x, y: spot.y } });
+      // What the webview made of the click: its data-summary is published on the next animation
+      // frame, so poll it (bounded) until it shows a selection.
+      for (const end = Date.now() + 2_000; selected === null && Date.now() < end;) {
+        const summary = await doc.locator('#app').getAttribute('data-summary');
+        selected = summary ? (JSON.parse(summary) as { selected: string | null }).selected : null;
+        if (selected === null) await page.waitForTimeout(50);
+      }
     }
-    return { kind, loc: spot.loc, lane: spot.lane, selected };
+    return spot ? { kind, loc: spot.loc, lane: spot.lane, selected } : null;
   }
   throw new Error('no timeline webview is open');
 }

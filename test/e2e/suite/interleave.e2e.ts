@@ -323,9 +323,11 @@ describe('Interleave in a real VS Code', function () {
     assert.deepStrictEqual(opened.warnings, []);
     const b = bridge();
     if (b) {
-      const dom = await waitFor('the webview to show the opened file', async () => {
+      const dom = await waitFor(`the webview to show the opened file (${opened.events} events)`, async () => {
         const d = await askBrowser<DomSummary>(b, { what: 'dom' });
-        return d.state === 'ready' && d.summary && d.summary.deadlocks > 0 && d.summary.events >= opened.events ? d : undefined;
+        if (d.state === 'ready' && d.summary && d.summary.deadlocks > 0 && d.summary.events >= opened.events) return d;
+        // What the webview shows instead: the timeout's message says it.
+        throw new Error(`state ${d.state}, events ${d.summary?.events}, deadlocks ${d.summary?.deadlocks}`);
       }, 30_000, 500);
       assert.ok(dom.summary!.lanes >= 3);
     }
