@@ -137,8 +137,11 @@ class SignalTest(unittest.TestCase):
         exc = [e for e in events if e["k"] == "exception"]
         self.assertEqual([e["a"]["type"] for e in exc], ["KeyboardInterrupt"])
         self.assertEqual(meta["signal"], "SIGINT")
-        self.assertEqual(meta.get("signals"), [
-            {"signal": "SIGINT", "forwarded": False, "why": "the program got it too"}], err)
+        # Not forwarded: the program reported it, or (dying of it at once, before its runtime's
+        # watcher could report) had already exited when the supervisor looked.
+        [decision] = meta.get("signals")
+        self.assertEqual((decision["signal"], decision["forwarded"]), ("SIGINT", False), err)
+        self.assertIn(decision["why"], ("the program got it too", "the program had exited"))
 
     def test_group_sigint_reaches_an_asyncio_program_once(self):
         # asyncio's add_signal_handler installs its own wakeup fd; the runtime's watcher must still see
