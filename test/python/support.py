@@ -8,10 +8,13 @@ phase (thread.run, async.task), which come back as a b/e pair (adjacent in the l
 """
 import json
 import os
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import unittest
+import zlib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RUNTIME = os.path.join(ROOT, "runtime")
@@ -169,3 +172,49 @@ def assert_complete(testcase, result):
 
 
 slow = unittest.skipUnless(os.environ.get("INTERLEAVE_SLOW_TESTS") == "1", "set INTERLEAVE_SLOW_TESTS=1")
+
+
+class LiveReceiver(object):
+    """What the extension host reads (a live receiver for --stream): per connection the hello, then
+    the messages after it, inflated when the hello says deflate (protocol/wire.ts WireHello.z).
+    hang_up: close each connection right after its hello (a receiver that goes away)."""
+
+    def __init__(self, hang_up=False):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.addr = "127.0.0.1:%d" % self.sock.getsockname()[1]
+        self.hang_up = hang_up
+        self.conns = []     # (hello, [messages], bytes on the wire after the hello)
+        self.lock = threading.Lock()
+        self.changed = threading.Condition(self.lock)
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._read, args=(c,), daemon=True).start()
+
+    def _read(self, c):
+        f = c.makefile("rb")
+        hello = json.loads(f.readline())
+        raw = b"" if self.hang_up else f.read()
+        data = zlib.decompressobj().decompress(raw) if hello.get("z") == "deflate" else raw
+        msgs = [json.loads(line) for line in data.splitlines() if line]
+        f.close()
+        c.close()
+        with self.lock:
+            self.conns.append((hello, msgs, len(raw)))
+            self.changed.notify_all()
+
+    def finish(self, connections):
+        """Waits (bounded) until that many connections have been read to their end; stops listening."""
+        with self.lock:
+            self.changed.wait_for(lambda: len(self.conns) >= connections, 30)
+        self.close()
+
+    def close(self):
+        self.sock.close()

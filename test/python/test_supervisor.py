@@ -8,9 +8,8 @@ import sys
 import tempfile
 import threading
 import unittest
-import zlib
 
-from support import interleave_cmd, runtime_env, write_program, run_plain, assert_complete
+from support import LiveReceiver, interleave_cmd, runtime_env, write_program, run_plain, assert_complete
 from interleave.chrome import read_chrome
 from interleave import protocol as P
 
@@ -213,60 +212,24 @@ class SignalTest(unittest.TestCase):
         self.assertEqual(len([e for e in events if e["k"] == "lock.hold"]), 10)
 
 
-class Receiver(object):
-    """A minimal live receiver: records the lines of every connection; may hang up after the hello."""
-
-    def __init__(self, hang_up=False):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
-        self.lines = []
-        self.hang_up = hang_up
-        self.done = threading.Event()
-        threading.Thread(target=self.serve, daemon=True).start()
-
-    def serve(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            f = c.makefile("rb")
-            if self.hang_up:
-                self.lines.append(f.readline())
-                c.close()
-                continue
-            hello = f.readline()
-            self.lines.append(hello)
-            rest = f.read()
-            if json.loads(hello).get("z") == "deflate":
-                # The relay deflates everything after the hello (protocol/wire.ts WireHello.z).
-                rest = zlib.decompressobj().decompress(rest)
-            self.lines.extend(rest.splitlines(keepends=True))
-            c.close()
-
-    def close(self):
-        self.sock.close()
-
-
 class StreamTest(unittest.TestCase):
     PROGRAM = ("import threading\nlock = threading.Lock()\n"
                "for i in range(20000):\n    with lock:\n        pass\n"
                "    if i % 5000 == 0: print(i, flush=True)\nprint('end')\n")
 
     def test_receiver_gone_program_runs_on(self):
-        rcv = Receiver(hang_up=True)
+        rcv = LiveReceiver(hang_up=True)
         self.addCleanup(rcv.close)
         path = write_program(self, self.PROGRAM)
         env = runtime_env({"INTERLEAVE_TOKEN": "t" * 64})
-        p = subprocess.run(interleave_cmd(path, mode="full", extra_options=["--stream", "127.0.0.1:%d" % rcv.port]),
+        p = subprocess.run(interleave_cmd(path, mode="full", extra_options=["--stream", rcv.addr]),
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=60)
         plain = run_plain(path)
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(p.stdout, plain.stdout)
         self.assertEqual(p.stderr, b"")
-        hello = json.loads(rcv.lines[0])
+        rcv.finish(1)
+        hello = rcv.conns[0][0]
         self.assertEqual(hello["t"], "hello")
         self.assertEqual(hello["token"], "t" * 64)
 
@@ -284,7 +247,7 @@ class StreamTest(unittest.TestCase):
         self.assertEqual(p.stderr, b"")
 
     def test_output_and_stream_together_relay_with_the_receivers_token(self):
-        rcv = Receiver()
+        rcv = LiveReceiver()
         self.addCleanup(rcv.close)
         path = write_program(self, self.PROGRAM)
         fd, out = tempfile.mkstemp(suffix=".json")
@@ -292,14 +255,18 @@ class StreamTest(unittest.TestCase):
         self.addCleanup(os.unlink, out)
         env = runtime_env({"INTERLEAVE_TOKEN": "r" * 64})
         p = subprocess.run(interleave_cmd(path, mode="full", output=out,
-                                          extra_options=["--stream", "127.0.0.1:%d" % rcv.port]),
+                                          extra_options=["--stream", rcv.addr]),
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=60)
         self.assertEqual(p.returncode, 0, p.stderr)
         events, meta = read_chrome(out)
-        msgs = [json.loads(l) for l in rcv.lines]
+        rcv.finish(2)   # the program's relayed connection and the supervisor's (its exit record)
+        msgs = [m for hello, rest, _ in rcv.conns for m in [hello] + rest]
         [proc] = meta["processes"]
         hellos = [m for m in msgs if m["t"] == "hello"]
-        self.assertEqual(sorted(h["pid"] for h in hellos), sorted([proc["pid"], hellos[-1]["pid"]]))
+        # the program's connection, relayed, and the supervisor's own (connections end in any order)
+        pids = [h["pid"] for h in hellos]
+        self.assertEqual(len(pids), 2)
+        self.assertIn(proc["pid"], pids)
         self.assertTrue(all(h["token"] == "r" * 64 for h in hellos))
         program = [m for m in msgs if m["t"] == "batch" and len(m["ev"]) > 1 or m["t"] == "batch" and m["ev"][0][0] != 4]
         relayed = sum(len(m["ev"]) for m in program)

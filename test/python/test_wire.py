@@ -12,10 +12,9 @@ import socket
 import subprocess
 import threading
 import unittest
-import zlib
 from unittest import mock
 
-from support import interleave_cmd, runtime_env, write_program
+from support import LiveReceiver as Receiver, interleave_cmd, runtime_env, write_program
 from interleave import collector as C
 from interleave import protocol as P
 from interleave import recorder as R
@@ -144,46 +143,6 @@ class FramesToCollector(CollectorCase):
             self.assertEqual(c.merged(), ([], []))
         self.assertEqual(c.rejected, 1)
         loads.assert_not_called()
-
-
-class Receiver(object):
-    """What the extension host reads: the hello, then lines (inflated when the hello says deflate)."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.addr = "127.0.0.1:%d" % self.sock.getsockname()[1]
-        self.conns = []     # (hello, [messages], compressed bytes)
-        self.lock = threading.Lock()
-        self.changed = threading.Condition(self.lock)
-        t = threading.Thread(target=self.serve, daemon=True)
-        t.start()
-
-    def serve(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self.read, args=(c,), daemon=True).start()
-
-    def read(self, c):
-        f = c.makefile("rb")
-        hello = json.loads(f.readline())
-        raw = f.read()
-        data = zlib.decompressobj().decompress(raw) if hello.get("z") == "deflate" else raw
-        msgs = [json.loads(line) for line in data.splitlines() if line]
-        c.close()
-        with self.lock:
-            self.conns.append((hello, msgs, len(raw)))
-            self.changed.notify_all()
-
-    def finish(self, connections):
-        """Waits until that many connections have been read to their end."""
-        with self.lock:
-            self.changed.wait_for(lambda: len(self.conns) >= connections, 30)
-        self.sock.close()
 
 
 class StreamThroughCollector(CollectorCase):
