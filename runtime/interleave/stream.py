@@ -30,6 +30,10 @@ _SUMMARY = _p.CODES["process.summary"]
 _start_new_thread = _rec.start_new_thread
 
 
+def _marshal_dumps(obj):
+    return _marshal.dumps(obj, MARSHAL_VERSION)
+
+
 def _new_socket():
     """A TCP socket at a high, close-on-exec descriptor (not a number the program may count on; see
     recorder.high_fd)."""
@@ -282,9 +286,9 @@ class Stream(object):
             if new:
                 msg["str"] = new
             try:
-                data = _marshal.dumps(msg, MARSHAL_VERSION)
+                data = _marshal_dumps(msg)
             except Exception:
-                data = self._marshal_carefully(msg)
+                data = self._encode_carefully(msg, _marshal_dumps)
             if len(data) > _p.MAX_LINE_BYTES:
                 if len(part) > 1:
                     # Huge payload previews: smaller frames rather than one the receiver must refuse.
@@ -313,63 +317,32 @@ class Stream(object):
         self.sock = None
 
     @staticmethod
-    def _marshal_carefully(msg):
-        """Makes the `a` of events marshal cannot encode (objects of other classes, subclasses of
-        built-in types, very deep nesting) plain data rather than dropping the batch."""
-        dumps = _marshal.dumps
-        good = []
-        for t in msg["ev"]:
-            try:
-                dumps(t, MARSHAL_VERSION)
-                good.append(t)
-            except Exception:
-                t = list(t)
-                if len(t) > 8:
-                    t[8] = _plain(t[8], 0)
-                else:
-                    t = [_plain(x, 6) for x in t]     # (an odd number in the tuple itself)
-                try:
-                    dumps(t, MARSHAL_VERSION)
-                except Exception:
-                    if len(t) <= 8:
-                        continue
-                    t[8] = {"unencodable": True}   # (a str subclass from a __str__): keep the event
-                good.append(t)
-        msg["ev"] = good
-        return dumps(msg, MARSHAL_VERSION)
-
-    @staticmethod
     def _encode_carefully(msg, dumps):
-        """Makes the `a` of events that JSON cannot encode encodable (text keys, text for odd values)
+        """Makes the `a` of events that cannot be encoded (objects of other classes, subclasses of
+        built-in types that marshal refuses, non-text keys JSON refuses, very deep nesting) plain data
         rather than dropping the batch."""
         good = []
         for t in msg["ev"]:
             try:
                 dumps(t)
                 good.append(t)
+                continue
             except Exception:
-                t = list(t)
-                if len(t) > 8:
-                    t[8] = _sanitize(t[8], 0)
-                try:
-                    dumps(t)
-                    good.append(t)
-                except Exception:
-                    pass
+                pass
+            t = list(t)
+            if len(t) > 8:
+                t[8] = _plain(t[8], 0)
+            else:
+                t = [_plain(x, 6) for x in t]     # (an odd number in the tuple itself)
+            try:
+                dumps(t)
+            except Exception:
+                if len(t) <= 8:
+                    continue
+                t[8] = {"unencodable": True}   # (a str subclass from a __str__): keep the event
+            good.append(t)
         msg["ev"] = good
         return dumps(msg)
-
-
-def _sanitize(v, depth):
-    if depth > 6:
-        return "<deep>"
-    if isinstance(v, dict):
-        return {str(k): _sanitize(x, depth + 1) for k, x in v.items()}
-    if isinstance(v, (list, tuple, set, frozenset)):
-        return [_sanitize(x, depth + 1) for x in v]
-    if v is None or isinstance(v, (bool, int, float, str)):
-        return v
-    return _safe_default(v)
 
 
 def _plain(v, depth):

@@ -247,6 +247,29 @@ class StreamThroughCollector(CollectorCase):
         self.assertIsInstance(events[2]["a"]["deep"], list)
         json.dumps(events)   # the trace writer can write every one of them
 
+    def test_json_lines_make_odd_payloads_plain_too(self):
+        # A stream to a receiver of the user's (no marshal): the same careful encoding, with json.
+        class Thing(object):
+            def __str__(self):
+                return "Thing!"
+
+        deep = []
+        for _ in range(3000):
+            deep = [deep]
+        odd = [(31, "i", 1, 7, 5, 9, 0, 0, {(1, 2): Thing(), "deep": deep}), (22, "X", 2, 7, 5, 0, 0, 2)]
+        rcv = Receiver()
+        with mock.patch.dict(os.environ, {P.ENV_WIRE_ENC: ""}):
+            st = S.Stream(rcv.addr, TOKEN, lambda: "json")
+        st._send_events(odd, len(odd))
+        st.sock.shutdown(socket.SHUT_WR)
+        st.sock.close()
+        rcv.finish(1)
+        [(hello, msgs, _)] = rcv.conns
+        evs = [ev for m in msgs for ev in m["ev"]]
+        self.assertEqual([ev[2] for ev in evs], [1, 2])
+        self.assertEqual(evs[0][8]["(1, 2)"], "Thing!")
+        self.assertIsInstance(evs[0][8]["deep"], list)
+
     def test_receiver_gone_counts_dropped_and_never_raises(self):
         srv = socket.socket()
         srv.bind(("127.0.0.1", 0))
