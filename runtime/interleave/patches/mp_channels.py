@@ -378,22 +378,15 @@ def _wrap_put(orig):
         q = self.__dict__.get("_il_q")
         if not q or not rec._active or getattr(rec._tls, "busy", False):
             return orig(self, obj, block, timeout)
-        try:   # _tag(), inline
-            f = _getframe(1)
-            code = f.f_code
-            e = _sites.get((id(code), f.f_lasti))
-            try:
-                tid = _mtls.tid
-            except AttributeError:
-                tid = _native_tid()
-            t = Tagged((obj, q, e[1] if e is not None and e[0] is code else _site_sid(f),
-                        (_mono_ns() - _EPOCH) // 1000, tid))
+        t = _tag(obj, q, _getframe(1))
+        try:
             # A BoundedSemaphore of free slots: a put on a full queue waits.
-            waited = block and self._sem._semlock._is_zero()
+            waited = type(t) is Tagged and block and self._sem._semlock._is_zero()
         except Exception:
-            return orig(self, obj, block, timeout)
+            waited = False
         if not waited:
             return orig(self, t, block, timeout)
+        tid = t[4]
         _append((_WAIT, "b", t[3], tid, q, 0, t[2]))
         try:
             return orig(self, t, block, timeout)
