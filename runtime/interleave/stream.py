@@ -12,7 +12,6 @@ program's CPU (and GIL) about a third of what JSON encoding did; the supervisor 
 v1 JSON for the extension host, on its own core (collector.py).
 """
 import os
-import sys
 import marshal as _marshal
 import _thread
 import _socket
@@ -26,8 +25,6 @@ MAX_EVENTS_PER_LINE = 20000  # keeps a line far below the 16 MiB protocol limit
 SEND_TIMEOUT = 20.0
 MARSHAL_VERSION = 4
 _SUMMARY = _p.CODES["process.summary"]
-# Bound now: patches/thread_.py may replace _thread.start_new_thread later; our flusher is not the program's.
-_start_new_thread = _rec.start_new_thread
 
 
 def _marshal_dumps(obj):

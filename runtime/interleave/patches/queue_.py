@@ -212,45 +212,16 @@ def _install_hooks(q):
                 c = 0
             seq.append(c)
 
-        if not full:
-            def _get():
-                item = q.queue.pop() if lifo else q.queue.popleft()
-                extra = len(seq) - len(q.queue) - 1
-                if extra:
-                    _resync(seq, extra)
-                corr = pop() if seq else 0
-                f = _getframe(1)
-                if f.f_code is _get_code:
-                    received(corr, f.f_back)
-                return item
-        else:
-            obj = q._il_obj
-
-            def _get():                 # received(), inlined: this is every get
-                item = q.queue.pop() if lifo else q.queue.popleft()
-                extra = len(seq) - len(q.queue) - 1
-                if extra:
-                    _resync(seq, extra)
-                corr = pop() if seq else 0
-                f = _getframe(1)
-                if f.f_code is not _get_code:
-                    return item         # not a get (shutdown(immediate=True) drains): nothing received
-                try:
-                    if rec._active:
-                        ts = (_mono_ns() - _EPOCH) // 1000
-                        try:
-                            tid = _ttls.tid
-                        except AttributeError:
-                            tid = _native_tid()
-                        f = f.f_back          # Queue.get's caller
-                        e = _sid_cache.get((id(f.f_code), f.f_lasti))
-                        sid = e[1] if e is not None and e[0] is f.f_code else _slow_sid(f)
-                        rec._append((_RECV, "i", ts, tid, obj, corr, sid))
-                        if len(rec._buf) > rec.BUFFER_HIGH:
-                            rec._backpressure()
-                except Exception:
-                    pass
-                return item
+        def _get():
+            item = q.queue.pop() if lifo else q.queue.popleft()
+            extra = len(seq) - len(q.queue) - 1
+            if extra:
+                _resync(seq, extra)
+            corr = pop() if seq else 0
+            f = _getframe(1)
+            if f.f_code is _get_code:   # else not a get (shutdown(immediate=True) drains): nothing received
+                received(corr, f.f_back)
+            return item
     else:
         m = {}
 
