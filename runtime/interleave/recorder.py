@@ -173,46 +173,44 @@ def emit_obj(code, ph, obj, tid, loc=None, ts=None):
 # ---- calls that should not block, watched in case they do ----------------------------------------
 #: A multiprocessing get()/recv() whose data was already there (the patch probed with one poll) is not
 #: recorded as a wait. It may still block: another reader can take the data first. Such a call is
-#: registered here instead, and the flusher reports its wait (a begin on the blocked thread's lane,
-#: from when it started) once it has lasted BLOCK_LIVE_US; its end is recorded when it returns. One
-#: that returns before that was not waiting (that is the call's own cost) and records nothing.
+#: watched instead, and the flusher reports its wait (a begin on the blocked thread's lane, from when
+#: it started) once it has lasted BLOCK_LIVE_US; its end is recorded when it returns. One that returns
+#: before that was not waiting (that is the call's own cost) and records nothing.
+#: Lock-free: one key per call (itertools.count is atomic under the GIL) and dict.pop as the claim, so
+#: exactly one of the call and the reporter takes the entry:
+#:   call (watch/unwatch): watched[k] = entry; ...; if watched.pop(k) finds nothing, the reporter had
+#:            it -> end event
+#:   reporter: begin event; if watched.pop(k) finds nothing, the call had returned -> end event now
 BLOCK_LIVE_US = 20000
-_blocked = {}      # ident -> [code, obj, loc, t0, a, tid, reported]
-_blocked_lock = _thread.allocate_lock()
+watched = {}       # key -> (wire code, obj, sid, t0, a, tid, key); cleared in place in a fork child
+watch_keys = itertools.count()
 
 
-def block_enter(k, obj, loc, a):
-    """Registers the calling thread as entering a call that should not block; returns the entry for block_exit."""
-    e = [_CODES[k], obj, loc, (_mono_ns() - _EPOCH) // 1000, a, native_id(), False]
-    _blocked[_get_ident()] = e
+def watch(code, obj, sid, a, tid):
+    """Starts watching the calling thread's call; returns the entry for unwatch()."""
+    k = next(watch_keys)
+    e = watched[k] = (code, obj, sid, (_mono_ns() - _EPOCH) // 1000, a, tid, k)
     return e
 
 
-def block_exit(e):
-    """The call registered by block_enter returned (or raised): ends its wait if it was reported."""
-    try:
-        with _blocked_lock:   # against report_blocked() reporting this entry right now
-            _blocked.pop(_get_ident(), None)
-            reported = e[6]
-        if reported:
-            _append((e[0], "e", (_mono_ns() - _EPOCH) // 1000, e[5], e[1], 0, 0, 0, e[4]))
-    except Exception:
-        pass
+def unwatch(e):
+    """The watched call returned (or raised): ends its wait if the flusher reported it meanwhile."""
+    if watched.pop(e[6], None) is None and _active:
+        _append((e[0], "e", (_mono_ns() - _EPOCH) // 1000, e[5], e[1], 0, 0, 0, e[4]))
 
 
-def report_blocked(final=False):
-    """Called by the flusher: emits the wait begin of every registered call blocked for BLOCK_LIVE_US
-    (at exit, of every one still blocked)."""
-    if not _blocked or not _active:
+def report_watched(final=False):
+    """Called by the flusher: the wait begin of every watched call blocked for BLOCK_LIVE_US (at exit,
+    of every one still blocked)."""
+    if not watched or not _active:
         return
     limit = (1 << 62) if final else (_mono_ns() - _EPOCH) // 1000 - BLOCK_LIVE_US
-    with _blocked_lock:
-        for e in list(_blocked.values()):
-            if not e[6] and e[3] <= limit:
-                e[6] = True
-                loc = e[2]
-                sid = (_strings.get(loc) or _intern(loc)) if loc else 0
-                _append((e[0], "b", e[3], e[5], e[1], 0, sid, 0, e[4]))
+    for k, e in list(watched.items()):
+        if e[3] > limit:
+            continue
+        _append((e[0], "b", e[3], e[5], e[1], 0, e[2], 0, e[4]))
+        if watched.pop(k, None) is None:
+            _append((e[0], "e", (_mono_ns() - _EPOCH) // 1000, e[5], e[1], 0, 0, 0, e[4]))
 
 
 def emit_span(code, t0, tid, obj, loc):
@@ -229,7 +227,7 @@ def emit_span(code, t0, tid, obj, loc):
 
 #: Called by the flusher on every pass with final=False, and once more with final=True just before
 #: the last flush: each emits the begin of intervals that are still open and have lasted (see
-#: report_blocked; the threading patch adds its open lock holds).
+#: report_watched; the threading patch adds its open lock holds).
 live_reporters = []
 
 
@@ -241,7 +239,7 @@ def report_live(final=False):
             pass
 
 
-live_reporters.append(report_blocked)
+live_reporters.append(report_watched)
 
 
 def _backpressure():
@@ -674,7 +672,7 @@ def on_fork_child(fn):
 
 
 def _reset_after_fork():
-    global _buf, _append, _blocked_lock, _pid, _id_base, _ids, _budgets, _buckets, _reported, _stream, _strings, _sids, string_list
+    global _buf, _append, _pid, _id_base, _ids, _budgets, _buckets, _reported, _stream, _strings, _sids, string_list
     global _final_lock, _final_owner
     _pid = os.getpid()
     _final_lock = _thread.allocate_lock()
@@ -687,8 +685,7 @@ def _reset_after_fork():
     _ids = itertools.count(1)
     _buf = []
     _append = _buf.append
-    _blocked.clear()
-    _blocked_lock = _thread.allocate_lock()
+    watched.clear()    # other threads' calls: those threads do not exist in the child
     _budgets = {}
     _buckets = {}
     _reported.clear()

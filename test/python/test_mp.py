@@ -266,7 +266,7 @@ class JoinableQueueJoin(unittest.TestCase):
 # the rest of the frame is only written after that report (the watch entry is gone from the registry).
 WATCHED = r"""
 import multiprocessing as mp, os, pickle, struct, threading
-from interleave.patches import mp_channels
+from interleave import recorder as rec
 
 a, b = mp.Pipe()
 payload = pickle.dumps("late")
@@ -275,11 +275,11 @@ frame = struct.pack("!i", len(payload)) + payload
 def finish():
     # Bounded (10 s): should the recv not be watched or reported, the program still ends (the test fails).
     for _ in range(5000):
-        if getattr(mp_channels, "_watched", None):   # the recv has started watching
+        if rec.watched:   # the recv has started watching
             break
         threading.Event().wait(0.002)
     for _ in range(5000):
-        if not getattr(mp_channels, "_watched", None):   # the flusher reported it
+        if not rec.watched:   # the flusher reported it
             break
         threading.Event().wait(0.002)
     os.write(a.fileno(), frame[6:])
@@ -367,16 +367,17 @@ from interleave import recorder as rec
 released = threading.Event()
 
 def release_when_reported(entry):
-    while not entry[6]:
+    while entry[6] in rec.watched:       # the flusher takes it out when it reports it
         threading.Event().wait(0.002)
     released.set()
 
-quick = rec.block_enter("msg.wait", 7, None, {"op": "quick"})
-rec.block_exit(quick)
-slow = rec.block_enter("msg.wait", 7, None, {"op": "slow"})
+WAIT = rec._CODES["msg.wait"]
+quick = rec.watch(WAIT, 7, 0, {"op": "quick"}, rec.native_id())
+rec.unwatch(quick)
+slow = rec.watch(WAIT, 7, 0, {"op": "slow"}, rec.native_id())
 threading.Thread(target=release_when_reported, args=(slow,)).start()
 released.wait()
-rec.block_exit(slow)
+rec.unwatch(slow)
 print("done")
 """
 

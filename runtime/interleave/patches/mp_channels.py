@@ -13,7 +13,6 @@ JoinableQueue.join/task_done are recorded as a Condition's wait/notify (sync.wai
 'task_done').
 """
 import io
-import itertools
 import pickle
 import struct
 import sys
@@ -46,6 +45,7 @@ _native_tid = mp_util.native_tid
 
 
 _append = rec.put
+_watch, _unwatch = rec.watch, rec.unwatch
 
 
 def _busy():
@@ -162,50 +162,13 @@ def _ready(conn):
         return True
 
 
-# Gets/recvs that found data ready but may block after all (another reader took it first): watched
-# here rather than through rec.block_enter/block_exit, whose entry list and lock cost more than the
-# rest of the bookkeeping. Lock-free: one key per call (itertools.count is atomic under the GIL) and
-# dict.pop as the claim, so exactly one of the call and the reporter takes the entry.
-#   call:     _watched[k] = entry; ...; if _watched.pop(k, None) is None: the reporter claimed it -> end
-#   reporter: begin appended; if _watched.pop(k, None) is None: the call had returned -> end now
-_watched = {}      # key -> (chan, sid, t0, op, tid)
-_keys = itertools.count()
-WATCH_LIVE_US = rec.BLOCK_LIVE_US
-
-
-def _report_watched(final=False):
-    """rec.live_reporters hook (the flusher, every pass; at exit with final=True): the wait begin of
-    every watched call blocked for WATCH_LIVE_US (at exit, of every one still blocked)."""
-    if not _watched or not rec._active:
-        return
-    limit = (1 << 62) if final else (_mono_ns() - _EPOCH) // 1000 - WATCH_LIVE_US
-    for k, e in list(_watched.items()):
-        if e[2] > limit:
-            continue
-        rec._append((_WAIT, "b", e[2], e[4], e[0], 0, e[1], 0, e[3]))
-        if _watched.pop(k, None) is None:
-            rec._append((_WAIT, "e", (_mono_ns() - _EPOCH) // 1000, e[4], e[0], 0, 0, 0, e[3]))
-
-
-def _register_reporter():
-    # At patch time rather than import: multiprocessing_.uninstall() takes it out again.
-    if _report_watched not in rec.live_reporters:
-        rec.live_reporters.append(_report_watched)
-
-
-@rec.on_fork_child
-def _forget_watched():
-    _watched.clear()      # other threads' calls: those threads do not exist in the child
-
-
 def _make_receiver(orig, op, queue_args, pipe):
     """The traced get()/recv(): a wait is recorded exactly when data was not there (wait begin, call,
-    wait end: one poll(2) decides); when it was, the call is only watched (see _watched). Then the
+    wait end: one poll(2) decides); when it was, the call is only watched (see recorder.watched). Then the
     msg.recv, with the corr and size that the pickler's loads() left in _tls (every get/recv that
     returns has unpickled its message through it, last). queue_args: the method
     takes (block, timeout) (Queue.get); pipe: self is the connection (else self._reader)."""
     polls = _polls
-    watched = _watched
     depth = 1 if queue_args else 2     # the user's frame (receive_noargs adds one)
 
     def receive(self, block=True, timeout=None):
@@ -231,13 +194,11 @@ def _make_receiver(orig, op, queue_args, pipe):
         if not block:
             v = orig(self, block, timeout)
         elif ready:
-            k = next(_keys)
-            watched[k] = (chan, sid, (_mono_ns() - _EPOCH) // 1000, op, tid)
+            w = _watch(_WAIT, chan, sid, op, tid)   # ready, but it may block after all
             try:
                 v = orig(self, block, timeout) if queue_args else orig(self)
             finally:
-                if watched.pop(k, None) is None and rec._active:
-                    _append((_WAIT, "e", (_mono_ns() - _EPOCH) // 1000, tid, chan, 0, 0, 0, op))
+                _unwatch(w)
         else:
             _append((_WAIT, "b", (_mono_ns() - _EPOCH) // 1000, tid, chan, 0, sid))
             try:
@@ -272,7 +233,6 @@ def _make_receiver(orig, op, queue_args, pipe):
 
 # ---- Pipe / Connection ------------------------------------------------------------------------------
 def patch_connection(m, patches):
-    _register_reporter()
     from multiprocessing import reduction
     base = m._ForkingPickler
     patches.set(m, "_ForkingPickler", _tracing_pickler(base))
@@ -455,7 +415,6 @@ def _wrap_task_done(orig):
 
 
 def patch_queues(m, patches):
-    _register_reporter()
     patches.set(m, "_ForkingPickler", _tracing_pickler(m._ForkingPickler))
     for cls_name in ("Queue", "JoinableQueue", "SimpleQueue"):
         cls = getattr(m, cls_name, None)

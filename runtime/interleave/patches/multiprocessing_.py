@@ -239,12 +239,7 @@ def _lazy(helper, fn):
 def uninstall():
     mp_util.forget(["multiprocessing." + sub for sub, _, _ in _SUBMODULES])
     _patches.restore()
-    reporters = [_report_unjoined_at_exit]
-    ch = sys.modules.get("interleave.patches.mp_channels")
-    if ch is not None:
-        reporters.append(ch._report_watched)
-    for fn in reporters:
-        try:
-            rec.live_reporters.remove(fn)
-        except ValueError:
-            pass
+    try:
+        rec.live_reporters.remove(_report_unjoined_at_exit)
+    except ValueError:
+        pass
