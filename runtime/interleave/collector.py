@@ -39,29 +39,7 @@ _default = P.json_default
 
 
 _JSON_SCALARS = (str, int, float, bool, type(None))
-#: Deeper than this is cut (marshal's own limit is 2,000; a crafted frame could even hold a cycle).
-MAX_DEPTH = 32
-
-
-def _json_like(v, depth=0):
-    """v as JSON would give it back: text keys, lists for tuples and sets, text for other objects."""
-    if depth > MAX_DEPTH:
-        return "<deep>"
-    if isinstance(v, dict):
-        return {_json_key(k): _json_like(x, depth + 1) for k, x in v.items()}
-    if isinstance(v, (list, tuple, set, frozenset)):
-        return [_json_like(x, depth + 1) for x in v]
-    if isinstance(v, _JSON_SCALARS):
-        return v
-    return _default(v)
-
-
-def _json_key(k):
-    if isinstance(k, str):
-        return k
-    if k is None or isinstance(k, bool):
-        return json.dumps(k)
-    return str(k)
+_json_like = P.plain_data
 
 
 def _plain_args(a):

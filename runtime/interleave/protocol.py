@@ -20,6 +20,43 @@ def json_default(o):
         return "<?>"
 
 
+def plain_data(v, max_depth=32, depth=0):
+    """v as exact built-in JSON data, as a JSON round trip would give it back: text keys (written as
+    JSON writes them), lists for tuples and sets, exact int/float/str for their subclasses (marshal
+    refuses those), json_default() text for any other object; "<deep>" below max_depth levels.
+    The program's stream uses it for payloads it cannot encode, the collector for frames' payloads
+    that JSON cannot encode."""
+    if depth > max_depth:
+        return "<deep>"
+    if isinstance(v, dict):
+        return {_json_key(k): plain_data(x, max_depth, depth + 1) for k, x in v.items()}
+    if isinstance(v, (list, tuple, set, frozenset)):
+        return [plain_data(x, max_depth, depth + 1) for x in v]
+    if v is None or v is True or v is False:
+        return v
+    try:
+        if isinstance(v, int):
+            return int(v)
+        if isinstance(v, float):
+            return float(v)
+        if isinstance(v, str):
+            return str.__str__(v)
+    except Exception:
+        return "<?>"
+    return json_default(v)
+
+
+def _json_key(k):
+    if isinstance(k, str):
+        return str.__str__(k)
+    if k is None or k is True or k is False:
+        return {None: "null", True: "true", False: "false"}[k]
+    try:
+        return str(k)
+    except Exception:
+        return "<?>"
+
+
 ENV_STREAM = "INTERLEAVE_STREAM"
 ENV_TOKEN = "INTERLEAVE_TOKEN"
 ENV_EPOCH = "INTERLEAVE_EPOCH_NS"

@@ -244,7 +244,7 @@ class Stream(object):
         dumps = self.encoder
         if dumps is None:
             js = _json()
-            enc = js.JSONEncoder(separators=(",", ":"), default=_safe_default, check_circular=False)
+            enc = js.JSONEncoder(separators=(",", ":"), default=_p.json_default, check_circular=False)
             dumps = self.encoder = enc.encode
         new = self._new_strings()
         for start in range(0, len(chunk), MAX_EVENTS_PER_LINE):
@@ -328,9 +328,9 @@ class Stream(object):
                 pass
             t = list(t)
             if len(t) > 8:
-                t[8] = _plain(t[8], 0)
+                t[8] = _p.plain_data(t[8], 6)
             else:
-                t = [_plain(x, 6) for x in t]     # (an odd number in the tuple itself)
+                t = [_p.plain_data(x, 1) for x in t]     # (an odd number in the tuple itself)
             try:
                 dumps(t)
             except Exception:
@@ -340,29 +340,3 @@ class Stream(object):
             good.append(t)
         msg["ev"] = good
         return dumps(msg)
-
-
-def _plain(v, depth):
-    """v as exact built-in JSON-like types (marshal refuses subclasses such as IntEnum or str
-    subclasses; JSON wants text keys)."""
-    if depth > 6:
-        return "<deep>"
-    if isinstance(v, dict):
-        return {str(k): _plain(x, depth + 1) for k, x in v.items()}
-    if isinstance(v, (list, tuple, set, frozenset)):
-        return [_plain(x, depth + 1) for x in v]
-    if v is None or v is True or v is False:
-        return v
-    try:
-        if isinstance(v, int):
-            return int(v)
-        if isinstance(v, float):
-            return float(v)
-        if isinstance(v, str):
-            return str.__str__(v)
-    except Exception:
-        return "<?>"
-    return _safe_default(v)
-
-
-_safe_default = _p.json_default
