@@ -8,7 +8,9 @@ original hook, which prints them exactly as Python does.
 """
 import os
 import sys
+from time import monotonic_ns as _monotonic_ns
 
+from . import protocol as P
 from . import recorder as rec
 
 _orig_os_exit = None
@@ -150,7 +152,6 @@ def _install_sigterm_watch():
 
 #: Write end of the supervisor's signal-report pipe, in the program's root process only (else -1).
 _report_fd = -1
-ENV_SIGNAL_FD = "INTERLEAVE_SIGNAL_FD"
 _REPORTED_SIGNALS = ()
 
 
@@ -160,7 +161,7 @@ def _take_signal_report_fd():
     alike, and must not be forwarded a second time). Moved out of the program's descriptor range at
     once; no other process of the run gets it (not inherited by exec, dropped in fork children)."""
     global _report_fd, _REPORTED_SIGNALS
-    v = os.environ.pop(ENV_SIGNAL_FD, None)
+    v = os.environ.pop(P.ENV_SIGNAL_FD, None)
     if not v:
         return
     try:
@@ -168,7 +169,7 @@ def _take_signal_report_fd():
         os.fstat(fd)
     except (ValueError, OSError):
         return
-    if str(os.getppid()) != os.environ.get("INTERLEAVE_SUPERVISOR_PID"):
+    if str(os.getppid()) != os.environ.get(P.ENV_SUPERVISOR_PID):
         _close_all((fd,))     # a descendant that inherited it: only the root program reports
         return
     try:
@@ -197,8 +198,7 @@ def _report_signals(data):
     fd = _report_fd
     if fd < 0:
         return
-    from time import monotonic_ns
-    now = monotonic_ns().to_bytes(8, "little")
+    now = _monotonic_ns().to_bytes(8, "little")
     got = b"".join(bytes((b,)) + now for b in data if b in _REPORTED_SIGNALS)
     if got:
         try:

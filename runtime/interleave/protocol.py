@@ -58,6 +58,9 @@ def _json_key(k):
 
 
 ENV_STREAM = "INTERLEAVE_STREAM"
+#: The supervisor's pid and the write end of its signal-report pipe (boot._take_signal_report_fd).
+ENV_SUPERVISOR_PID = "INTERLEAVE_SUPERVISOR_PID"
+ENV_SIGNAL_FD = "INTERLEAVE_SIGNAL_FD"
 ENV_TOKEN = "INTERLEAVE_TOKEN"
 ENV_EPOCH = "INTERLEAVE_EPOCH_NS"
 ENV_MODE = "INTERLEAVE_MODE"

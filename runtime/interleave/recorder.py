@@ -803,7 +803,7 @@ def start(stream_addr=None, token=None):
     _stream = _s.Stream(stream_addr or _env.get(_p.ENV_STREAM, ""), token or _env.get(_p.ENV_TOKEN, ""),
                         _process_name)
     _active = True
-    sup = _env.get("INTERLEAVE_SUPERVISOR_PID")
+    sup = _env.get(_p.ENV_SUPERVISOR_PID)
     ppid = os.getppid()
     is_root = sup is not None and str(ppid) == sup
     corr = 0

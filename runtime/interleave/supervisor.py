@@ -60,7 +60,7 @@ def child_env(o, stream_addr, token, epoch):
     env[P.ENV_DEADLOCK_TIMEOUT] = repr(float(o.deadlock_timeout))
     env[P.ENV_CPU_INTERVAL] = repr(float(o.cpu_interval))
     env[P.ENV_ON_DEADLOCK] = o.on_deadlock
-    env["INTERLEAVE_SUPERVISOR_PID"] = str(os.getpid())
+    env[P.ENV_SUPERVISOR_PID] = str(os.getpid())
     env.pop(P.ENV_PARENT_CORR, None)
     old = env.get("PYTHONPATH")
     env["PYTHONPATH"] = _BOOT_DIR + (os.pathsep + old if old else "")
@@ -159,7 +159,7 @@ def run(o):
     report_r, report_w = os.pipe()
     os.set_blocking(report_r, False)
     os.set_inheritable(report_w, True)
-    env["INTERLEAVE_SIGNAL_FD"] = str(report_w)
+    env[P.ENV_SIGNAL_FD] = str(report_w)
     flags = interpreter_args()
     if o.module:
         argv = [sys.executable] + flags + ["-m", o.module] + list(o.args)
