@@ -52,6 +52,8 @@ export interface TraceMetadata {
   /** Per-process emitted/dropped counts and their totals. */
   processes?: ProcessSummary[];
   totals?: { emitted: number; dropped: number };
+  /** What the supervisor did with each signal it received (forwarded to the program or not, and why). */
+  signals?: Array<{ signal: string; forwarded: boolean; why: string }>;
   [key: string]: unknown;
 }
 
