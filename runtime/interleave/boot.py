@@ -12,6 +12,7 @@ from time import monotonic_ns as _monotonic_ns
 
 from . import protocol as P
 from . import recorder as rec
+from . import ticker
 
 _orig_os_exit = None
 _orig_excepthook = None
@@ -145,7 +146,9 @@ def _install_sigterm_watch():
         _close_all(inherited)
         _watch_fds = (r, w)
         import _thread
-        rec.start_runtime_thread(_watch_sigterm, (r, _thread.get_ident()))
+        global _main_ident
+        _main_ident = _thread.get_ident()
+        ticker.set_wait_fd(r, w, _on_signal_bytes)
     except Exception:
         pass
 
@@ -215,46 +218,45 @@ def _close_all(fds):
             pass
 
 
-def _watch_sigterm(r, main_ident):
-    global _term_seen
-    import _signal
-    import _thread
-    rec.runtime_thread_init()
-    pause = _thread.allocate_lock()
-    pause.acquire()
-    term = _signal.SIGTERM
-    while True:
+_main_ident = None
+_nudge_until = 0
+
+
+def _on_signal_bytes(data):
+    """What the C signal handler wrote to our wakeup pipe (one byte per signal), read by the runtime
+    thread (ticker.py) as soon as it is written."""
+    global _term_seen, _nudge_until
+    # Reported before the program's own descriptor hears of it: by the time the program reacts (and
+    # perhaps exits), the supervisor can already read that it got the signal.
+    _report_signals(data)
+    fwd = _forward_fd
+    if fwd >= 0:
         try:
-            data = os.read(r, 128)
-        except InterruptedError:
-            continue
+            os.write(fwd, data)    # non-blocking, as set_wakeup_fd demands; a full buffer drops it
         except OSError:
-            return
-        if not data:
-            return
-        # Reported before the program's own descriptor hears of it: by the time the program reacts
-        # (and perhaps exits), the supervisor can already read that it got the signal.
-        _report_signals(data)
-        fwd = _forward_fd
-        if fwd >= 0:
-            try:
-                os.write(fwd, data)    # non-blocking, as set_wakeup_fd demands; a full buffer drops it
-            except OSError:
-                pass
-        n = data.count(bytes((term,)))
-        if not n:
-            continue
+            pass
+    import _signal
+    n = data.count(bytes((_signal.SIGTERM,)))
+    if n:
         _term_seen += n
-        # Bounded wait for the main thread to run the handler (it normally has already).
-        for _ in range(int(TERM_NUDGE_AFTER / 0.01)):
-            if _term_handled >= _term_seen:
-                break
-            pause.acquire(True, 0.01)
-        if _term_handled < _term_seen:
-            try:
-                _signal.pthread_kill(main_ident, term)   # EINTR for the blocked main thread
-            except Exception:
-                pass
+        # The main thread normally runs the handler at once; the nudge job checks that it did.
+        _nudge_until = _monotonic_ns() + int(TERM_NUDGE_AFTER * 1e9)
+        ticker.every("sigterm-nudge", 0.01, _nudge_term, first=0.01)
+
+
+def _nudge_term():
+    """Interrupts the main thread with SIGTERM if our handler has not run TERM_NUDGE_AFTER after it
+    arrived (the main thread is blocked in a call that only a signal to it interrupts)."""
+    if _term_handled >= _term_seen:
+        return -1
+    if _monotonic_ns() < _nudge_until:
+        return None
+    try:
+        import _signal
+        _signal.pthread_kill(_main_ident, _signal.SIGTERM)   # EINTR for the blocked main thread
+    except Exception:
+        pass
+    return -1
 
 
 def _on_sigterm(signum, frame):

@@ -8,7 +8,6 @@ Outside Linux we fall back to the process total only. Counters are `cpu.thread` 
 """
 import os
 import sys
-import _thread
 from time import monotonic_ns, process_time_ns
 try:
     from time import clock_gettime_ns
@@ -17,8 +16,8 @@ except ImportError:          # not on every platform; then only the process tota
 
 from . import protocol as P
 from . import recorder as rec
+from . import ticker
 
-_start_new_thread = rec.start_new_thread
 _TASKS = "/proc/self/task"
 
 
@@ -35,7 +34,7 @@ def start():
     if iv <= 0:
         return
     _close_cached()  # a fork child inherits the parent's list of threads, which are not its own
-    rec.start_runtime_thread(_loop, (iv,))
+    ticker.every("cpu", iv, _Sampler().sample, first=iv)
 
 
 # Per-thread CPU time is read from each thread's CPU clock, addressed by its kernel thread id: Linux
@@ -96,26 +95,32 @@ def _thread_times():
     return out
 
 
-def _loop(iv):
-    rec.runtime_thread_init()
-    me = _thread.get_native_id()
-    cores = os.cpu_count() or 1
-    pid = os.getpid()
-    last_wall = monotonic_ns()
-    last_proc = process_time_ns()
-    last = _thread_times()
-    last_pct = {}
-    pause = _thread.allocate_lock()
-    pause.acquire()
-    while rec._active:
-        pause.acquire(True, iv)  # a sleep that no patch records
+class _Sampler(object):
+    """The CPU job of the runtime thread (ticker.py): one sample per run, relative to the previous one."""
+
+    def __init__(self):
+        self.cores = os.cpu_count() or 1
+        self.pid = os.getpid()
+        self.last = None
+        self.last_pct = {}
+
+    def sample(self):
+        if not rec._active:
+            return -1
+        if self.last is None:
+            # The first run takes the baseline, on the runtime thread: not on the program's at start-up.
+            self.last_wall = monotonic_ns()
+            self.last_proc = process_time_ns()
+            self.last = _thread_times()
+            return None
         wall = monotonic_ns()
         proc = process_time_ns()
-        dt = wall - last_wall
+        dt = wall - self.last_wall
         if dt <= 0:
-            continue
+            return None
         ts = rec.now()
         cur = _thread_times()
+        last, last_pct = self.last, self.last_pct
         for tid, ns in cur.items():
             if tid in rec.runtime_tids:
                 continue
@@ -127,6 +132,8 @@ def _loop(iv):
         for tid in list(last_pct):
             if tid not in cur:
                 del last_pct[tid]
-        ppct = min(100.0 * cores, max(0.0, round(100.0 * (proc - last_proc) / dt, 1)))
-        rec.emit("cpu.process", "C", ts=ts, tid=pid, a={"pct": ppct, "cores": cores})
-        last, last_wall, last_proc = cur, wall, proc
+        cores = self.cores
+        ppct = min(100.0 * cores, max(0.0, round(100.0 * (proc - self.last_proc) / dt, 1)))
+        rec.emit("cpu.process", "C", ts=ts, tid=self.pid, a={"pct": ppct, "cores": cores})
+        self.last, self.last_wall, self.last_proc = cur, wall, proc
+        return None

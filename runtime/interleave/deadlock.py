@@ -22,8 +22,8 @@ from time import monotonic
 
 from . import protocol as P
 from . import recorder as rec
+from . import ticker
 
-_start_new_thread = rec.start_new_thread
 _get_ident = _thread.get_ident
 
 _prims = weakref.WeakValueDictionary()   # obj id -> lock-like primitive (has _obj, _owner)
@@ -34,8 +34,6 @@ _edges = {}          # (a, b) -> (loc of a, loc of b)
 _reported_pairs = set()
 _reported = set()
 _candidates = []
-_wake = _thread.allocate_lock()
-_wake.acquire()
 _started = False
 _timeout = 5.0
 _on_exit = False
@@ -81,10 +79,7 @@ def wait_begin(ident, prim, forever):
         _waiting[ident] = (prim, forever, monotonic())
         if forever and _find_cycle(ident):
             _candidates.append(ident)
-            try:
-                _wake.release()
-            except RuntimeError:
-                pass
+            ticker.soon("deadlock", CYCLE_GRACE)
     except Exception:
         pass
 
@@ -168,7 +163,12 @@ def _find_cycle(start):
         cur = owner
 
 
-# ---- the watchdog thread ---------------------------------------------------------------------------
+# ---- the watchdog: a job of the runtime thread (ticker.py) ----------------------------------------------
+#: Grace between a wait that closes a cycle and the check that reports it: a transient ownership change
+#: (the owner was releasing) resolves by then.
+CYCLE_GRACE = 0.02
+
+
 def start():
     global _started, _timeout, _on_exit
     try:
@@ -179,30 +179,20 @@ def start():
     _waiting.clear()
     _held.clear()
     _started = True
-    # With asynchronous signals blocked from its first instruction (see recorder.start_runtime_thread).
-    rec.start_runtime_thread(_loop, ())
-
-
-def _loop():
-    rec.runtime_thread_init()
     period = min(max(_timeout / 4.0, 0.05), 0.5) if _timeout > 0 else 0.5
-    while True:
-        got = _wake.acquire(True, period)
-        try:
-            rec._tls.busy = True
-            if got:
-                # Give a transient ownership change a moment to resolve before calling it a deadlock.
-                _wake.acquire(True, 0.02)
-            while _candidates:
-                ident = _candidates.pop()
-                chain = _find_cycle(ident)
-                if chain and frozenset(chain) not in _reported:
-                    _reported.add(frozenset(chain))
-                    _report("cycle", chain)
-            if _timeout > 0:
-                _check_all_blocked()
-        except Exception:
-            pass
+    ticker.every("deadlock", period, _check, first=period)
+
+
+def _check():
+    while _candidates:
+        ident = _candidates.pop()
+        chain = _find_cycle(ident)
+        if chain and frozenset(chain) not in _reported:
+            _reported.add(frozenset(chain))
+            _report("cycle", chain)
+    if _timeout > 0:
+        _check_all_blocked()
+    return None
 
 
 def _live_threads():
@@ -224,10 +214,13 @@ def _check_all_blocked():
     if not live:
         return
     t = monotonic()
+    T = sys.modules.get("threading")
     for ident in live:
         w = _waiting.get(ident)
         if w is None or t - w[2] < _timeout:
             return
+        if T is not None and isinstance(w[0], T.Thread) and w[0].ident not in live:
+            return      # a join whose thread has ended (or is ending): it returns once it is scheduled
     key = frozenset((ident, id(_waiting[ident][0])) for ident in live)
     if key in _reported:
         return

@@ -1,7 +1,7 @@
 """The stream client: one TCP connection per traced process, wire protocol v1 (protocol/wire.ts).
 
-A background thread (started with `_thread`, so it is invisible to `threading` and never joined at
-exit) takes the recorder's buffer every FLUSH_INTERVAL and writes it as one `batch` with interned
+The runtime's background thread (ticker.py: a raw `_thread`, invisible to `threading` and never joined
+at exit) takes the recorder's buffer every FLUSH_INTERVAL and writes it as one `batch` with interned
 location strings. Whatever cannot be delivered (receiver gone, connection refused) is counted as dropped;
 the program keeps running. The last record of every process is `process.summary` {emitted, dropped}.
 
@@ -18,6 +18,7 @@ import _socket
 
 from . import protocol as _p
 from . import recorder as _rec
+from . import ticker as _ticker
 
 FLUSH_INTERVAL = 0.05
 AGGREGATE_EVERY = 4          # flushes between aggregate buckets (~200 ms)
@@ -60,8 +61,6 @@ class Stream(object):
         self.token = token
         self.name_fn = name_fn
         self.lock = _thread.allocate_lock()     # one flusher at a time
-        self.wake = _thread.allocate_lock()
-        self.wake.acquire()
         self.sock = None
         self.gone = not addr
         self.closed = False
@@ -70,6 +69,7 @@ class Stream(object):
         self.taken = 0
         self.dropped = 0
         self.thread_started = False
+        self.ticks = 0                          # runs of the flush job so far (the first one connects)
         self.encoder = None
         # Binary frames only where the receiver asked for them (the supervisor's collector, through the
         # environment it gives the program); anyone else gets v1 JSON lines.
@@ -92,11 +92,12 @@ class Stream(object):
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self):
+        """Flushes from now on, as a job of the runtime thread (ticker.py); the first run connects."""
         if self.thread_started or self.closed:
             return
         self.thread_started = True
         try:
-            _rec.start_runtime_thread(self._loop, ())
+            _ticker.every("flush", FLUSH_INTERVAL, self._tick)
         except Exception:
             self.thread_started = False
 
@@ -116,31 +117,28 @@ class Stream(object):
     def stats(self):
         return (self.taken + len(_rec._buf), self.dropped)
 
-    def _loop(self):
-        n = 0
-        _rec.runtime_thread_init()
-        # Connect now rather than at the first flush: the supervisor waits for connections that are
-        # open when the program ends, so a process that outlives it (the forkserver, which exits
-        # when the program has) must already be connected then, even if it has not flushed yet.
-        if self.lock.acquire(True, 1.0):
-            try:
-                if not self.closed:
-                    self._deliverable()
-            finally:
-                self.lock.release()
-        while not self.closed:
-            self.wake.acquire(True, FLUSH_INTERVAL)
-            if self.closed:
-                break
-            n += 1
-            try:
-                _rec._tls.busy = True
-                if n % AGGREGATE_EVERY == 0:
-                    _rec.collect_aggregates()
-                _rec.report_live()
-                self.flush()
-            except Exception:
-                pass
+    def _tick(self):
+        """One run of the flush job: returns -1 (no more runs) once the stream is closed."""
+        if self.closed:
+            return -1
+        if not self.ticks:
+            # Connect at once rather than at the first flush: the supervisor waits for connections that
+            # are open when the program ends, so a process that outlives it (the forkserver, which exits
+            # when the program has) must already be connected then, even if it has not flushed yet.
+            self.ticks = 1
+            if self.lock.acquire(True, 1.0):
+                try:
+                    if not self.closed:
+                        self._deliverable()
+                finally:
+                    self.lock.release()
+            return None
+        self.ticks += 1
+        if self.ticks % AGGREGATE_EVERY == 0:
+            _rec.collect_aggregates()
+        _rec.report_live()
+        self.flush()
+        return -1 if self.closed else None
 
     # -- flushing ------------------------------------------------------------------------------------
     def flush(self, sync=False, final=False, lock_timeout=-1):
@@ -183,10 +181,6 @@ class Stream(object):
             return
         if not self.flush(final=True, lock_timeout=lock_timeout):
             self.closed = True  # could not take the lock in time: give up rather than block the exit
-        try:
-            self.wake.release()
-        except Exception:
-            pass
         s = self.sock
         self.sock = None
         if s is not None:

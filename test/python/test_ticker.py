@@ -1,0 +1,140 @@
+"""The runtime's one background thread per process (ticker.py), and the watchdog it runs."""
+import os
+import sys
+import threading
+import time
+import unittest
+
+from support import RUNTIME, trace_script, write_program
+
+sys.path.insert(0, RUNTIME)
+from interleave import deadlock, ticker  # noqa: E402
+
+THREAD_COUNTS = r'''
+import os, sys
+def tasks():
+    return len(os.listdir("/proc/self/task"))
+print("root", tasks(), flush=True)
+r, w = os.pipe()
+pid = os.fork()
+if pid == 0:
+    os.close(r)
+    os.write(w, str(tasks()).encode())
+    os._exit(0)
+os.close(w)
+got = os.read(r, 16).decode()
+os.waitpid(pid, 0)
+print("child", got, flush=True)
+'''
+
+
+@unittest.skipUnless(os.path.isdir("/proc/self/task"), "needs /proc")
+class OneThreadTest(unittest.TestCase):
+    def test_each_process_has_one_runtime_thread_and_all_its_jobs_run(self):
+        path = write_program(self, THREAD_COUNTS)
+        r = trace_script(path, extra_options=["--cpu-interval", "5"])
+        self.assertEqual(r.returncode, 0, r)
+        counts = dict(line.split() for line in r.stdout.splitlines())
+        # the program's main thread and the runtime's one thread, in the root and in a fork child
+        self.assertEqual(counts, {"root": "2", "child": "2"})
+        root = r.metadata["program"]["pid"]
+        pids = {p["pid"] for p in r.metadata["processes"]}
+        self.assertEqual(len(pids), 2)
+        child = (pids - {root}).pop()
+        # the flush job of that one thread delivered everything, the summary last (CPU sampling and the
+        # watchdog, its other jobs, are tested in test_cpu and test_deadlock)
+        self.assertEqual(r.metadata["totals"]["dropped"], 0)
+        self.assertEqual(len([e for e in r.events if e.get("k") == "process.summary"]), 2)
+        self.assertTrue({e["pid"] for e in r.of("process.start")} >= {root, child})
+
+
+class JobsTest(unittest.TestCase):
+    def test_soon_runs_a_job_before_its_period(self):
+        ran = threading.Event()
+        calls = []
+
+        def job():
+            calls.append(time.monotonic())
+            if len(calls) >= 2:
+                ran.set()
+                return -1      # done: the job leaves the thread
+            return None
+
+        ticker.every("test-soon", 3600.0, job)        # first run at once, then hourly
+        try:
+            deadline = time.monotonic() + 30
+            while not calls and time.monotonic() < deadline:
+                ran.wait(0.01)
+            self.assertEqual(len(calls), 1)
+            ticker.soon("test-soon", 0.0)
+            self.assertTrue(ran.wait(30), "soon() did not bring the job forward")
+            self.assertNotIn("test-soon", ticker._jobs)
+        finally:
+            ticker.cancel("test-soon")
+
+    def test_a_failing_job_keeps_its_period_and_others_run(self):
+        other = threading.Event()
+        failures = []
+
+        def bad():
+            failures.append(1)
+            raise RuntimeError("boom")
+
+        ticker.every("test-bad", 0.001, bad)
+        ticker.every("test-other", 0.001, lambda: (other.set(), -1)[1])
+        try:
+            self.assertTrue(other.wait(30))
+            deadline = time.monotonic() + 30
+            while len(failures) < 3 and time.monotonic() < deadline:
+                other.wait(0.01)
+            self.assertGreaterEqual(len(failures), 3)
+        finally:
+            ticker.cancel("test-bad")
+            ticker.cancel("test-other")
+
+
+class AllBlockedTest(unittest.TestCase):
+    """The all-blocked check must not take a join whose thread has just ended for a deadlock (the joiner
+    returns as soon as it is scheduled; on a loaded machine the check can run first)."""
+
+    def setUp(self):
+        self.reports = []
+        self._saved = (deadlock._report, deadlock._timeout, dict(deadlock._waiting), set(deadlock._reported))
+        deadlock._report = lambda reason, idents: self.reports.append((reason, sorted(idents)))
+        deadlock._timeout = 0.1
+        deadlock._waiting.clear()
+        deadlock._reported.clear()
+
+    def tearDown(self):
+        deadlock._report, deadlock._timeout = self._saved[0], self._saved[1]
+        deadlock._waiting.clear()
+        deadlock._waiting.update(self._saved[2])
+        deadlock._reported.clear()
+        deadlock._reported.update(self._saved[3])
+
+    def test_join_of_an_ended_thread_is_not_a_deadlock(self):
+        t = threading.Thread(target=lambda: None)
+        t.start()
+        t.join()
+        me = threading.get_ident()
+        deadlock._waiting[me] = (t, True, time.monotonic() - 10)
+        deadlock._check_all_blocked()
+        self.assertEqual(self.reports, [])
+
+    def test_every_thread_blocked_is_reported(self):
+        release = threading.Event()
+        t = threading.Thread(target=release.wait)
+        t.start()
+        try:
+            me = threading.get_ident()
+            deadlock._waiting[me] = (t, True, time.monotonic() - 10)
+            deadlock._waiting[t.ident] = (release, True, time.monotonic() - 10)
+            deadlock._check_all_blocked()
+            self.assertEqual(self.reports, [("all-blocked", sorted([me, t.ident]))])
+        finally:
+            release.set()
+            t.join()
+
+
+if __name__ == "__main__":
+    unittest.main()
