@@ -148,9 +148,32 @@ def _install_sigterm_watch():
         import _thread
         global _main_ident
         _main_ident = _thread.get_ident()
-        ticker.set_wait_fd(r, w, _on_signal_bytes)
+        if _report_fd >= 0:
+            # The root program reports signals to the supervisor, which waits REPORT_WAIT for a report
+            # before it forwards a copy: a thread of its own reads them, so that a runtime thread busy
+            # with a long send to the stream cannot make a signal sent to the process group arrive twice.
+            rec.start_runtime_thread(_watch_signals, (r,))
+        else:
+            ticker.set_wait_fd(r, w, _on_signal_bytes)
     except Exception:
         pass
+
+
+def _watch_signals(r):
+    rec.runtime_thread_init()
+    while True:
+        try:
+            data = os.read(r, 512)
+        except InterruptedError:
+            continue
+        except OSError:
+            return
+        if not data:
+            return
+        try:
+            _on_signal_bytes(data)
+        except Exception:
+            pass
 
 
 #: Write end of the supervisor's signal-report pipe, in the program's root process only (else -1).
@@ -223,8 +246,8 @@ _nudge_until = 0
 
 
 def _on_signal_bytes(data):
-    """What the C signal handler wrote to our wakeup pipe (one byte per signal), read by the runtime
-    thread (ticker.py) as soon as it is written."""
+    """What the C signal handler wrote to our wakeup pipe (one byte per signal), read as soon as it is
+    written: by the runtime thread (ticker.py), or in the root program by _watch_signals."""
     global _term_seen, _nudge_until
     # Reported before the program's own descriptor hears of it: by the time the program reacts (and
     # perhaps exits), the supervisor can already read that it got the signal.

@@ -2,7 +2,8 @@
 
 Everything the runtime does in the background runs as a job of this single thread: flushing the
 recorder's buffer to the stream, sampling CPU, the deadlock watchdog, and reading the signal wakeup
-pipe (SIGTERM nudges, the supervisor's signal reports). There used to be a thread for each. Every
+pipe (SIGTERM nudges, forwarding to the program's own wakeup fd). There used to be a thread for each;
+only the root program keeps a second one, which reports signals to the supervisor (boot.py). Every
 runtime thread costs each fork child a clone and a GIL hand-off before the program's code runs on
 (a traced fork+_exit took 6 ms with four threads against 1.4 ms plain), and every thread that wakes
 on its own timer takes the GIL from the program once more.

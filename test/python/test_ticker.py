@@ -35,8 +35,9 @@ class OneThreadTest(unittest.TestCase):
         r = trace_script(path, extra_options=["--cpu-interval", "5"])
         self.assertEqual(r.returncode, 0, r)
         counts = dict(line.split() for line in r.stdout.splitlines())
-        # the program's main thread and the runtime's one thread, in the root and in a fork child
-        self.assertEqual(counts, {"root": "2", "child": "2"})
+        # a fork child: the program's thread and the runtime's one; the root program also has the thread
+        # that reports its signals to the supervisor (boot._watch_signals)
+        self.assertEqual(counts, {"root": "3", "child": "2"})
         root = r.metadata["program"]["pid"]
         pids = {p["pid"] for p in r.metadata["processes"]}
         self.assertEqual(len(pids), 2)
@@ -99,14 +100,18 @@ class AllBlockedTest(unittest.TestCase):
 
     def setUp(self):
         self.reports = []
-        self._saved = (deadlock._report, deadlock._timeout, dict(deadlock._waiting), set(deadlock._reported))
+        self._saved = (deadlock._report, deadlock._timeout, dict(deadlock._waiting), set(deadlock._reported),
+                       deadlock._live_threads)
         deadlock._report = lambda reason, idents: self.reports.append((reason, sorted(idents)))
+        # Only this test's threads count as the program's (other tests may leave threads running).
+        self.live = {threading.get_ident(): threading.current_thread()}
+        deadlock._live_threads = lambda: {i: t for i, t in self.live.items() if t.is_alive()}
         deadlock._timeout = 0.1
         deadlock._waiting.clear()
         deadlock._reported.clear()
 
     def tearDown(self):
-        deadlock._report, deadlock._timeout = self._saved[0], self._saved[1]
+        deadlock._report, deadlock._timeout, deadlock._live_threads = self._saved[0], self._saved[1], self._saved[4]
         deadlock._waiting.clear()
         deadlock._waiting.update(self._saved[2])
         deadlock._reported.clear()
@@ -125,6 +130,7 @@ class AllBlockedTest(unittest.TestCase):
         release = threading.Event()
         t = threading.Thread(target=release.wait)
         t.start()
+        self.live[t.ident] = t
         try:
             me = threading.get_ident()
             deadlock._waiting[me] = (t, True, time.monotonic() - 10)
