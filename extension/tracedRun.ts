@@ -1,14 +1,15 @@
 /**
  * One traced run: a loopback event server with a fresh token, the program in a VS Code terminal
- * (`python -m interleave run --stream ...`, so it reads stdin and prints as usual), and a watch on the
- * supervisor process. The run ends when the supervisor has exited and its processes' connections have
+ * (`python script.py` launched with the runtime's options, see run/launch.ts, so it reads stdin and prints
+ * as usual), and a watch on the supervisor process (the launched one; the program is its child). The run ends when the supervisor has exited and its processes' connections have
  * closed (bounded wait), or when Stop ends the whole process tree.
  */
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { ENV_TOKEN } from '../protocol/wire';
+import { ENV_LAUNCH, ENV_TOKEN } from '../protocol/wire';
 import type { TraceEvent } from '../protocol';
 import { EventServer } from './run/eventServer';
+import { launchCommand } from './run/launch';
 import { isAlive, killRunTree } from './run/procTree';
 import { newRunToken } from './run/token';
 import { Trace } from './run/trace';
@@ -90,22 +91,20 @@ export class TracedRun implements vscode.Disposable {
       },
     });
     const { host, port } = this.server.address;
-    // The supervisor is started the cheap way: -S, because it needs only the standard library and our
-    // runtime (site and the environment's .pth hooks can cost tens of ms; the program's own interpreter
-    // still runs site, the supervisor never passes -S on), and by path rather than `-m interleave`,
-    // which would import runpy first. Both are the same entry point.
-    const args = ['-S', path.join(this.o.runtimeDir, 'interleave', '__main__.py'), 'run', '--stream', `${host}:${port}`, '--mode', this.o.mode,
-      '--deadlock-timeout', String(this.o.deadlockTimeout), '--cpu-interval', String(this.o.cpuInterval),
-      this.o.file, ...this.o.args];
-    const pythonPath = [this.o.runtimeDir, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter);
-    log.info(`running ${this.o.python} ${args.join(' ')} (cwd ${this.o.cwd}; events on ${host}:${port})`);
+    // The program's own interpreter is launched (`python script.py args`); it forks its supervisor while
+    // it starts (run/launch.ts), so the program does not wait for a second interpreter to start.
+    const runOptions = ['--stream', `${host}:${port}`, '--mode', this.o.mode,
+      '--deadlock-timeout', String(this.o.deadlockTimeout), '--cpu-interval', String(this.o.cpuInterval)];
+    const launch = launchCommand(this.o.runtimeDir, runOptions, [this.o.file, ...this.o.args], process.env.PYTHONPATH);
+    const args = launch.args;
+    log.info(`running ${this.o.python} ${args.join(' ')} (cwd ${this.o.cwd}; events on ${host}:${port}; ${ENV_LAUNCH}=${runOptions.join(' ')})`);
     this.terminal = vscode.window.createTerminal({
       name: `Interleave: ${path.basename(this.o.file)}`,
       shellPath: this.o.python,
       shellArgs: args,
       cwd: this.o.cwd,
       // The stream address goes on the command line; the token only in the environment (not visible in ps).
-      env: { PYTHONPATH: pythonPath, [ENV_TOKEN]: this.token },
+      env: { ...launch.env, [ENV_TOKEN]: this.token },
       isTransient: true,
       iconPath: new vscode.ThemeIcon('pulse'),
     });

@@ -20,6 +20,17 @@ export const WIRE_Z_DEFLATE = 'deflate';
 /** Environment variables the host sets for the runtime. */
 export const ENV_STREAM = 'INTERLEAVE_STREAM'; // "host:port"
 export const ENV_TOKEN = 'INTERLEAVE_TOKEN';
+/**
+ * Launch by fork (the fast start): the host runs `python script.py args` itself with PYTHONPATH starting
+ * at `runtime/interleave/_boot` and this variable holding the `run` options (`--stream HOST:PORT`,
+ * `--mode`, ...) joined by LAUNCH_SEPARATOR. The runtime's sitecustomize forks there: the launched
+ * process becomes the supervisor (same exit status and signals as a plain run), its child goes on
+ * to be the program, without a second interpreter start. See runtime/interleave/launch.py.
+ */
+export const ENV_LAUNCH = 'INTERLEAVE_LAUNCH';
+export const LAUNCH_SEPARATOR = '\x1f';
+/** Where the fork launch's sitecustomize lives, relative to the runtime folder. */
+export const LAUNCH_BOOT_DIR = ['interleave', '_boot'];
 /** A line longer than this is a protocol error (protects the host from a runaway producer). */
 export const MAX_LINE_BYTES = 16 * 1024 * 1024;
 

@@ -142,8 +142,8 @@ def main(argv):
         sys.version.split()[0], os.cpu_count(), rounds, os.getloadavg()[0]))
 
     # start-up: `python -m interleave run` as typed, and as the extension and the Node CLI launch it
-    # (`python -S runtime/interleave/__main__.py run`: the supervisor skips site, the environment's .pth
-    # hooks and runpy; the program does not).
+    # (extension/run/launch.ts: `python script.py` with the runtime's sitecustomize first on PYTHONPATH and
+    # the options in INTERLEAVE_LAUNCH; the launched interpreter forks its supervisor as it starts).
     # Also the cost of site itself on this machine, which the typed form pays twice.
     empty = os.path.join(HERE, "empty.py")
     pl, tr, trs, nosite = [], [], [], []
@@ -152,8 +152,9 @@ def main(argv):
         pl.append(run([sys.executable, empty])[1])
         nosite.append(run([sys.executable, "-S", empty])[1])
         tr.append(run(traced_cmd("empty", "default", out)[:-2] + [empty])[1])
-        trs.append(run([sys.executable, "-S", os.path.join(RUNTIME, "interleave", "__main__.py")]
-                       + traced_cmd("empty", "default", out)[3:-2] + [empty])[1])
+        trs.append(run([sys.executable, empty], extra_env={
+            "PYTHONPATH": os.path.join(RUNTIME, "interleave", "_boot"),
+            "INTERLEAVE_LAUNCH": "\x1f".join(["--mode", "default", "--output", out])})[1])
     med = lambda xs: 1000 * statistics.median(xs)
     print("start-up: plain %.1f ms; traced %.1f ms (+%.1f ms) as typed, %.1f ms (+%.1f ms) as launched by the "
           "extension/CLI; site alone costs %.1f ms per interpreter here" % (

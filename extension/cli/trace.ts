@@ -1,8 +1,9 @@
 /**
  * `interleave trace [-o trace.json|report.html] [runtime options] script.py [args...]`
  *
- * Runs `python -m interleave run` with this package's runtime on PYTHONPATH, stdio inherited, and
- * returns the program's exit code. `-o x.json` has the runtime write the Chrome trace; `-o x.html` traces
+ * Runs `python script.py args` with this package's runtime booting in it (run/launch.ts: the same as
+ * `python -m interleave run --output ... script.py args`, started faster), stdio inherited, and returns the
+ * program's exit code. `-o x.json` has the runtime write the Chrome trace; `-o x.html` traces
  * to a temporary JSON file and turns it into a self-contained report. Without -o the trace goes to
  * `<script>.trace.json` in the current folder.
  */
@@ -11,6 +12,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { candidates, probePython, resolveInterpreter } from '../run/interpreter';
+import { launchCommand } from '../run/launch';
 import { writeReportFile } from '../report';
 import { parseTraceArgs } from './traceArgs';
 
@@ -41,11 +43,12 @@ export async function runTrace(args: string[]): Promise<number> {
     process.stderr.write(`interleave trace: the Python runtime (runtime/interleave) was not found next to ${__dirname}\n`);
     return 2;
   }
-  const env = { ...process.env, PYTHONPATH: [runtimeDir, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter) };
+  const launch = launchCommand(runtimeDir, ['--output', jsonOut, ...parsed.runtimeArgs], parsed.program, process.env.PYTHONPATH);
+  const env = { ...process.env, ...launch.env };
   try {
     const code = await new Promise<number>((resolve, reject) => {
-      // -S and by path: see extension/tracedRun.ts (the supervisor skips site and runpy; the program does not).
-      const child = spawn(interp.path, ['-S', path.join(runtimeDir, 'interleave', '__main__.py'), 'run', '--output', jsonOut, ...parsed.runtimeArgs, ...parsed.program], { stdio: 'inherit', env });
+      // The program's interpreter itself, which forks its supervisor as it starts (run/launch.ts).
+      const child = spawn(interp.path, launch.args, { stdio: 'inherit', env });
       // The terminal's Ctrl-C reaches the whole foreground group, the runtime included; we only wait.
       const ignore = (): void => undefined;
       process.on('SIGINT', ignore);

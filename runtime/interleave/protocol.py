@@ -68,6 +68,9 @@ ENV_DEADLOCK_TIMEOUT = "INTERLEAVE_DEADLOCK_TIMEOUT"
 ENV_CPU_INTERVAL = "INTERLEAVE_CPU_INTERVAL_MS"
 ENV_ON_DEADLOCK = "INTERLEAVE_ON_DEADLOCK"
 ENV_PARENT_CORR = "INTERLEAVE_PARENT_CORR"
+#: Launch by fork (protocol/wire.ts ENV_LAUNCH): the `run` options joined by LAUNCH_SEPARATOR; see launch.py.
+ENV_LAUNCH = "INTERLEAVE_LAUNCH"
+LAUNCH_SEPARATOR = "\x1f"
 #: Set by the supervisor for the program when its own collector receives: batches go as binary frames
 #: (runtime-internal; the extension host always gets v1 JSON lines, see stream.py and collector.py).
 ENV_WIRE_ENC = "INTERLEAVE_WIRE_ENC"

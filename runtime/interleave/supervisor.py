@@ -63,7 +63,9 @@ def child_env(o, stream_addr, token, epoch):
     env[P.ENV_SUPERVISOR_PID] = str(os.getpid())
     env.pop(P.ENV_PARENT_CORR, None)
     old = env.get("PYTHONPATH")
-    env["PYTHONPATH"] = _BOOT_DIR + (os.pathsep + old if old else "")
+    if not old or old.split(os.pathsep)[0] != _BOOT_DIR:     # (launch.py's programs have it already)
+        env["PYTHONPATH"] = _BOOT_DIR + (os.pathsep + old if old else "")
+    env.pop(P.ENV_LAUNCH, None)
     return env
 
 
@@ -137,42 +139,81 @@ def _signal_name(signum):
         return "SIG%d" % signum
 
 
+class Setup(object):
+    """What the supervisor prepares before the program exists: the signal mask (blocked before any thread
+    exists, so that every thread inherits it and sigwaitinfo sees all), the collector's listening socket
+    and token, the clock origin, the signal-report pipe and the program's environment. Only C modules
+    until then (_signal, _socket): what only the collector needs (json, threading...) is imported while
+    the program's interpreter starts."""
+
+    def __init__(self, o):
+        import _signal as signal
+        self.o = o
+        self.signal = signal
+        self.epoch = time.monotonic_ns()
+        self.start_wall = time.monotonic()
+        self.sigs = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGCHLD}
+        self.old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, self.sigs)
+        self.token = os.urandom(32).hex()
+        self.listener = listen_loopback()
+        addr = "127.0.0.1:%d" % self.listener.getsockname()[1]
+        env = self.env = child_env(o, addr, self.token, self.epoch)
+        # Our collector reads binary frames (stream.py); a receiver of the user's never sees them.
+        env[P.ENV_WIRE_ENC] = P.ENC_MARSHAL
+        # The program reports the signals it receives on this pipe (see _wait).
+        self.report_r, self.report_w = os.pipe()
+        os.set_blocking(self.report_r, False)
+        os.set_inheritable(self.report_w, True)
+        env[P.ENV_SIGNAL_FD] = str(self.report_w)
+
+    def spawn(self):
+        """Starts the program as a new interpreter (`python [its options] script args`). Returns its pid,
+        or None after printing why it could not start."""
+        o = self.o
+        flags = interpreter_args()
+        if o.module:
+            argv = [sys.executable] + flags + ["-m", o.module] + list(o.args)
+        else:
+            argv = [sys.executable] + flags + [o.script] + list(o.args)
+        try:
+            return os.posix_spawn(sys.executable, argv, self.env, setsigmask=self.old_mask)
+        except OSError as e:
+            self.signal.pthread_sigmask(self.signal.SIG_SETMASK, self.old_mask)
+            sys.stderr.write("interleave: error: cannot start %s: %s\n" % (sys.executable, e))
+            return None
+        finally:
+            os.close(self.report_w)
+
+    def become_program(self):
+        """In the child of launch.py's fork: this process goes on to be the program (its interpreter is
+        already the program's: only its environment and signal mask are made what a spawned one gets)."""
+        for fd in (self.listener.detach(), self.report_r):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        for k in [k for k in os.environ if k not in self.env]:
+            del os.environ[k]
+        for k, v in self.env.items():
+            if os.environ.get(k) != v:
+                os.environ[k] = v
+        self.signal.pthread_sigmask(self.signal.SIG_SETMASK, self.old_mask)
+
+
 def run(o):
-    # Start-up order: the program starts as early as possible, and what only the collector needs
-    # (json, threading, the signal module's enums) is imported while the program's interpreter starts.
-    # Until then only C modules: _signal for the mask, _socket for the listening socket, which already
-    # queues the program's connection before anything accepts it.
-    import _signal as signal
-    ensure_bytecode()
-    epoch = time.monotonic_ns()
-    start_wall = time.monotonic()
-    sigs = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGCHLD}
-    # Block before any thread exists, so that every thread inherits the mask and sigwaitinfo sees all.
-    old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
-    token = os.urandom(32).hex()
-    listener = listen_loopback()
-    addr = "127.0.0.1:%d" % listener.getsockname()[1]
-    env = child_env(o, addr, token, epoch)
-    # Our collector reads binary frames (stream.py); a receiver of the user's never sees them.
-    env[P.ENV_WIRE_ENC] = P.ENC_MARSHAL
-    # The program reports the signals it receives on this pipe (see _wait).
-    report_r, report_w = os.pipe()
-    os.set_blocking(report_r, False)
-    os.set_inheritable(report_w, True)
-    env[P.ENV_SIGNAL_FD] = str(report_w)
-    flags = interpreter_args()
-    if o.module:
-        argv = [sys.executable] + flags + ["-m", o.module] + list(o.args)
-    else:
-        argv = [sys.executable] + flags + [o.script] + list(o.args)
-    try:
-        child = os.posix_spawn(sys.executable, argv, env, setsigmask=old_mask)
-    except OSError as e:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
-        sys.stderr.write("interleave: error: cannot start %s: %s\n" % (sys.executable, e))
+    setup = Setup(o)
+    child = setup.spawn()
+    if child is None:
         return 2
-    finally:
-        os.close(report_w)
+    ensure_bytecode()    # for the next run's processes (this one's have the bytecode or compile it)
+    return supervise(setup, child)
+
+
+def supervise(setup, child):
+    """Collects the program's events until it (and its processes) have ended, writes or relays the
+    trace; returns the exit status to end with (the program's, or it re-raises the program's signal)."""
+    o, signal, sigs, epoch, start_wall = setup.o, setup.signal, setup.sigs, setup.epoch, setup.start_wall
+    old_mask, token, listener, report_r = setup.old_mask, setup.token, setup.listener, setup.report_r
     collector = None
     if listener is not None:
         from .collector import Collector

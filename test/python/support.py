@@ -103,16 +103,40 @@ def interleave_cmd(path_or_args, args=(), mode="default", extra_options=(), inte
     return cmd
 
 
+BOOT_DIR = os.path.join(RUNTIME, "interleave", "_boot")
+
+
+def launched(path_or_args, args=(), mode="default", extra_options=(), interpreter=None, output=None, env=None):
+    """(command, environment) of a run as the extension and the Node CLI start it (launch by fork,
+    extension/run/launch.ts): `python script.py args` with the `run` options in INTERLEAVE_LAUNCH."""
+    from interleave import protocol as P
+    options = ["--mode", mode] + (["--output", output] if output else []) + list(extra_options)
+    e = dict(os.environ)
+    old = e.get("PYTHONPATH")
+    e["PYTHONPATH"] = BOOT_DIR + (os.pathsep + old if old else "")
+    e.pop("INTERLEAVE_TOKEN", None)
+    e.pop("INTERLEAVE_STREAM", None)
+    e[P.ENV_LAUNCH] = P.LAUNCH_SEPARATOR.join(options)
+    if env:
+        e.update(env)
+    program = list(path_or_args) if isinstance(path_or_args, (list, tuple)) else [path_or_args]
+    return [interpreter or sys.executable] + program + list(args), e
+
+
 def trace_script(path_or_args, args=(), mode="default", timeout=60, extra_options=(), interpreter=sys.executable,
-                 input=None, cwd=None, env=None):
-    """Traces a script (path) or an argument list (e.g. ['-m', 'pkg.mod']) and reads the trace back."""
+                 input=None, cwd=None, env=None, launch=False):
+    """Traces a script (path) or an argument list (e.g. ['-m', 'pkg.mod']) and reads the trace back.
+    launch=True: started as the extension starts it (see launched()), else as `python -m interleave run`."""
     fd, out = tempfile.mkstemp(prefix="interleave-test-", suffix=".json")
     os.close(fd)
     os.unlink(out)
     try:
-        cmd = interleave_cmd(path_or_args, args, mode, extra_options, interpreter, output=out)
+        if launch:
+            cmd, full_env = launched(path_or_args, args, mode, extra_options, interpreter, output=out, env=env)
+        else:
+            cmd, full_env = interleave_cmd(path_or_args, args, mode, extra_options, interpreter, output=out), runtime_env(env)
         p = subprocess.run(cmd, input=input, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout,
-                           env=runtime_env(env), cwd=cwd)
+                           env=full_env, cwd=cwd)
         stdout = p.stdout.decode("utf-8", "replace")
         stderr = p.stderr.decode("utf-8", "replace")
         if not os.path.exists(out):

@@ -4,7 +4,7 @@ import subprocess
 import sys
 import unittest
 
-from support import RUNTIME, trace_script, run_plain, runtime_env, write_program
+from support import RUNTIME, launched, trace_script, run_plain, runtime_env, write_program
 
 PROBE = r'''
 import os, sys
@@ -70,6 +70,21 @@ class BadInvocationTest(unittest.TestCase):
             self.assertIn("\n  " + option if option != "--output" else "-o, --output", out)
         self.assertEqual(p.stderr, b"")
 
+    def test_launched_run_with_bad_options_or_no_script(self):
+        # Started as the extension starts a run (support.launched): the same one line and status 2, before
+        # the program could run (it would print "started").
+        path = write_program(self, "print('started')\n")
+        for options, program, fragment in ((["--mode", "fast"], [path], "--mode"),
+                                           (["--frobnicate"], [path], "unknown option --frobnicate"),
+                                           ([], ["/nonexistent/dir/prog.py"], "script not found")):
+            cmd, env = launched(program, extra_options=options)
+            p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=60)
+            self.assertEqual(p.returncode, 2, p)
+            err = p.stderr.decode()
+            self.assertEqual(len(err.strip().splitlines()), 1, err)
+            self.assertTrue(err.startswith("interleave: error: ") and fragment in err, err)
+            self.assertEqual(p.stdout, b"")
+
     def test_stream_without_token(self):
         env = runtime_env()
         env.pop("INTERLEAVE_TOKEN", None)
@@ -122,10 +137,15 @@ print(type(lock).__name__, isinstance(lock, threading.Lock) if isinstance(thread
 
 
 class TransparencyTest(unittest.TestCase):
+    launch = False    # True: started as the extension and the Node CLI start it (see support.launched)
+
+    def trace(self, *args, **kwargs):
+        return trace_script(*args, launch=self.launch, **kwargs)
+
     def test_threading_lock_is_a_type_where_it_is_one(self):
         path = write_program(self, LOCK_TYPE)
         plain = run_plain(path)
-        traced = trace_script(path)
+        traced = self.trace(path)
         self.assertEqual(traced.returncode, 0, traced)
         self.assertEqual(traced.stdout, plain.stdout.decode())
         self.assertEqual(r_lock_count(traced), 1)   # and the lock was the program's, traced
@@ -133,7 +153,7 @@ class TransparencyTest(unittest.TestCase):
     def test_runtime_threads_are_not_among_the_current_frames(self):
         path = write_program(self, THREAD_FRAMES)
         plain = run_plain(path)
-        traced = trace_script(path)
+        traced = self.trace(path)
         self.assertEqual(traced.returncode, 0, traced)
         self.assertEqual(plain.stdout.decode(), "parent 2\nchild 1\n")
         self.assertEqual(traced.stdout, plain.stdout.decode())
@@ -142,7 +162,7 @@ class TransparencyTest(unittest.TestCase):
         # The runtime keeps a wakeup fd of its own (for SIGTERM): the program must never be handed it.
         path = write_program(self, WAKEUP_FD)
         plain = run_plain(path)
-        traced = trace_script(path)
+        traced = self.trace(path)
         self.assertEqual(traced.returncode, 0, traced)
         self.assertEqual(plain.stdout.decode(), "True True -1\nloop ran -1\n")
         self.assertEqual(traced.stdout, plain.stdout.decode())
@@ -151,7 +171,7 @@ class TransparencyTest(unittest.TestCase):
         path = write_program(self, SCRIPT_PROBE)
         d = os.path.dirname(path)
         plain = run_plain(path, args=("7", "two words"), input=b"some input\n", cwd=d)
-        traced = trace_script(path, args=("7", "two words"), input=b"some input\n", cwd=d)
+        traced = self.trace(path, args=("7", "two words"), input=b"some input\n", cwd=d)
         self.assertEqual(traced.returncode, plain.returncode)
         self.assertEqual(traced.returncode, 7)
         self.assertEqual(traced.stdout, plain.stdout.decode())
@@ -169,7 +189,7 @@ class TransparencyTest(unittest.TestCase):
             with open(os.path.join(pkg, name), "w") as f:
                 f.write(text)
         plain = run_plain(["-m", "pkg.main"], args=("3",), input=b"abc", cwd=d)
-        traced = trace_script(["-m", "pkg.main"], args=("3",), input=b"abc", cwd=d)
+        traced = self.trace(["-m", "pkg.main"], args=("3",), input=b"abc", cwd=d)
         self.assertEqual(plain.returncode, 3, plain.stderr)
         self.assertEqual(traced.returncode, 3, traced)
         self.assertEqual(traced.stdout, plain.stdout.decode())
@@ -181,7 +201,7 @@ class TransparencyTest(unittest.TestCase):
         src = "def f():\n    raise ValueError('boom %d' % 3)\nprint('before')\nf()\n"
         path = write_program(self, src)
         plain = run_plain(path)
-        traced = trace_script(path)
+        traced = self.trace(path)
         self.assertEqual(traced.returncode, 1)
         self.assertEqual(plain.returncode, 1)
         self.assertEqual(traced.stderr, plain.stderr.decode())
@@ -198,7 +218,7 @@ class TransparencyTest(unittest.TestCase):
                "t = threading.Thread(target=work, name='bad')\nt.start(); t.join()\nprint('main done')\n")
         path = write_program(self, src)
         plain = run_plain(path)
-        traced = trace_script(path)
+        traced = self.trace(path)
         self.assertEqual(traced.returncode, 0)
         self.assertEqual(traced.stdout, plain.stdout.decode())
         # thread ids in the header differ between runs; compare the rest
@@ -210,6 +230,10 @@ class TransparencyTest(unittest.TestCase):
         self.assertEqual(len(exc), 1)
         self.assertEqual(exc[0]["tid"], run["tid"])
 
+
+
+class LaunchedTransparencyTest(TransparencyTest):
+    launch = True
 
 if __name__ == "__main__":
     unittest.main()

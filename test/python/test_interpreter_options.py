@@ -7,7 +7,7 @@ import sys
 import tempfile
 import unittest
 
-from support import run_plain, runtime_env, write_program
+from support import launched, run_plain, runtime_env, write_program
 
 SHOW = r'''
 import json, sys
@@ -33,6 +33,26 @@ class InterpreterOptions(unittest.TestCase):
         self.assertEqual(traced["dev"], True)
         self.assertEqual(traced["optimize"], 1)
         self.assertEqual(traced["xoptions"]["int_max_str_digits"], "5000")
+
+    def test_launched_run_keeps_the_interpreter_options_and_sys_path(self):
+        # As the extension starts a run: the program is the launched interpreter's fork child, so its
+        # options, sys.path, site-packages and orig_argv are exactly those of the plain run.
+        path = write_program(self, SHOW + SITE)
+        plain = run_plain(OPTIONS + [path])
+        fd, out = tempfile.mkstemp(suffix=".json")
+        os.close(fd)
+        self.addCleanup(os.unlink, out)
+        cmd, env = launched([path], output=out)
+        p = subprocess.run(cmd[:1] + OPTIONS + cmd[1:], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                           timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout, plain.stdout)
+        self.assertEqual(json.loads(p.stdout.splitlines()[0])["dev"], True)
+        with open(out) as f:
+            meta = json.load(f)["metadata"]
+        [proc] = meta["processes"]
+        self.assertEqual(proc["pid"], meta["program"]["pid"])
+        self.assertEqual(meta["exitCode"], 0)
 
     def test_supervisor_without_site_still_runs_the_program_with_site(self):
         # The extension and the Node CLI start the supervisor with -S (it needs no site-packages);

@@ -9,7 +9,7 @@ import tempfile
 import threading
 import unittest
 
-from support import LiveReceiver, interleave_cmd, runtime_env, write_program, run_plain, assert_complete
+from support import LiveReceiver, interleave_cmd, launched, runtime_env, write_program, run_plain, assert_complete
 from interleave.chrome import read_chrome
 from interleave import protocol as P
 
@@ -67,8 +67,11 @@ class Running(object):
         os.close(fd)
         os.unlink(self.out)
         testcase.addCleanup(lambda: os.path.exists(self.out) and os.unlink(self.out))
-        self.p = subprocess.Popen(interleave_cmd(self.path, output=self.out, extra_options=extra),
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=runtime_env(env),
+        if getattr(testcase, "launch", False):
+            cmd, full_env = launched(self.path, output=self.out, extra_options=extra, env=env)
+        else:
+            cmd, full_env = interleave_cmd(self.path, output=self.out, extra_options=extra), runtime_env(env)
+        self.p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full_env,
                                   start_new_session=new_session)
         testcase.addCleanup(self.cleanup)
         # A bound on every wait in these tests: a run that hangs is killed (and the test then fails).
@@ -210,6 +213,12 @@ class SignalTest(unittest.TestCase):
         [proc] = meta["processes"]
         self.assertEqual((proc["emitted"], proc["dropped"], proc["received"]), (proc["received"], 0, proc["received"]))
         self.assertEqual(len([e for e in events if e["k"] == "lock.hold"]), 10)
+
+
+class LaunchedSignalTest(SignalTest):
+    """The same, with the run started as the extension and the Node CLI start it: the launched
+    interpreter forks its supervisor (launch.py) instead of the supervisor spawning the program."""
+    launch = True
 
 
 class StreamTest(unittest.TestCase):

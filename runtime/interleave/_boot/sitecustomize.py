@@ -1,7 +1,7 @@
 """Boots the Interleave recorder in every Python process of a traced run, then gets out of the way.
 
 The supervisor puts this folder first on PYTHONPATH. When INTERLEAVE_TOKEN is set we start the
-recorder; then we remove this folder from sys.path (so the program sees the sys.path it would see
+recorder (when INTERLEAVE_LAUNCH is set, this process first forks off its supervisor: launch.py); then we remove this folder from sys.path (so the program sees the sys.path it would see
 without us) and run whichever sitecustomize the path would otherwise have provided.
 """
 import os as _os
@@ -15,11 +15,17 @@ def _interleave_boot():
         if p and _os.path.abspath(p) == here:
             del _sys.path[i]
             break
-    if _os.environ.get("INTERLEAVE_TOKEN") and _os.environ.get("INTERLEAVE_STREAM"):
+    launch = _os.environ.get("INTERLEAVE_LAUNCH") is not None
+    if launch or (_os.environ.get("INTERLEAVE_TOKEN") and _os.environ.get("INTERLEAVE_STREAM")):
         added = runtime_dir not in _sys.path
         if added:
             _sys.path.insert(0, runtime_dir)
         try:
+            if launch:
+                # Launched by the extension or the Node CLI: this process forks here; the parent
+                # supervises and never comes back, the child is the program (interleave/launch.py).
+                from interleave import launch as _launch
+                _launch.fork_supervisor()
             from interleave import boot
             boot.boot()
         except Exception:
