@@ -63,6 +63,19 @@ def _thread_clock(tid):
     return ((~tid) << 3) | 6
 
 
+def _runtime_ns():
+    """CPU time of the runtime's own threads (left out of the process's utilisation: an idle program
+    shows 0, not the sampler's own cost)."""
+    total = 0
+    if _LINUX:
+        for tid in list(rec.runtime_tids):
+            try:
+                total += clock_gettime_ns(_thread_clock(tid))
+            except (OSError, OverflowError, ValueError):
+                pass
+    return total
+
+
 def _thread_times():
     global _last_scan
     out = {}
@@ -103,6 +116,7 @@ class _Sampler(object):
         self.pid = os.getpid()
         self.last = None
         self.last_pct = {}
+        self.last_ppct = None     # None: the first sample is always sent
 
     def sample(self):
         if not rec._active:
@@ -110,11 +124,11 @@ class _Sampler(object):
         if self.last is None:
             # The first run takes the baseline, on the runtime thread: not on the program's at start-up.
             self.last_wall = monotonic_ns()
-            self.last_proc = process_time_ns()
+            self.last_proc = process_time_ns() - _runtime_ns()
             self.last = _thread_times()
             return None
         wall = monotonic_ns()
-        proc = process_time_ns()
+        proc = process_time_ns() - _runtime_ns()
         dt = wall - self.last_wall
         if dt <= 0:
             return None
@@ -134,6 +148,10 @@ class _Sampler(object):
                 del last_pct[tid]
         cores = self.cores
         ppct = min(100.0 * cores, max(0.0, round(100.0 * (proc - self.last_proc) / dt, 1)))
-        rec.emit("cpu.process", "C", ts=ts, tid=self.pid, a={"pct": ppct, "cores": cores})
+        if ppct or self.last_ppct:
+            # As for threads: a counter holds its value until the next sample, so an idle process's run
+            # of zeros is one sample, and an idle process sends nothing (no flush, no wake-up elsewhere).
+            rec.emit("cpu.process", "C", ts=ts, tid=self.pid, a={"pct": ppct, "cores": cores})
+        self.last_ppct = ppct
         self.last, self.last_wall, self.last_proc = cur, wall, proc
         return None

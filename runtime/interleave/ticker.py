@@ -41,6 +41,7 @@ _wake_lock.acquire()
 _wait_fd = -1                 # read end of boot's signal wakeup pipe, or -1
 _wake_fd = -1                 # its write end (non-blocking)
 _on_data = None               # boot's handler for what the C signal handler wrote (zero bytes removed)
+SLACK_NS = 2000000            # see _run
 _planned = 0                  # when the thread plans to look at its jobs next (monotonic ns; 0: now)
 
 
@@ -179,7 +180,9 @@ def _run():
         now = _mono()
         nxt = now + 500000000
         for name, j in list(_jobs.items()):
-            if j.due <= now:
+            # A job due within SLACK_NS runs now, with the others: one wake-up instead of two (each costs
+            # the process a context switch and a GIL hand-off).
+            if j.due <= now + SLACK_NS:
                 try:
                     rec._tls.busy = True
                     r = j.fn()
