@@ -220,6 +220,8 @@ def supervise(setup, child):
         collector = Collector(token, upstream=o.stream, upstream_token=os.environ.get(P.ENV_TOKEN), sock=listener,
                               keep=bool(o.output))
         collector.start()
+    if o.output:
+        from . import chrome  # noqa: F401  (imported while the program runs, not after it has ended)
 
     signal_log = []
     status = _wait(child, sigs, signal, report_r, signal_log)
