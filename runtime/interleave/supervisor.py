@@ -368,6 +368,7 @@ def _wait(child, sigs, signal, report_fd=None, log=None):
     while True:
         pid, status = os.waitpid(child, os.WNOHANG)
         if pid == child:
+            _log_pending(sigs, signal, log)
             return status
         if reports is None:
             info = signal.sigwaitinfo(sigs)
@@ -399,6 +400,23 @@ def _wait(child, sigs, signal, report_fd=None, log=None):
             os.kill(child, info.si_signo)
         except OSError:
             pass
+
+
+def _log_pending(sigs, signal, log):
+    """Signals that reached the supervisor while the program was ending (one sent to the whole process
+    group kills a program that does not handle it before the supervisor has looked): not forwarded,
+    and said so in the trace like every other."""
+    if log is None:
+        return
+    while True:
+        try:
+            info = signal.sigtimedwait(sigs, 0)
+        except (OSError, ValueError):
+            return
+        if info is None:
+            return
+        if info.si_signo != signal.SIGCHLD:
+            log.append((info.si_signo, False, "the program had exited"))
 
 
 def _cpu_seconds():

@@ -24,20 +24,21 @@ print("ready", os.getpid(), flush=True)
 '''
 
 
-# Counts SIGINTs; after each it stays busy for 0.2 s (its own behaviour) before it says so.
+# Counts SIGINTs; after each it stays busy for 0.2 s (its own behaviour) before it says so. The handler
+# only writes to a pipe the main thread reads: a handler that set an Event could find the Event's lock
+# held by the very code it interrupted (Event.wait holds it for a few bytecodes) and hang, traced or not.
 COUNTS_SIGINT = r'''
-import os, signal, threading, time
+import os, signal, time
 count = [0]
-arrived = threading.Event()
+r, w = os.pipe()
 def on_sigint(signum, frame):
     count[0] += 1
-    arrived.set()
+    os.write(w, b"!")
 signal.signal(signal.SIGINT, on_sigint)
 print("ready", os.getpid(), flush=True)
 for expected in (1, 2):
     while count[0] < expected:
-        arrived.wait(0.05)
-    arrived.clear()
+        os.read(r, 1)
     t = time.monotonic()
     while time.monotonic() - t < 0.2:
         pass
