@@ -5,7 +5,6 @@ or steps that block the loop.
 A task's creation and its first step are one event: the `async.task` begin carries a.spawnTs (when
 create_task ran), loc (the creator's line) and a.parent (the creating task); the timeline draws the
 spawn from it (webview/model/taskStart.ts)."""
-import os
 import sys
 import unittest
 
@@ -247,6 +246,59 @@ class StepsPerMode(unittest.TestCase):
         steps = spans(r, "async.step", obj=blocker["obj"])
         self.assertEqual(len(steps), 1)             # a long step is recorded whatever the budget
         self.assertGreaterEqual(steps[0]["dur"], 100000)
+
+
+DIRECT = r"""
+import asyncio
+
+async def child():
+    await asyncio.sleep(0)
+    return 5
+
+async def never():
+    await asyncio.sleep(10)
+
+async def main():
+    t = asyncio.Task(child(), name="direct")           # constructed directly: not through loop.create_task
+    print(await t)
+    n = asyncio.get_running_loop().create_task(never(), name="early-cancel")
+    n.cancel()                                          # cancelled before its first step
+    try:
+        await n
+    except asyncio.CancelledError:
+        print("cancelled")
+    print(await asyncio.create_task(child(), name="made-by-main"))
+
+asyncio.run(main())
+"""
+
+
+class TaskStates(unittest.TestCase):
+    """A task's state is kept per task from create_task to its end; a task made without create_task is
+    met at its first step and still gets its whole lifecycle."""
+
+    def test_direct_and_early_cancelled_tasks(self):
+        for mode in ("default", "full"):
+            with self.subTest(mode=mode):
+                r = trace_script(write_program(self, DIRECT), mode=mode)
+                self.assertEqual(r.returncode, 0, r)
+                self.assertEqual(r.stdout.split(), ["5", "cancelled", "5"])
+                tasks = tasks_by_name(r)
+                main = [t for t in tasks.values() if t["a"]["coro"] == "main"][0]
+                direct = tasks["direct"]
+                self.assertEqual(direct["a"]["state"], "done")
+                self.assertEqual(direct["a"]["coro"], "child")
+                self.assertNotIn("spawnTs", direct["a"])            # its creation was not seen
+                self.assertEqual(len(spans(r, "async.step", obj=direct["obj"])), 2)    # first step, after the yield
+                early = tasks["early-cancel"]
+                self.assertEqual(early["a"]["state"], "cancelled")
+                self.assertEqual(early["a"]["parent"], main["obj"])
+                self.assertLessEqual(early["a"]["spawnTs"], early["ts"])
+                made = tasks["made-by-main"]
+                self.assertEqual(made["a"]["parent"], main["obj"])
+                self.assertEqual(made["a"]["state"], "done")
+                self.assertEqual(len({t["obj"] for t in tasks.values()}), len(tasks))
+                assert_complete(self, r)
 
 
 EAGER = r'''
