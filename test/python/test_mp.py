@@ -321,6 +321,204 @@ class NeverJoined(unittest.TestCase):
         self.assertEqual(exits[kids["joined"]]["code"], 0)
 
 
+# A get that finds the reader lock taken waits for the other reader (here: the main thread holding it
+# as a reader would), even with a message already in the pipe: recorded from its call to its return.
+LOCKED_GET = r"""
+import linecache, multiprocessing as mp, sys, threading
+
+q = mp.Queue()
+q.put("first")
+q._rlock.acquire()                 # as another reader in the middle of its get would hold it
+got = []
+t = threading.Thread(target=lambda: got.append(q.get()))   # GET
+t.start()
+while True:                        # until the get blocks on the reader lock
+    f = sys._current_frames().get(t.ident)
+    if f is not None and linecache.getline(f.f_code.co_filename, f.f_lineno).strip() == "rl.acquire()":
+        break
+    threading.Event().wait(0.002)
+threading.Event().wait(0.03)
+q._rlock.release()
+t.join()
+print(got[0])
+"""
+
+# A put on a full bounded queue waits for a free slot; a put with room does not.
+FULL_PUT = r"""
+import multiprocessing as mp, sys, threading
+
+q = mp.Queue(1)
+main = threading.get_ident()
+
+def consume():
+    while True:                    # until the main thread blocks in the second put
+        f = sys._current_frames().get(main)
+        if f is not None and f.f_code.co_name == "put" and f.f_code.co_filename.endswith("queues.py"):
+            break
+        threading.Event().wait(0.002)
+    got.append(q.get())
+    got.append(q.get())
+
+got = []
+t = threading.Thread(target=consume)
+t.start()
+q.put("a")                         # PUT1
+q.put("b")                         # PUT2
+t.join()
+print(got)
+"""
+
+
+# A SimpleQueue get that finds no message waits for one; its location is the program's line.
+SIMPLE_GET = r"""
+import multiprocessing as mp, sys, threading
+
+sq = mp.SimpleQueue()
+got = []
+
+def consume():
+    got.append(sq.get())           # SGET
+
+t = threading.Thread(target=consume)
+t.start()
+while True:                        # until the get blocks in its read
+    f = sys._current_frames().get(t.ident)
+    if f is not None and f.f_code.co_name == "_recv":
+        break
+    threading.Event().wait(0.002)
+sq.put(42)                         # SPUT
+t.join()
+print(got[0])
+"""
+
+
+# A Connection.recv that finds no message waits for one (a one-way pipe here).
+PIPE_RECV = SIMPLE_GET.replace("sq = mp.SimpleQueue()", "r, w = mp.Pipe(duplex=False)").replace(
+    "sq.get()", "r.recv()").replace("sq.put(42)", "w.send(42)")
+
+
+class ReaderLockAndFullQueue(unittest.TestCase):
+    def test_pipe_recv_that_waits(self):
+        r = trace_script(write_program(self, PIPE_RECV))
+        self.assertEqual(r.returncode, 0, r)
+        self.assertEqual(r.stdout, "42\n")
+        [chan] = [e["obj"] for e in r.of("chan.create", type="Pipe")]
+        [w] = spans(r, "msg.wait", obj=chan)
+        lines = PIPE_RECV.splitlines()
+        get_line = lines.index("    got.append(r.recv())           # SGET") + 1
+        put_line = lines.index("w.send(42)                         # SPUT") + 1
+        self.assertEqual(w["a"]["op"], "recv")
+        self.assertTrue(w["loc"].endswith("prog.py:%d" % get_line), w)
+        [send] = r.of("msg.send", obj=chan)
+        [recv] = r.of("msg.recv", obj=chan)
+        self.assertTrue(send["loc"].endswith("prog.py:%d" % put_line), send)
+        self.assertEqual((send["a"]["preview"], send["a"]["size"]), ("42", len(__import__("pickle").dumps(42))))
+        self.assertEqual((recv["corr"], recv["tid"]), (send["corr"], w["tid"]))
+        self.assertTrue(recv["loc"].endswith("prog.py:%d" % get_line), recv)
+        self.assertLess(w["ts"], send["ts"])
+        self.assertLessEqual(w["ts"] + w["dur"], recv["ts"])
+        assert_complete(self, r)
+
+    def test_simple_queue_get_that_waits(self):
+        r = trace_script(write_program(self, SIMPLE_GET))
+        self.assertEqual(r.returncode, 0, r)
+        self.assertEqual(r.stdout, "42\n")
+        [chan] = [e["obj"] for e in r.of("chan.create", type="mp.SimpleQueue")]
+        [w] = spans(r, "msg.wait", obj=chan)
+        lines = SIMPLE_GET.splitlines()
+        get_line = lines.index("    got.append(sq.get())           # SGET") + 1
+        put_line = lines.index("sq.put(42)                         # SPUT") + 1
+        self.assertEqual(w["a"]["op"], "get")
+        self.assertTrue(w["loc"].endswith("prog.py:%d" % get_line), w)
+        [send] = r.of("msg.send", obj=chan)
+        [recv] = r.of("msg.recv", obj=chan)
+        self.assertTrue(send["loc"].endswith("prog.py:%d" % put_line), send)
+        self.assertEqual(send["a"]["preview"], "42")
+        self.assertEqual((recv["corr"], recv["tid"]), (send["corr"], w["tid"]))
+        self.assertTrue(recv["loc"].endswith("prog.py:%d" % get_line), recv)
+        self.assertLess(w["ts"], send["ts"])
+        self.assertLessEqual(w["ts"] + w["dur"], recv["ts"])
+        assert_complete(self, r)
+
+    def test_get_waiting_for_the_reader_lock_is_recorded(self):
+        r = trace_script(write_program(self, LOCKED_GET))
+        self.assertEqual(r.returncode, 0, r)
+        self.assertEqual(r.stdout, "first\n")
+        main = program_pid(r)
+        [chan] = [e["obj"] for e in r.of("chan.create", type="mp.Queue")]
+        [w] = spans(r, "msg.wait", obj=chan)
+        self.assertEqual((w["pid"], w["a"]["op"]), (main, "get"))
+        self.assertNotEqual(w["tid"], main)
+        self.assertGreaterEqual(w["dur"], 30000)
+        line = LOCKED_GET.splitlines().index(
+            "t = threading.Thread(target=lambda: got.append(q.get()))   # GET") + 1
+        self.assertTrue(w["loc"].endswith("prog.py:%d" % line), w)
+        [send] = r.of("msg.send", obj=chan)
+        [recv] = r.of("msg.recv", obj=chan)
+        self.assertEqual((recv["corr"], recv["tid"]), (send["corr"], w["tid"]))
+        self.assertLessEqual(w["ts"] + w["dur"], recv["ts"])
+        assert_complete(self, r)
+
+    def test_put_on_a_full_queue_waits_and_one_with_room_does_not(self):
+        r = trace_script(write_program(self, FULL_PUT))
+        self.assertEqual(r.returncode, 0, r)
+        self.assertEqual(r.stdout, "['a', 'b']\n")
+        main = program_pid(r)
+        [chan] = [e["obj"] for e in r.of("chan.create", type="mp.Queue")]
+        self.assertEqual([e["a"]["maxsize"] for e in r.of("chan.create", type="mp.Queue")], [1])
+        waits = spans(r, "msg.wait", obj=chan)
+        [w] = [x for x in waits if x["a"]["op"] == "put"]
+        self.assertEqual((w["pid"], w["tid"]), (main, main))
+        line = FULL_PUT.splitlines().index('q.put("b")                         # PUT2') + 1
+        self.assertTrue(w["loc"].endswith("prog.py:%d" % line), w)
+        sends = {e["a"]["preview"]: e for e in r.of("msg.send", obj=chan)}
+        self.assertEqual(set(sends), {"'a'", "'b'"})
+        self.assertEqual(w["ts"], sends["'b'"]["ts"])          # the put's call, both
+        recvs = {e["corr"] for e in r.of("msg.recv", obj=chan)}
+        self.assertEqual(recvs, {sends["'a'"]["corr"], sends["'b'"]["corr"]})
+        assert_complete(self, r)
+
+
+class AtomicPayloadPickling(unittest.TestCase):
+    """A traced message with an atomic payload is pickled by pickle.dumps, not a ForkingPickler: the
+    bytes before the trailer must be exactly the ForkingPickler's, for every protocol."""
+
+    def test_same_bytes_as_forking_pickler(self):
+        import pickle
+        from multiprocessing.reduction import ForkingPickler
+        from interleave.patches import mp_channels as mc
+        tp = mc._make_pickler(ForkingPickler)
+        values = [0, -1, 255, 256, 2 ** 31, -2 ** 63, 2 ** 64 + 5, 10 ** 100, 0.0, -0.0, 1.5, float("inf"),
+                  True, False, None, "", "a", "\u00e9" * 40000, "\U0001f600", "x" * 65536, "x" * 100000,
+                  b"", b"x" * 255, b"x" * 65536, b"y" * 100000]
+        made = []
+        init = ForkingPickler.__init__
+
+        def counting_init(self, *args, **kwargs):
+            made.append(1)
+            init(self, *args, **kwargs)
+        for protocol in (None, 2, 3, 4, pickle.HIGHEST_PROTOCOL):
+            for v in values:
+                ForkingPickler.__init__ = counting_init
+                try:
+                    data = bytes(tp.dumps(mc.Tagged((v, 1, 0, 0, 0)), protocol))
+                finally:
+                    ForkingPickler.__init__ = init
+                self.assertEqual(made, [], "an atomic payload is pickled without a ForkingPickler")
+                self.assertEqual(data[-16:-8], mc._MAGIC)
+                self.assertEqual(data[:-16], bytes(ForkingPickler.dumps(v, protocol)), (protocol, repr(v)[:20]))
+                self.assertEqual(pickle.loads(data), v)
+        # Anything else still goes through a ForkingPickler (its reducers: here, a registered one).
+        class Point(object):
+            pass
+        ForkingPickler.register(Point, lambda p: (int, (7,)))
+        try:
+            data = bytes(tp.dumps(mc.Tagged((Point(), 1, 0, 0, 0))))
+            self.assertEqual(pickle.loads(data), 7)
+        finally:
+            ForkingPickler._extra_reducers.pop(Point, None)
+
+
 if __name__ == "__main__":
     unittest.main()
 

@@ -9,6 +9,10 @@ Channel ids survive fork (attributes are copied) and spawn/forkserver pickling: 
 reducer adds the `_il_*` attributes as pickle state, which unpickling puts back in the Connection's
 __dict__ (even in an untraced process, where they are inert). A Queue finds its id on its reader.
 Queues and pipes the standard library creates for itself (Pool, concurrent.futures) are not channels.
+Queue.get's common call (blocking, no timeout) and SimpleQueue.get run the standard library's few
+lines themselves, so that the wait check costs one poll(2) made while holding the reader lock (see
+_wrap_queue_get); a traced message with an atomic payload is pickled by pickle.dumps (the same bytes
+as a ForkingPickler's).
 JoinableQueue.join/task_done are recorded as a Condition's wait/notify (sync.wait 'join', sync.notify
 'task_done').
 """
@@ -39,7 +43,8 @@ _WAIT = rec._CODES["msg.wait"]
 # appended to rec._buf directly, guarded by rec._active: what rec.emit does, without its keyword
 # arguments, kind lookup and interning per call, and with the caller's location cached per call site.
 # rec._append/_buf/_strings/_tls are read through the module each time (a fork child gets new ones).
-# Tests pin what is recorded (test_mp BlockingGets, StartMethods); bench/runtime/mp_queue.py the cost.
+# Tests pin what is recorded (test_mp BlockingGets, StartMethods, ReaderLockAndFullQueue,
+# AtomicPayloadPickling); bench/runtime/mp_queue.py the cost.
 _mtls = mp_util.tls            # .tid: this thread's native id (mp_util.native_tid), reset after fork
 _native_tid = mp_util.native_tid
 
@@ -83,11 +88,38 @@ def _tag(obj, chan, f):
 
 
 _BIG = 10 ** 18
+_SEM_VALUE_MAX = 0           # multiprocessing.synchronize.SEM_VALUE_MAX once a Queue has been made
+
+
+def _sem_value_max():
+    # A Queue's __init__ imported multiprocessing.synchronize (not imported here: a program that
+    # never makes one does not pay for it).
+    global _SEM_VALUE_MAX
+    try:
+        _SEM_VALUE_MAX = sys.modules["multiprocessing.synchronize"].SEM_VALUE_MAX
+    except Exception:
+        return 1 << 62       # unknown: every put asks the semaphore
+    return _SEM_VALUE_MAX
+
+
+#: Payload types the C pickler writes itself, before it looks at a dispatch table or reducer_override:
+#: pickle.dumps gives exactly the bytes a ForkingPickler writes for them (checked in test_mp, 3.9-3.13).
+_ATOMIC = frozenset((int, float, str, bytes, bool, type(None)))
+_pdumps = pickle.dumps
 
 
 def _make_pickler(base):
     orig_dumps = base.dumps
     preview = rec.preview
+    # Only the standard library's own ForkingPickler is known to add nothing for atomic payloads (a
+    # persistent_id, which the C pickler asks even before those, would be a program's own addition).
+    try:
+        from multiprocessing import reduction
+        plain = (base is reduction.ForkingPickler and getattr(base, "reducer_override", None) is None
+                 and getattr(base, "persistent_id", None) is getattr(pickle.Pickler, "persistent_id", None))
+        atomic = _ATOMIC if plain else frozenset()
+    except Exception:
+        atomic = frozenset()
 
     class TracingPickler(base):
         @classmethod
@@ -95,6 +127,23 @@ def _make_pickler(base):
             if type(obj) is not Tagged:
                 return orig_dumps(obj, protocol)
             o = obj[0]
+            if type(o) in atomic:
+                # A traced message already pays for its trailer and its msg.send; an atomic payload
+                # skips building a ForkingPickler (a copy of copyreg's dispatch table per message, most
+                # of what pickling a small object costs) and gets the same bytes from pickle.dumps.
+                data = _pdumps(o, protocol)
+                try:
+                    corr = rec._id_base + next(rec._ids)     # rec.new_id()
+                    if rec._active:
+                        # The common payload (a small int) without rec.preview's general path.
+                        pv = repr(o) if type(o) is int and -_BIG < o < _BIG else preview(o)
+                        rec._append((_SEND, "i", obj[3], obj[4], obj[1], corr, obj[2], 0,
+                                     {"preview": pv, "size": len(data)}))
+                        if len(rec._buf) > rec.BUFFER_HIGH:
+                            rec._backpressure()
+                    return data + _trailer(_MAGIC, corr)
+                except Exception:
+                    return data
             buf = io.BytesIO()
             base(buf, protocol).dump(o)
             try:
@@ -102,9 +151,7 @@ def _make_pickler(base):
                 corr = rec._id_base + next(rec._ids)     # rec.new_id()
                 buf.write(_trailer(_MAGIC, corr))
                 if rec._active:
-                    # The common payload (a small int) without rec.preview's general path.
-                    pv = repr(o) if type(o) is int and -_BIG < o < _BIG else preview(o)
-                    rec._append((_SEND, "i", obj[3], obj[4], obj[1], corr, obj[2], 0, {"preview": pv, "size": size}))
+                    rec._append((_SEND, "i", obj[3], obj[4], obj[1], corr, obj[2], 0, {"preview": preview(o), "size": size}))
                     if len(rec._buf) > rec.BUFFER_HIGH:
                         rec._backpressure()
             except Exception:
@@ -231,6 +278,164 @@ def _make_receiver(orig, op, queue_args, pipe):
     return receive_noargs
 
 
+_tr_unpack = struct.Struct("<8sQ").unpack_from
+
+
+def _wrap_queue_get(orig, queues, simple=False):
+    """Queue.get and SimpleQueue.get: the blocking get without a timeout (what programs call in a loop)
+    runs its standard library body here, with the recording in between; any other call goes through
+    _make_receiver's general path. The body (3.9-3.13 alike): take the reader lock, read one message,
+    release the lock, (Queue) release a slot of the queue's semaphore, unpickle.
+
+    Doing it here rather than around the original call saves, per message, the original's frame, the
+    pickler's loads() hand-over and the watch of a call that might block: holding the reader lock, one
+    poll(2) says exactly whether the read waits for a message (no other reader can take it first), and
+    a failed non-blocking take of the lock says the get waits for another reader. Either wait is
+    recorded from the call (msg.wait b) to the end of the read (msg.wait e)."""
+    general = _make_receiver(orig, _OP_GET, not simple, False)
+    polls = _polls
+    depth = 2 if simple else 1       # the user's frame (SimpleQueue's get() adds one)
+
+    def get(self, block=True, timeout=None):
+        chan = self.__dict__.get("_il_q")
+        if (not chan or not rec._active or getattr(rec._tls, "busy", False)
+                or not simple and (not block or timeout is not None or self._closed)):
+            return general(self) if simple else general(self, block, timeout)
+        try:
+            f = _getframe(depth)
+            code = f.f_code
+            e = _sites.get((id(code), f.f_lasti))
+            sid = e[1] if e is not None and e[0] is code else _site_sid(f)
+            try:
+                tid = _mtls.tid
+            except AttributeError:
+                tid = _native_tid()
+            rl = self._rlock
+            reader = self._reader
+            fd = reader._handle
+            p = polls.get(fd)
+            if p is None:
+                _ready(reader)
+                p = polls[fd]
+            read = reader.recv_bytes if simple else self._recv_bytes
+        except Exception:
+            return general(self) if simple else general(self, block, timeout)
+        waited = False
+        if not rl.acquire(False):
+            # Another reader holds the lock (and may be waiting for data itself): this get waits.
+            waited = True
+            _append((_WAIT, "b", (_mono_ns() - _EPOCH) // 1000, tid, chan, 0, sid))
+            try:
+                rl.acquire()
+            except BaseException:
+                if rec._active:
+                    _append((_WAIT, "e", (_mono_ns() - _EPOCH) // 1000, tid, chan, 0, 0, 0, _OP_GET))
+                raise
+        try:
+            if not waited and not p.poll(0):
+                waited = True
+                _append((_WAIT, "b", (_mono_ns() - _EPOCH) // 1000, tid, chan, 0, sid))
+            res = read()
+        finally:
+            rl.release()
+            if waited and rec._active:
+                _append((_WAIT, "e", (_mono_ns() - _EPOCH) // 1000, tid, chan, 0, 0, 0, _OP_GET))
+        if not simple:
+            self._sem.release()
+        try:
+            if rec._active:
+                n = len(res)
+                m, corr = _tr_unpack(res, n - 16) if n >= 16 else (None, 0)     # the trailer, if any
+                if m == _MAGIC:
+                    # Its msg.send (same corr) carries the size and preview: not repeated on the wire.
+                    rec._append((_RECV, "i", (_mono_ns() - _EPOCH) // 1000, tid, chan, corr, sid))
+                else:
+                    # Sent by an untraced process: only the size is known here.
+                    rec._append((_RECV, "i", (_mono_ns() - _EPOCH) // 1000, tid, chan, 0, sid, 0, {"size": n}))
+                if len(rec._buf) > rec.BUFFER_HIGH:
+                    rec._backpressure()
+        except Exception:
+            pass
+        pickler = queues._ForkingPickler
+        if pickler is _pickler:
+            return _ploads(res)     # what the original's call comes to: ForkingPickler.loads is pickle.loads
+        return pickler.loads(res)   # (the program replaced it)
+
+    if simple:
+        def simple_get(self):    # SimpleQueue.get() takes no arguments: neither does the wrapper
+            if not self.__dict__.get("_il_q"):
+                return orig(self)     # the standard library's own (a Pool's): not a channel
+            return get(self)
+        simple_get.__doc__ = orig.__doc__
+        return simple_get
+    get.__doc__ = orig.__doc__
+    return get
+
+
+def _wrap_conn_recv(orig, connection):
+    """Connection.recv, its standard library body (3.9-3.13 alike: check the handle, read one message,
+    unpickle) run here with the recording in between, as _wrap_queue_get does for queues: no frame of
+    the original's, no loads() hand-over. A connection has no reader lock, so a recv whose data was
+    there is watched in case another reader takes it first (see recorder.watched)."""
+    general = _make_receiver(orig, _OP_RECV, False, True)
+    polls = _polls
+
+    def recv(self):
+        chan = self.__dict__.get("_il_chan")
+        if not chan or not rec._active or getattr(rec._tls, "busy", False):
+            return orig(self)
+        try:
+            f = _getframe(1)
+            code = f.f_code
+            e = _sites.get((id(code), f.f_lasti))
+            sid = e[1] if e is not None and e[0] is code else _site_sid(f)
+            try:
+                tid = _mtls.tid
+            except AttributeError:
+                tid = _native_tid()
+            fd = self._handle
+            p = polls.get(fd)
+            if p is None:
+                _ready(self)
+                p = polls[fd]
+        except Exception:
+            return general(self)
+        self._check_closed()
+        self._check_readable()
+        if p.poll(0):
+            w = _watch(_WAIT, chan, sid, _OP_RECV, tid)   # ready, but it may block after all
+            try:
+                buf = self._recv_bytes()
+            finally:
+                _unwatch(w)
+        else:
+            _append((_WAIT, "b", (_mono_ns() - _EPOCH) // 1000, tid, chan, 0, sid))
+            try:
+                buf = self._recv_bytes()
+            finally:
+                if rec._active:
+                    _append((_WAIT, "e", (_mono_ns() - _EPOCH) // 1000, tid, chan, 0, 0, 0, _OP_RECV))
+        data = buf.getbuffer()
+        try:
+            if rec._active:
+                n = len(data)
+                m, corr = _tr_unpack(data, n - 16) if n >= 16 else (None, 0)     # the trailer, if any
+                if m == _MAGIC:
+                    rec._append((_RECV, "i", (_mono_ns() - _EPOCH) // 1000, tid, chan, corr, sid))
+                else:
+                    rec._append((_RECV, "i", (_mono_ns() - _EPOCH) // 1000, tid, chan, 0, sid, 0, {"size": n}))
+                if len(rec._buf) > rec.BUFFER_HIGH:
+                    rec._backpressure()
+        except Exception:
+            pass
+        pickler = connection._ForkingPickler
+        if pickler is _pickler:
+            return _ploads(data)    # what the original's call comes to: ForkingPickler.loads is pickle.loads
+        return pickler.loads(data)  # (the program replaced it)
+    recv.__doc__ = orig.__doc__
+    return recv
+
+
 # ---- Pipe / Connection ------------------------------------------------------------------------------
 def patch_connection(m, patches):
     from multiprocessing import reduction
@@ -246,10 +451,9 @@ def patch_connection(m, patches):
             return orig_send(self, obj)
         return orig_send(self, _tag(obj, chan, _getframe(1)))
 
-    recv = _make_receiver(orig_recv, _OP_RECV, False, True)
+    recv = _wrap_conn_recv(orig_recv, m)
 
     send.__doc__ = orig_send.__doc__
-    recv.__doc__ = orig_recv.__doc__
     patches.set(cb, "send", send)
     patches.set(cb, "recv", recv)
 
@@ -338,16 +542,28 @@ def _wrap_put(orig):
         q = self.__dict__.get("_il_q")
         if not q or not rec._active or getattr(rec._tls, "busy", False):
             return orig(self, obj, block, timeout)
-        t = _tag(obj, q, _getframe(1))
         try:
-            # A BoundedSemaphore of free slots: a put on a full queue waits.
-            waited = type(t) is Tagged and block and self._sem._semlock._is_zero()
+            # _tag, inlined: this is the producer's per-message cost.
+            f = _getframe(1)
+            code = f.f_code
+            e = _sites.get((id(code), f.f_lasti))
+            try:
+                tid = _mtls.tid
+            except AttributeError:
+                tid = _native_tid()
+            ts = (_mono_ns() - _EPOCH) // 1000
+            t = Tagged((obj, q, e[1] if e is not None and e[0] is code else _site_sid(f), ts, tid))
+        except Exception:
+            return orig(self, obj, block, timeout)
+        try:
+            # A BoundedSemaphore of free slots: a put on a full queue waits. An unbounded queue's
+            # maxsize is the semaphore's maximum: never full, not asked.
+            waited = block and self._maxsize < (_SEM_VALUE_MAX or _sem_value_max()) and self._sem._semlock._is_zero()
         except Exception:
             waited = False
         if not waited:
             return orig(self, t, block, timeout)
-        tid = t[4]
-        _append((_WAIT, "b", t[3], tid, q, 0, t[2]))
+        _append((_WAIT, "b", ts, tid, q, 0, t[2]))
         try:
             return orig(self, t, block, timeout)
         finally:
@@ -428,7 +644,7 @@ def patch_queues(m, patches):
         if "put" in d:
             patches.set(cls, "put", (_wrap_simple_put if simple else _wrap_put)(d["put"]))
         if "get" in d:
-            patches.set(cls, "get", _make_receiver(d["get"], _OP_GET, not simple, False))
+            patches.set(cls, "get", _wrap_queue_get(d["get"], m, simple))
         if "join" in d and "task_done" in d:
             patches.set(cls, "join", _wrap_join(d["join"]))
             patches.set(cls, "task_done", _wrap_task_done(d["task_done"]))

@@ -97,13 +97,16 @@ def derived_id(*parts):
 
 
 def before_fork():
-    """Call on the forking thread right before a fork. The recorder's stream imports json lazily; a
-    child forked while another thread of the parent is still executing that import (json is already in
-    sys.modules then, but initialising, its module lock held) deadlocks on its first flush — seen with
-    ProcessPoolExecutor and Pool workers. `import json` here waits for such an import to finish, so
-    the child never inherits a held module lock; once json is loaded it costs a dict lookup."""
+    """Call on the forking thread right before a fork. A stream that encodes with json imports it
+    lazily; a child forked while another thread of the parent is still executing that import (json is
+    already in sys.modules then, but initialising, its module lock held) deadlocks on its first flush —
+    seen with ProcessPoolExecutor and Pool workers. `import json` here waits for such an import to
+    finish, so the child never inherits a held module lock. Our own supervisor's stream sends marshal
+    frames and never imports json (recorder.stream_needs_json): then this costs nothing, rather than
+    the 3 ms of importing json in the program's first fork."""
     try:
-        import json  # noqa: F401
+        if rec.stream_needs_json():
+            import json  # noqa: F401
     except Exception:
         pass
 
