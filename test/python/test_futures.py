@@ -153,5 +153,38 @@ class TaskIntervals(unittest.TestCase):
         self.assertEqual(slow[0]["tid"], slow[1]["tid"])
 
 
+KEYWORDS = r"""
+import concurrent.futures as cf
+def echo(*args, **kwargs):
+    return args, sorted(kwargs.items())
+with cf.ThreadPoolExecutor(2) as ex:
+    # keyword names that a task wrapper's own parameters could shadow reach the task unchanged
+    f = ex.submit(echo, 1, fn="F", pool_obj="P", corr="C", targs="T", args="A", kwargs="K")
+    print(f.result())
+    # beyond the default mode's budget the tasks are counted, through another wrapper
+    print("all", all(ex.submit(echo, i, fn=i).result() == ((i,), [("fn", i)]) for i in range(100)))
+"""
+
+
+class TaskArguments(unittest.TestCase):
+    def test_keyword_arguments_reach_the_task_in_both_modes(self):
+        path = write_program(self, KEYWORDS)
+        for mode in ("full", "default"):
+            with self.subTest(mode=mode):
+                r = trace_script(path, mode=mode)
+                self.assertEqual(r.returncode, 0, r)
+                self.assertIn("((1,), [('args', 'A'), ('corr', 'C'), ('fn', 'F'), ('kwargs', 'K'), "
+                              "('pool_obj', 'P'), ('targs', 'T')])", r.stdout)
+                self.assertIn("all True", r.stdout)
+                pool = r.of("pool.create")[0]["obj"]
+                subs, tasks, results = chains(self, r, pool)
+                self.assertEqual({t["a"]["ok"] for t in tasks.values()}, {True})
+                self.assertEqual(set(results), set(subs))
+                counted = sum(e["a"]["count"] for e in r.of("aggregate", obj=pool, what="task"))
+                self.assertEqual(len(subs) + counted, 101)
+                self.assertEqual(counted, 0 if mode == "full" else 101 - len(subs))
+                self.assertGreater(counted if mode == "default" else 1, 0)
+
+
 if __name__ == "__main__":
     unittest.main()

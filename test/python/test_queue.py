@@ -173,5 +173,52 @@ class DefaultModeExactness(unittest.TestCase):
         self.assertEqual(len(r.of("msg.send", obj=send["obj"])) + len(r.of("msg.recv", obj=send["obj"])) + counted, 1002)
 
 
+GET_PATHS = r"""
+import queue
+class Logged(queue.Queue):
+    def get(self, block=True, timeout=None):
+        item = super().get(block, timeout)   # via super
+        return item
+q = Logged()
+for x in ("a", "b", "c", "d"):
+    q.put(x)
+got = [q.get()]                              # line 10
+got.append(q.get_nowait())                   # line 11
+got.append(q.get(timeout=1))                 # line 12
+got.append(queue.Queue.get(q))               # line 13: the class's own get, unbound
+print(got)
+"""
+
+
+class FullModeReceives(unittest.TestCase):
+    def test_every_way_to_get_is_received_once_and_linked(self):
+        path = write_program(self, GET_PATHS)
+        r = trace_script(path, mode="full")
+        self.assertEqual(r.returncode, 0, r)
+        self.assertIn("['a', 'b', 'c', 'd']", r.stdout)
+        sends = {e["corr"]: e for e in r.of("msg.send")}
+        recvs = sorted(r.of("msg.recv"), key=lambda e: e["ts"])
+        self.assertEqual([sends[e["corr"]]["a"]["preview"] for e in recvs], ["'a'", "'b'", "'c'", "'d'"])
+        # each receive is placed at the program's line: the subclass's super().get() for the calls
+        # through its get, the caller's line for the unbound class get
+        lines = [int(e["loc"].rsplit(":", 1)[1]) for e in recvs]
+        self.assertEqual(lines, [5, 5, 5, 13])
+        for e in recvs:
+            self.assertTrue(e["loc"].startswith(path), e["loc"])
+
+
+class PayloadArgs(unittest.TestCase):
+    def test_the_inline_payload_args_are_those_of_preview_and_getsizeof(self):
+        import sys
+        from interleave import recorder as rec
+        from interleave.patches import queue_
+        big = 1 << sys.int_info.bits_per_digit
+        values = [0, 1, -1, 7, big // 2 - 1, -(big // 2) + 1, big // 2, big, -big, 10 ** 40, True, None, 2.5,
+                  "", "a", "x" * 80, "x" * 81, "\U000e0001" * 30, "caf\u00e9", b"ab", (1, 2), [3]]
+        for v in values:
+            with self.subTest(value=v):
+                self.assertEqual(queue_._payload_args(v), {"preview": rec.preview(v), "size": sys.getsizeof(v)})
+
+
 if __name__ == "__main__":
     unittest.main()

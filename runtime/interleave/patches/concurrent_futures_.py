@@ -1,11 +1,14 @@
 """concurrent.futures: ThreadPoolExecutor and ProcessPoolExecutor.
 
 submit (and map, which submits) → pool.submit with a corr; the worker's run of the call → pool.task
-with the same corr (one X when it ends, or b/e when it lasts: mp_util.traced_task); the caller getting the value or exception (Future.result/exception, or a done
-callback) → pool.result. ThreadPoolExecutor tasks are wrapped in-process; ProcessPoolExecutor tasks are
-linked by derived_id(pool obj, work id), which both sides know, and wrapped inside the worker process
-(its call queue carries the pool obj on its reader Connection, see mp_channels/mp_pool), so the call
-item pickled to the worker is unchanged.
+with the same corr (one X when it ends, or b/e when it lasts: _run_thread_task, mp_util.traced_task);
+the caller getting the value or exception (Future.result/exception, or a done callback) → pool.result.
+A thread task is wrapped in a functools.partial rather than a closure: with thousands of tasks queued,
+the garbage collector's share of the run grew with the objects each wrapper kept alive.
+ThreadPoolExecutor tasks are wrapped in-process; ProcessPoolExecutor tasks are linked by
+derived_id(pool obj, work id), which both sides know, and wrapped inside the worker process (its call
+queue carries the pool obj on its reader Connection, see mp_channels/mp_pool), so the call item
+pickled to the worker is unchanged.
 """
 import functools
 import sys
@@ -18,9 +21,19 @@ from interleave.patches import mp_util
 from interleave.patches.mp_util import Patches, derived_id, fn_name, traced_task
 
 _patches = Patches()
-#: Per thread: `method`/`loc` of the Executor.map call that is submitting (it submits from the standard
-#: library, so its tasks are the map's, at the map's line), and `map`: (method, interned loc) of it.
-_tls = _thread._local()
+
+
+class _MapState(_thread._local):
+    """Per thread: `method`/`loc` of the Executor.map call that is submitting (it submits from the
+    standard library, so its tasks are the map's, at the map's line), and `map`: (method, interned loc)
+    of it. Class-level defaults: reading an attribute a thread-local lacks raises inside getattr (about
+    0.5 us), and every submit reads `map`."""
+    method = None
+    loc = None
+    map = None
+
+
+_tls = _MapState()
 _submit_lock = _thread.allocate_lock()
 _get_ident = _thread.get_ident
 _EPOCH = rec._EPOCH
@@ -34,6 +47,17 @@ _OK, _FAIL = {"ok": True}, {"ok": False}
 _CB_OK, _CB_FAIL = {"ok": True, "callback": True}, {"ok": False, "callback": True}
 _FINISHED = "FINISHED"
 _DONE = ("CANCELLED", "CANCELLED_AND_NOTIFIED", "FINISHED")
+_partial = functools.partial
+_running = mp_util._running
+_task_end = mp_util._task_end
+_task_args = mp_util._task_args
+_TASK = rec._CODES["pool.task"]
+
+
+def _in_runtime():
+    """rec.is_in_runtime() without its cost: `busy` is set on a thread only once the runtime has run user
+    code there (a payload's __repr__), and getattr on a thread-local that lacks it raises internally."""
+    return rec._tls.__dict__.get("busy", False)
 
 
 def _task_name(fn):
@@ -87,6 +111,8 @@ TASK_MIN_US = 1000
 
 
 def _counted_call(fn, pool_obj):
+    # A closure, not a partial as for recorded tasks: measured, a partial here made the default mode's
+    # runs longer (wall time; the CPU time was the same).
     def run(*args, **kwargs):
         t0 = _mono()
         try:
@@ -112,10 +138,39 @@ def _fast_task_name(fn):
     return _task_name(fn)
 
 
+def _run_thread_task(fn, pool_obj, corr, targs, /, *args, **kwargs):
+    """A ThreadPoolExecutor task's run on its worker: mp_util.traced_task's run, called through a
+    partial (see submit). Same records: one pool.task X when it ends; one that lasts is reported live by
+    the flusher (mp_util.report_running_tasks, through mp_util._running) and ends with an end event."""
+    try:
+        tid = _ttls.tid
+    except AttributeError:
+        tid = _native_tid()
+    e = [(_mono() - _EPOCH) // 1000, tid, pool_obj, corr, targs[0]]
+    k = id(e)
+    _running[k] = e
+    try:
+        r = fn(*args, **kwargs)
+    except BaseException as x:
+        _task_end(k, e, {"fn": targs[0]["fn"], "ok": False, "error": mp_util.error_text(x)})
+        raise
+    if _running.pop(k, None) is None:
+        _task_end(k, e, targs[1])     # reported live: ends with an end event
+        return r
+    try:                              # the common case: one X
+        if rec._active:
+            rec._append((_TASK, "X", e[0], tid, pool_obj, corr, 0, (_mono() - _EPOCH) // 1000 - e[0], targs[1]))
+            if len(rec._buf) > rec.BUFFER_HIGH:
+                rec._backpressure()
+    except Exception:
+        pass
+    return r
+
+
 def _wrap_thread_submit(orig):
     def submit(self, fn, /, *args, **kwargs):
         obj = self.__dict__.get("_il_pool")
-        if not obj or not rec._active or getattr(rec._tls, "busy", False):
+        if not obj or not rec._active or _in_runtime():
             return orig(self, fn, *args, **kwargs)
         if not rec._FULL:
             if self._il_bud > 0:
@@ -130,7 +185,7 @@ def _wrap_thread_submit(orig):
             ts = (_mono() - _EPOCH) // 1000
             corr = rec._id_base + next(rec._ids)
             name = _fast_task_name(fn)
-            m = getattr(_tls, "map", None)
+            m = _tls.map
             if m is None:     # the caller's line; map() submits from the standard library: its own line
                 method = "submit"
                 f = sys._getframe(1)
@@ -147,12 +202,22 @@ def _wrap_thread_submit(orig):
                 tid = _ttls.tid
             except AttributeError:
                 tid = _native_tid()
+            targs = _task_args.get(name)
+            if targs is None:
+                if len(_task_args) > 4096:
+                    _task_args.clear()
+                targs = _task_args[name] = ({"fn": name}, {"fn": name, "ok": True})
             rec._append((_SUBMIT, "i", ts, tid, obj, corr, sid, 0, a))
-            task = traced_task(fn, obj, corr, name)
+            # A partial, not a closure (mp_util.traced_task): two objects the garbage collector tracks
+            # instead of eight (function, closure tuple, six cells), alive while the task is queued.
+            task = _partial(_run_thread_task, fn, obj, corr, targs)
         except Exception:
             return orig(self, fn, *args, **kwargs)
         f = orig(self, task, *args, **kwargs)
-        f._il_task = (obj, corr)
+        # Two int attributes rather than one (obj, corr) tuple: one object fewer per task for the
+        # garbage collector to count (the futures often live as long as the run).
+        f._il_pool = obj
+        f._il_task = corr
         return f
     submit.__doc__ = orig.__doc__
     return submit
@@ -163,16 +228,17 @@ def _wrap_process_submit(orig):
         obj = self.__dict__.get("_il_pool")
         if not obj or not rec.active() or rec.is_in_runtime():
             return orig(self, fn, *args, **kwargs)
-        loc = getattr(_tls, "loc", None) or rec.user_loc()
+        loc = _tls.loc or rec.user_loc()
         ts = rec.now()
         with _submit_lock:         # submit itself is serialised by the executor's lock: same ordering
             wid = self._queue_count
             f = orig(self, fn, *args, **kwargs)
         corr = derived_id(obj, wid)
         rec.emit("pool.submit", "i", obj=obj, corr=corr, loc=loc, ts=ts,
-                 a={"fn": _task_name(fn), "method": getattr(_tls, "method", None) or "submit"})
+                 a={"fn": _task_name(fn), "method": _tls.method or "submit"})
         try:
-            f._il_task = (obj, corr)
+            f._il_pool = obj
+            f._il_task = corr
         except Exception:
             pass
         return f
@@ -182,7 +248,7 @@ def _wrap_process_submit(orig):
 
 def _wrap_map(orig):
     def map(self, fn, *iterables, **kwargs):
-        if getattr(_tls, "method", None) or not rec.active():
+        if _tls.method or not rec.active():
             return orig(self, fn, *iterables, **kwargs)
         _tls.method = "map"
         _tls.loc = loc = rec.user_loc()
@@ -246,11 +312,11 @@ def _wrap_process_worker(orig):
 
 
 # ---- the caller receiving results ---------------------------------------------------------------------
-def _report_result(fut, task, callback=False):
+def _report_result(fut, corr, callback=False):
     """pool.result for a future whose outcome the caller (or its callback) received; once per future
-    (the future's _il_task is cleared)."""
+    (the future's _il_task, the task's corr, is cleared)."""
     try:
-        fut._il_task = None
+        fut._il_task = 0
         ok = fut._exception is None and fut._state == _FINISHED
         a = (_CB_OK if ok else _CB_FAIL) if callback else (_OK if ok else _FAIL)
         if rec._active:
@@ -258,7 +324,7 @@ def _report_result(fut, task, callback=False):
                 tid = _ttls.tid
             except AttributeError:
                 tid = _native_tid()
-            rec._append((_RESULT, "i", (_mono() - _EPOCH) // 1000, tid, task[0], task[1], 0, 0, a))
+            rec._append((_RESULT, "i", (_mono() - _EPOCH) // 1000, tid, fut._il_pool, corr, 0, 0, a))
             if len(rec._buf) > rec.BUFFER_HIGH:
                 rec._backpressure()
     except Exception:
@@ -267,21 +333,38 @@ def _report_result(fut, task, callback=False):
 
 def _wrap_result(orig, op):
     def wrapper(self, timeout=None):
-        task = self.__dict__.get("_il_task")
-        if not task or not rec._active or getattr(rec._tls, "busy", False):
+        corr = self.__dict__.get("_il_task")     # the task's corr (0 once its result is recorded)
+        if not corr or not rec._active or _in_runtime():
+            return orig(self, timeout)
+        if self._state == _FINISHED:
+            # The common case (the value is there), with _report_result inlined: the outcome is known
+            # before the call, and the call cannot block.
+            self._il_task = 0
+            try:
+                if rec._active:
+                    try:
+                        tid = _ttls.tid
+                    except AttributeError:
+                        tid = _native_tid()
+                    rec._append((_RESULT, "i", (_mono() - _EPOCH) // 1000, tid, self._il_pool, corr, 0, 0,
+                                 _OK if self._exception is None else _FAIL))
+                    if len(rec._buf) > rec.BUFFER_HIGH:
+                        rec._backpressure()
+            except Exception:
+                pass
             return orig(self, timeout)
         if self._state in _DONE:
             try:
                 return orig(self, timeout)
             finally:
-                _report_result(self, task)
-        rec.emit("pool.wait", "b", obj=task[0], loc=rec.user_loc(), a={"op": op})
+                _report_result(self, corr)
+        rec.emit("pool.wait", "b", obj=self._il_pool, loc=rec.user_loc(), a={"op": op})
         try:
             return orig(self, timeout)
         finally:
-            rec.emit("pool.wait", "e", obj=task[0], a={"op": op})
+            rec.emit("pool.wait", "e", obj=self._il_pool, a={"op": op})
             if self._state in _DONE and self.__dict__.get("_il_task"):
-                _report_result(self, task)
+                _report_result(self, corr)
     wrapper.__name__ = orig.__name__
     wrapper.__doc__ = orig.__doc__
     return wrapper
@@ -294,9 +377,9 @@ def _wrap_add_done_callback(orig):
 
         @functools.wraps(fn)
         def callback(f):
-            task = f.__dict__.get("_il_task")
-            if task:
-                _report_result(f, task, callback=True)
+            corr = f.__dict__.get("_il_task")
+            if corr:
+                _report_result(f, corr, callback=True)
             return fn(f)
         return orig(self, callback)
     add_done_callback.__doc__ = orig.__doc__
@@ -335,11 +418,42 @@ def _patch_process(m):
     _patches.set(m, "_process_worker", _wrap_process_worker(m._process_worker))
 
 
+class _StdlibThreading(object):
+    """concurrent.futures._base's `threading`: the module itself for everything but Condition, which
+    makes the original class around a C RLock, as the patched class does for the standard library's
+    own Conditions. Every Future makes one; through the patched class each first asked whether the
+    program or the standard library was creating it (a frame walk: about 0.65 us per Future, 1.0 plain),
+    and a Future's Condition is always the standard library's."""
+
+    def __init__(self, module, condition, rlock):
+        self._il_module = module
+
+        def Condition(lock=None):
+            return condition(rlock() if lock is None else lock)
+        self.Condition = Condition
+
+    def __getattr__(self, name):
+        return getattr(self._il_module, name)
+
+
+def _future_conditions_plain(base_module):
+    from interleave.patches import threading_ as th
+    cond, rlock = th._orig.get("Condition"), th._orig.get("RLock")
+    import threading
+    if cond is None or rlock is None or base_module.__dict__.get("threading") is not threading:
+        return
+    _patches.set(base_module, "threading", _StdlibThreading(threading, cond, rlock))
+
+
 def install():
     if _patches:
         return
     from concurrent.futures import _base
     import concurrent.futures as pkg
+    try:
+        _future_conditions_plain(_base)
+    except Exception:
+        pass
     F = _base.Future
     _patches.set(F, "result", _wrap_result(F.__dict__["result"], "result"))
     _patches.set(F, "exception", _wrap_result(F.__dict__["exception"], "exception"))

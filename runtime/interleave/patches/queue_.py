@@ -9,6 +9,10 @@ get, so the arrow always points forward without reading the clock under the mute
 
 Default mode: a put or get that blocks, or that a blocked peer is waiting for, is recorded exactly;
 other operations are recorded while the per-queue budget lasts, then counted.
+
+Full mode: every get is recorded by a Queue.get wrapper after the queue's mutex is released (the _get
+hook only hands the corr over): the less a put or get does under the mutex, the less often a thread
+switch lands while it is held and leaves the other producers and consumers blocked on it in the kernel.
 """
 import sys
 import queue
@@ -39,11 +43,45 @@ _native_tid = mp_util.native_tid
 _sid_cache = mp_util._sid_cache
 _slow_sid = mp_util.slow_sid
 _backpressure = mp_util.backpressure
-#: Per thread: the hand-over between the put wrapper and the _put hook it reaches under the queue's
-#: mutex (corr: the id the wrapper chose for its item).
-_tls = _thread._local()
+
+
+class _Handover(_thread._local):
+    """Per thread: the hand-over between the put wrapper and the _put hook it reaches under the queue's
+    mutex (corr: the id the wrapper chose for its item; 0: none), and in full mode between the _get hook
+    and the get wrapper (rcorr: the corr of the item the get returned). The class defaults spare the
+    first read on each thread a raised AttributeError."""
+    corr = 0
+    rcorr = 0
+
+
+_tls = _Handover()
+
+# The payload's args for the common small scalars without a call to preview() and getsizeof (about
+# half a microsecond per put): what they return for such values, computed once here.
+_SMALL_INT = 1 << (sys.int_info.bits_per_digit - 1)   # |n| below it: one digit (or none, for 0)
+_SIZE_INT0 = _getsizeof(0)
+_SIZE_INT1 = _getsizeof(1)
+_PREVIEW_LIMIT = 80
+
+
+def _payload_args(item):
+    """{"preview", "size"} of a put's item: rec.preview() and sys.getsizeof(), with ints of one digit
+    and short strings (the most common payloads) done inline."""
+    t = type(item)
+    if t is int and -_SMALL_INT < item < _SMALL_INT:
+        return {"preview": repr(item), "size": _SIZE_INT1 if item else _SIZE_INT0}
+    if t is str and len(item) <= _PREVIEW_LIMIT:
+        p = repr(item)
+        if len(p) > _PREVIEW_LIMIT:      # (escapes): cut as preview() cuts
+            p = p[:_PREVIEW_LIMIT - 1] + "\u2026"
+        return {"preview": p, "size": _getsizeof(item)}
+    return {"preview": _preview(item), "size": _getsizeof(item)}
+
+
 _orig = {}
 _oput = None      # the original Queue.put
+_oget = None      # the original Queue.get
+_full = False     # full mode (set at install): every operation recorded
 #: Queue.get's code: a _get hook called from anywhere else is not a get (3.13's shutdown(immediate=True)
 #: drains the queue with _get(): those items are discarded, not received).
 _get_code = queue.Queue.get.__code__
@@ -98,10 +136,12 @@ def _sliced(fn, timeout_exc, timeout, *args):
 # Queue.put is wrapped (class level; the standard library's own queues pass straight through): it
 # chooses the item's corr and computes its preview before the put, outside the queue's mutex (a user
 # __repr__ may take locks, even this queue's), and records the send after it.
-# Everything else is per instance, installed on the program's queues only: `_put`/`_get` hooks (the
-# get is recorded there, under the mutex: no user code runs for it) and the `not_empty`/`not_full`
-# Conditions replaced by ones whose wait() records the blocked interval. A get costs one hook and no
-# wrapper; a blocked put or get is recorded exactly when, and as long as, it really waits.
+# Everything else is per instance, installed on the program's queues only: `_put`/`_get` hooks (in
+# default mode the get is recorded there, under the mutex, where its budget decision reads the
+# waiters; in full mode by the get wrapper, after it) and the `not_empty`/`not_full`
+# Conditions replaced by ones whose wait() records the blocked interval. A get costs one hook (and in
+# full mode the get wrapper); a blocked put or get is recorded exactly when, and as long as, it really
+# waits.
 #
 # Correlation: the put's corr travels to the _put hook through _tls.corr; the hook files it and the
 # _get hook takes back the corr of the very item it removed (both under the mutex). A Queue or
@@ -113,11 +153,9 @@ _stamps = {}    # corr -> when a put that had to wait could finally insert its i
 
 def _take_corr():
     """The put wrapper's corr, used once: a _put reached some other way files 0 (no arrow, never a wrong one)."""
-    try:
-        c = _tls.corr
-    except AttributeError:
-        return 0
-    _tls.corr = 0
+    c = _tls.corr
+    if c:
+        _tls.corr = 0
     return c
 
 
@@ -204,17 +242,15 @@ def _install_hooks(q):
         pop = seq.pop if lifo else seq.popleft
 
         def _put(item):
-            q.queue.append(item)        # what Queue._put and LifoQueue._put do
-            try:
-                c = _tls.corr           # (_take_corr, inlined: this is every put)
-                _tls.corr = 0
-            except AttributeError:
-                c = 0
-            seq.append(c)
+            # What Queue._put and LifoQueue._put do, and the wrapper's corr filed beside the item (the
+            # wrapper clears it after the put: less work here, under the queue's mutex).
+            q.queue.append(item)
+            seq.append(_tls.corr)
 
         def _get():
-            item = q.queue.pop() if lifo else q.queue.popleft()
-            extra = len(seq) - len(q.queue) - 1
+            items = q.queue
+            item = items.pop() if lifo else items.popleft()
+            extra = len(seq) - len(items) - 1
             if extra:
                 _resync(seq, extra)
             corr = pop() if seq else 0
@@ -222,6 +258,19 @@ def _install_hooks(q):
             if f.f_code is _get_code:   # else not a get (shutdown(immediate=True) drains): nothing received
                 received(corr, f.f_back)
             return item
+
+        if full:
+            def _get():   # noqa: F811 -- full mode: the get wrapper records; this only hands over the corr
+                items = q.queue
+                item = items.pop() if lifo else items.popleft()
+                extra = len(seq) - len(items) - 1
+                if extra:
+                    _resync(seq, extra)
+                if _getframe(1).f_code is _get_code:
+                    _tls.rcorr = pop() if seq else 0
+                elif seq:
+                    pop()
+                return item
     else:
         m = {}
 
@@ -234,7 +283,10 @@ def _install_hooks(q):
             corr = _unfile_by_id(m, item)
             f = _getframe(1)
             if f.f_code is _get_code:
-                received(corr, f.f_back)
+                if full:
+                    _tls.rcorr = corr       # the get wrapper records it
+                else:
+                    received(corr, f.f_back)
             return item
     q._put = _put
     q._get = _get
@@ -276,7 +328,7 @@ def _condition_class(base):
                     _emit("msg.wait", "e", obj=obj)
                     # (the mutex is held again: a put that waited inserts its item right after this)
                     if self._il_op == "put":
-                        corr = getattr(_tls, "corr", 0)
+                        corr = _tls.corr
                         if corr:
                             _stamps[corr] = (_mono_ns() - _EPOCH) // 1000
                     else:
@@ -318,7 +370,9 @@ def _put(self, item, block=True, timeout=None):
     obj = self._il_obj
     if not obj:
         return _oput(self, item, block, timeout)
-    if self._il_bud > 0:
+    if _full:
+        pass                  # every put recorded (no budget to count down)
+    elif self._il_bud > 0:
         self._il_bud -= 1
     else:
         try:
@@ -336,7 +390,7 @@ def _put(self, item, block=True, timeout=None):
     f = _getframe(1)
     e = _sid_cache.get((id(f.f_code), f.f_lasti))
     sid = e[1] if e is not None and e[0] is f.f_code else _slow_sid(f)
-    a = {"preview": _preview(item), "size": _getsizeof(item)}
+    a = _payload_args(item)
     corr = rec._id_base + next(rec._ids)
     _tls.corr = corr
     try:
@@ -345,6 +399,7 @@ def _put(self, item, block=True, timeout=None):
         _tls.corr = 0       # Full (or a timeout): nothing was sent
         _stamps.pop(corr, None)
         raise
+    _tls.corr = 0           # used once: a _put reached some other way files 0 (no arrow, never a wrong one)
     if _stamps:
         ts = _stamps.pop(corr, ts)    # it waited: sent when the item went in
     try:                              # _record, inlined: this is every put
@@ -358,6 +413,34 @@ def _put(self, item, block=True, timeout=None):
                 rec._backpressure()
     except Exception:
         pass
+
+
+def _get_full(self, block=True, timeout=None):
+    """Full mode only: Queue.get, its receive recorded after the queue's mutex is released. Recording
+    under the mutex (in the _get hook) made each get hold it longer; a thread switch that lands there
+    leaves the other producers and consumers blocked on the mutex in the kernel (a convoy)."""
+    obj = self._il_obj
+    if not obj:
+        return _oget(self, block, timeout)
+    item = _oget(self, block, timeout)
+    try:
+        if rec._active:
+            corr = _tls.rcorr           # (set by the _get hook the get just ran)
+            _tls.rcorr = 0              # used once: a hook replaced by the program leaves no stale corr
+            ts = (_mono_ns() - _EPOCH) // 1000
+            f = _getframe(1)
+            e = _sid_cache.get((id(f.f_code), f.f_lasti))
+            sid = e[1] if e is not None and e[0] is f.f_code else _slow_sid(f)
+            try:
+                tid = _ttls.tid
+            except AttributeError:
+                tid = _native_tid()
+            rec._append((_RECV, "i", ts, tid, obj, corr, sid))
+            if len(rec._buf) > rec.BUFFER_HIGH:
+                rec._backpressure()
+    except Exception:
+        pass
+    return item
 
 
 # ---- SimpleQueue (a C type: subclassed; the standard library's own stay plain C objects) ------------
@@ -427,15 +510,19 @@ SimpleQueue.__module__ = "queue"
 
 
 def install():
-    global _installed, _oput
+    global _installed, _oput, _oget, _full
     if _installed:
         return
+    _full = rec.mode() == "full"
     Q = queue.Queue
-    _orig.update({"__init__": Q.__init__, "put": Q.put, "SimpleQueue": queue.SimpleQueue})
+    _orig.update({"__init__": Q.__init__, "put": Q.put, "get": Q.get, "SimpleQueue": queue.SimpleQueue})
     _oput = Q.put
+    _oget = Q.get
     Q._il_obj = 0
     Q.__init__ = _init
     Q.put = _put
+    if _full:
+        Q.get = _get_full
     if queue.SimpleQueue is _CSimpleQueue:
         queue.SimpleQueue = SimpleQueue
     rec.counter_sources.append(_queue_counts)
@@ -451,6 +538,7 @@ def uninstall():
     Q = queue.Queue
     Q.__init__ = _orig["__init__"]
     Q.put = _orig["put"]
+    Q.get = _orig["get"]
     try:
         del Q._il_obj
     except AttributeError:

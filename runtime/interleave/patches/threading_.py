@@ -40,6 +40,8 @@ _raw_lock = _thread.allocate_lock
 
 _orig = {}
 _installed = False
+_full = False          # full mode (set at install): budgets never run out
+_rtls = rec._tls       # (cleared in place in fork children, never rebound)
 #: python ident -> native tid of every thread that ran while we were installed (shared with the recorder).
 native_of = rec.native_of
 _BIG = 1 << 62
@@ -95,12 +97,13 @@ def _yield_gil():
 
 
 #: A recorded hold's hand-over between its owner ending it and the flusher reporting it live goes
-#: through a one-item list, the hold's token: [(t0, tid, loc)]. Whoever pops the item owns the hold's
-#: record (list.pop is one C call, atomic under the GIL): the owner at release emits one X event; the
-#: flusher emits a begin, and the owner, finding the token empty, emits the end. Cheaper than a lock
-#: on the hot path, and the flusher gets the hold's data with the item, never the next hold's fields.
+#: through the lock's token list, which holds the open hold's item (t0, tid, loc). Whoever pops the item
+#: owns the hold's record (list.pop is one C call, atomic under the GIL): the owner at release emits one
+#: X event; the flusher emits a begin, and the owner, finding the token empty, emits the end. Cheaper
+#: than a lock on the hot path. Each lock keeps one token list for its life (no list per hold): a
+#: flusher that checked one hold's item and then pops the next hold's (the owner ended the first and
+#: began the next in between) reports that next hold live with its own data, never another hold's.
 HOLD_LIVE_US = 20000
-_NO_HOLD = []   # the token of a lock with no recorded hold open (always empty)
 
 
 def report_open_holds(final=False):
@@ -140,7 +143,9 @@ def _user_created():
     # Frames: _user_created <- factory/__init__ <- caller. Recording off while the runtime itself works.
     # rec.active(), rec.is_in_runtime() and rec.called_from_stdlib(2), inlined: every Condition, Lock
     # and Event the standard library creates (one Condition and RLock per Future) asks this.
-    if not rec._active or getattr(rec._tls, "busy", False):
+    # (`busy` read through the thread's dict: getattr on a thread-local that lacks it raises inside,
+    # several times the cost of the rest of this check.)
+    if not rec._active or rec._tls.__dict__.get("busy", False):
         return False
     try:
         f = _getframe(2)
@@ -202,7 +207,7 @@ class TracedLock(object):
         self._otid = 0
         self._t0 = 0
         self._hloc = None
-        self._tok = _NO_HOLD
+        self._tok = []
         _emit("lock.create", "i", obj=self._obj, loc=rec.user_loc(2), a={"type": self._type})
         dl.register(self)
 
@@ -232,15 +237,16 @@ class TracedLock(object):
         if self._acq(False):
             self._owner = ident
             if self._bud > 0:
-                self._bud -= 1
+                if not _full:
+                    self._bud -= 1       # (full mode: never runs out; no new int per hold)
                 # _recorded_hold, inlined (in full mode this is every `with lock:`): the caller's
                 # location from the cache user_loc fills (a hit is always a user frame: the cache
                 # keeps only those, and keeps their code objects alive), the deadlock registry's
                 # common case (holding nothing else) done here.
                 try:
-                    self._otid = rec._tls.tid    # recorder.native_id(), inlined
+                    self._otid = tid = _rtls.tid    # recorder.native_id(), inlined
                 except AttributeError:
-                    self._otid = rec.native_id()
+                    self._otid = tid = rec.native_id()
                 f = _getframe(1)
                 loc = _loc_get((id(f.f_code), f.f_lasti)) or _user_loc(1)
                 self._hloc = loc
@@ -252,7 +258,7 @@ class TracedLock(object):
                 else:
                     held.append((self, loc))
                 self._t0 = t0 = (_mono_ns() - _EPOCH) // 1000
-                self._tok = [(t0, self._otid, loc)]
+                self._tok.append((t0, tid, loc))
                 self._rec = True
             else:
                 c = self._cnt
@@ -270,7 +276,7 @@ class TracedLock(object):
         self._otid = rec.native_id()
         self._hloc = loc = loc if loc is not None else _user_loc(2)
         self._t0 = t0 = (_mono_ns() - _EPOCH) // 1000
-        self._tok = [(t0, self._otid, loc)]
+        self._tok.append((t0, self._otid, loc))
         self._rec = True
         _dl_acquired(ident, self, loc)
 
@@ -384,7 +390,7 @@ class TracedLock(object):
         self._lk._at_fork_reinit()
         self._owner = None
         self._rec = False
-        self._tok = _NO_HOLD
+        self._tok = []
 
     def counts(self):
         return list(self._cnt.items())
@@ -967,9 +973,10 @@ def _threading_excepthook_recorder():
 
 # ---------------------------------------------------------------------------------------------------
 def install():
-    global _installed
+    global _installed, _full
     if _installed:
         return
+    _full = rec.mode() == "full"
     T = threading
     _orig.update({
         "Lock": T.Lock, "RLock": T.RLock, "Condition": T.Condition, "Semaphore": T.Semaphore,
