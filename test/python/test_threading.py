@@ -188,6 +188,36 @@ class ThreadingTraceTest(unittest.TestCase):
         self.assertEqual(len(r.intervals("sync.wait", what="barrier")), 3)
 
 
+FINISHED_THREAD_FREED = r'''
+import gc, threading, weakref
+gc.disable()          # only reference counting: a cycle through the thread would keep it alive
+def work(fail):
+    if fail:
+        raise ValueError("boom")
+refs = []
+for fail in (False, True):
+    t = threading.Thread(target=work, args=(fail,))
+    t.start()
+    t.join()
+    refs.append(weakref.ref(t))
+    del t
+print("alive", [r() is not None for r in refs])
+'''
+
+
+class FinishedThreadTest(unittest.TestCase):
+    def test_a_finished_thread_is_freed_at_once_as_in_a_plain_run(self):
+        # concurrent.futures keeps weak-keyed state per manager thread and reads it again in fork
+        # children: a traced thread kept alive by a reference cycle broke CPython's own test_deadlock.
+        path = write_program(self, FINISHED_THREAD_FREED)
+        r = trace_script(path)
+        self.assertEqual(r.returncode, 0, r)
+        self.assertEqual(r.stdout.strip(), "alive [False, False]")
+        # and the failing thread's error is still recorded through the hook
+        runs = r.intervals("thread.run")
+        self.assertEqual(sorted(str(e["a"].get("error")) for e in runs), ["None", "ValueError: boom"])
+
+
 class SampleTest(unittest.TestCase):
     def test_producer_consumer_sample(self):
         path = require_sample(self, "producer_consumer.py")

@@ -909,11 +909,16 @@ def _bootstrap_inner(self):
             self._il_error = None
             inv = self._invoke_excepthook
 
-            def invoke(thread, _inv=inv, _self=self):
+            # The thread comes as the argument (threading calls self._invoke_excepthook(self)): a closure
+            # over `self` would be a reference cycle (thread -> hook -> thread), and a finished thread
+            # would then live until the cyclic GC ran. Code that relies on finished threads going away at
+            # once (concurrent.futures' weak-keyed _threads_wakeups, read again in a fork child) must see
+            # them go as in a plain run. The original hook is put back when the thread ends.
+            def invoke(thread, _inv=inv):
                 try:
                     tp, value, tb = sys.exc_info()
                     if tp is not None:
-                        _self._il_error = "%s: %s" % (tp.__name__, value)
+                        thread._il_error = "%s: %s" % (tp.__name__, value)
                         from .. import boot
                         boot.record_exception(tp, value, tb)
                 except Exception:
@@ -926,6 +931,11 @@ def _bootstrap_inner(self):
         return _orig["_bootstrap_inner"](self)
     finally:
         if recording:
+            try:
+                if self.__dict__.get("_invoke_excepthook") is invoke:
+                    self._invoke_excepthook = inv
+            except Exception:
+                pass
             try:
                 end = self._il_end = _new_id()
                 err = getattr(self, "_il_error", None)
