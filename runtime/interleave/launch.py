@@ -23,7 +23,9 @@ from . import protocol as P
 
 def _program_argv():
     """What follows the interpreter's own options on its command line: [script, args...],
-    ["-m", module, args...], ["-c", code, args...] or ["-", args...]."""
+    ["-m", module, args...], ["-c", code, args...] or ["-", args...]. (recorder.orig_argv reads the
+    command line the same way, but importing the recorder here, before the fork, would fix its clock
+    origin before the supervisor has chosen it.)"""
     argv = getattr(sys, "orig_argv", None)
     if not argv:
         try:

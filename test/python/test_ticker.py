@@ -50,45 +50,46 @@ class OneThreadTest(unittest.TestCase):
 
 
 class JobsTest(unittest.TestCase):
-    def test_soon_runs_a_job_before_its_period(self):
-        ran = threading.Event()
+    def test_soon_runs_a_job_before_its_period_and_a_job_can_stop(self):
+        first, second, after = threading.Event(), threading.Event(), threading.Event()
         calls = []
 
         def job():
             calls.append(time.monotonic())
-            if len(calls) >= 2:
-                ran.set()
-                return -1      # done: the job leaves the thread
-            return None
+            (second if len(calls) >= 2 else first).set()
+            return -1 if len(calls) >= 2 else None     # -1: done, the job leaves the thread
 
         ticker.every("test-soon", 3600.0, job)        # first run at once, then hourly
         try:
-            deadline = time.monotonic() + 30
-            while not calls and time.monotonic() < deadline:
-                ran.wait(0.01)
+            self.assertTrue(first.wait(30))
             self.assertEqual(len(calls), 1)
             ticker.soon("test-soon", 0.0)
-            self.assertTrue(ran.wait(30), "soon() did not bring the job forward")
+            self.assertTrue(second.wait(30), "soon() did not bring the job forward")
+            # A job registered now runs in a later pass of the thread than the one that ran the second
+            # call, so by then that job's -1 has taken it off.
+            ticker.every("test-after", 3600.0, lambda: (after.set(), -1)[1])
+            self.assertTrue(after.wait(30))
             self.assertNotIn("test-soon", ticker._jobs)
+            self.assertEqual(len(calls), 2)
         finally:
             ticker.cancel("test-soon")
+            ticker.cancel("test-after")
 
     def test_a_failing_job_keeps_its_period_and_others_run(self):
-        other = threading.Event()
+        other, failed_thrice = threading.Event(), threading.Event()
         failures = []
 
         def bad():
             failures.append(1)
+            if len(failures) >= 3:
+                failed_thrice.set()
             raise RuntimeError("boom")
 
         ticker.every("test-bad", 0.001, bad)
         ticker.every("test-other", 0.001, lambda: (other.set(), -1)[1])
         try:
             self.assertTrue(other.wait(30))
-            deadline = time.monotonic() + 30
-            while len(failures) < 3 and time.monotonic() < deadline:
-                other.wait(0.01)
-            self.assertGreaterEqual(len(failures), 3)
+            self.assertTrue(failed_thrice.wait(30), "a job that raised was not run again")
         finally:
             ticker.cancel("test-bad")
             ticker.cancel("test-other")

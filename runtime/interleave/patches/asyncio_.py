@@ -229,13 +229,8 @@ def _wrap_create_task(orig):
             pass
         if not rec._active:
             return task
-        try:
-            if _tls.busy:       # rec.is_in_runtime(), inline
-                return task
-        except AttributeError:
-            # Absent means not busy. getattr(_tls, "busy", False) costs ~0.5 µs when it is absent (the
-            # thread-local raises and catches an AttributeError); set once per thread, it is a plain read.
-            _tls.busy = False
+        if _tls.busy:       # rec.is_in_runtime(), inline
+            return task
         try:
             code = getattr(coro, "cr_code", None)
             if code is not None and code.co_filename.startswith(_ASYNCIO_DIR) and _is_asyncio_machinery(coro):

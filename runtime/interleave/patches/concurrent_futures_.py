@@ -54,12 +54,6 @@ _task_args = mp_util._task_args
 _TASK = rec._CODES["pool.task"]
 
 
-def _in_runtime():
-    """rec.is_in_runtime() without its cost: `busy` is set on a thread only once the runtime has run user
-    code there (a payload's __repr__), and getattr on a thread-local that lacks it raises internally."""
-    return rec._tls.__dict__.get("busy", False)
-
-
 def _task_name(fn):
     # ProcessPoolExecutor.map submits functools.partial(_process_chunk, fn) per chunk.
     try:
@@ -170,7 +164,7 @@ def _run_thread_task(fn, pool_obj, corr, targs, /, *args, **kwargs):
 def _wrap_thread_submit(orig):
     def submit(self, fn, /, *args, **kwargs):
         obj = self.__dict__.get("_il_pool")
-        if not obj or not rec._active or _in_runtime():
+        if not obj or not rec._active or rec._tls.busy:
             return orig(self, fn, *args, **kwargs)
         if not rec._FULL:
             if self._il_bud > 0:
@@ -334,7 +328,7 @@ def _report_result(fut, corr, callback=False):
 def _wrap_result(orig, op):
     def wrapper(self, timeout=None):
         corr = self.__dict__.get("_il_task")     # the task's corr (0 once its result is recorded)
-        if not corr or not rec._active or _in_runtime():
+        if not corr or not rec._active or rec._tls.busy:
             return orig(self, timeout)
         if self._state == _FINISHED:
             # The common case (the value is there), with _report_result inlined: the outcome is known

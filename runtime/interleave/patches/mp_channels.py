@@ -53,10 +53,6 @@ _append = rec.put
 _watch, _unwatch = rec.watch, rec.unwatch
 
 
-def _busy():
-    return getattr(rec._tls, "busy", False)
-
-
 _sites = rec.site_cache      # (id(code), instruction offset) -> (code, sid): see recorder.site_cache
 _site_sid = rec.site_sid
 
@@ -220,7 +216,7 @@ def _make_receiver(orig, op, queue_args, pipe):
 
     def receive(self, block=True, timeout=None):
         chan = self.__dict__.get("_il_chan" if pipe else "_il_q")
-        if not chan or not rec._active or getattr(rec._tls, "busy", False):
+        if not chan or not rec._active or rec._tls.busy:
             return orig(self, block, timeout) if queue_args else orig(self)
         try:
             f = _getframe(depth)
@@ -281,6 +277,33 @@ def _make_receiver(orig, op, queue_args, pipe):
 _tr_unpack = struct.Struct("<8sQ").unpack_from
 
 
+def _record_recv(data, tid, chan, sid):
+    """The msg.recv of a message read by the get/recv below (its pickle, perhaps with our trailer).
+    Never raises."""
+    try:
+        if rec._active:
+            n = len(data)
+            m, corr = _tr_unpack(data, n - 16) if n >= 16 else (None, 0)     # the trailer, if any
+            if m == _MAGIC:
+                # Its msg.send (same corr) carries the size and preview: not repeated on the wire.
+                rec._append((_RECV, "i", (_mono_ns() - _EPOCH) // 1000, tid, chan, corr, sid))
+            else:
+                # Sent by an untraced process: only the size is known here.
+                rec._append((_RECV, "i", (_mono_ns() - _EPOCH) // 1000, tid, chan, 0, sid, 0, {"size": n}))
+            if len(rec._buf) > rec.BUFFER_HIGH:
+                rec._backpressure()
+    except Exception:
+        pass
+
+
+def _unpickle(module, data):
+    """What the standard library's get/recv ends with: module._ForkingPickler.loads(data)."""
+    pickler = module._ForkingPickler
+    if pickler is _pickler:
+        return _ploads(data)     # ForkingPickler.loads is pickle.loads: one call fewer
+    return pickler.loads(data)   # (the program replaced it)
+
+
 def _wrap_queue_get(orig, queues, simple=False):
     """Queue.get and SimpleQueue.get: the blocking get without a timeout (what programs call in a loop)
     runs its standard library body here, with the recording in between; any other call goes through
@@ -298,7 +321,7 @@ def _wrap_queue_get(orig, queues, simple=False):
 
     def get(self, block=True, timeout=None):
         chan = self.__dict__.get("_il_q")
-        if (not chan or not rec._active or getattr(rec._tls, "busy", False)
+        if (not chan or not rec._active or rec._tls.busy
                 or not simple and (not block or timeout is not None or self._closed)):
             return general(self) if simple else general(self, block, timeout)
         try:
@@ -342,24 +365,8 @@ def _wrap_queue_get(orig, queues, simple=False):
                 _append((_WAIT, "e", (_mono_ns() - _EPOCH) // 1000, tid, chan, 0, 0, 0, _OP_GET))
         if not simple:
             self._sem.release()
-        try:
-            if rec._active:
-                n = len(res)
-                m, corr = _tr_unpack(res, n - 16) if n >= 16 else (None, 0)     # the trailer, if any
-                if m == _MAGIC:
-                    # Its msg.send (same corr) carries the size and preview: not repeated on the wire.
-                    rec._append((_RECV, "i", (_mono_ns() - _EPOCH) // 1000, tid, chan, corr, sid))
-                else:
-                    # Sent by an untraced process: only the size is known here.
-                    rec._append((_RECV, "i", (_mono_ns() - _EPOCH) // 1000, tid, chan, 0, sid, 0, {"size": n}))
-                if len(rec._buf) > rec.BUFFER_HIGH:
-                    rec._backpressure()
-        except Exception:
-            pass
-        pickler = queues._ForkingPickler
-        if pickler is _pickler:
-            return _ploads(res)     # what the original's call comes to: ForkingPickler.loads is pickle.loads
-        return pickler.loads(res)   # (the program replaced it)
+        _record_recv(res, tid, chan, sid)
+        return _unpickle(queues, res)
 
     if simple:
         def simple_get(self):    # SimpleQueue.get() takes no arguments: neither does the wrapper
@@ -382,7 +389,7 @@ def _wrap_conn_recv(orig, connection):
 
     def recv(self):
         chan = self.__dict__.get("_il_chan")
-        if not chan or not rec._active or getattr(rec._tls, "busy", False):
+        if not chan or not rec._active or rec._tls.busy:
             return orig(self)
         try:
             f = _getframe(1)
@@ -416,22 +423,8 @@ def _wrap_conn_recv(orig, connection):
                 if rec._active:
                     _append((_WAIT, "e", (_mono_ns() - _EPOCH) // 1000, tid, chan, 0, 0, 0, _OP_RECV))
         data = buf.getbuffer()
-        try:
-            if rec._active:
-                n = len(data)
-                m, corr = _tr_unpack(data, n - 16) if n >= 16 else (None, 0)     # the trailer, if any
-                if m == _MAGIC:
-                    rec._append((_RECV, "i", (_mono_ns() - _EPOCH) // 1000, tid, chan, corr, sid))
-                else:
-                    rec._append((_RECV, "i", (_mono_ns() - _EPOCH) // 1000, tid, chan, 0, sid, 0, {"size": n}))
-                if len(rec._buf) > rec.BUFFER_HIGH:
-                    rec._backpressure()
-        except Exception:
-            pass
-        pickler = connection._ForkingPickler
-        if pickler is _pickler:
-            return _ploads(data)    # what the original's call comes to: ForkingPickler.loads is pickle.loads
-        return pickler.loads(data)  # (the program replaced it)
+        _record_recv(data, tid, chan, sid)
+        return _unpickle(connection, data)
     recv.__doc__ = orig.__doc__
     return recv
 
@@ -447,7 +440,7 @@ def patch_connection(m, patches):
 
     def send(self, obj):
         chan = self.__dict__.get("_il_chan")
-        if not chan or not rec._active or _busy():
+        if not chan or not rec._active or rec._tls.busy:
             return orig_send(self, obj)
         return orig_send(self, _tag(obj, chan, _getframe(1)))
 
@@ -540,7 +533,7 @@ def _wrap_setstate(orig):
 def _wrap_put(orig):
     def put(self, obj, block=True, timeout=None):
         q = self.__dict__.get("_il_q")
-        if not q or not rec._active or getattr(rec._tls, "busy", False):
+        if not q or not rec._active or rec._tls.busy:
             return orig(self, obj, block, timeout)
         try:
             # _tag, inlined: this is the producer's per-message cost.
@@ -575,7 +568,7 @@ def _wrap_put(orig):
 def _wrap_simple_put(orig):
     def put(self, obj):
         q = self.__dict__.get("_il_q")
-        if not q or not rec._active or _busy():
+        if not q or not rec._active or rec._tls.busy:
             return orig(self, obj)
         return orig(self, _tag(obj, q, _getframe(1)))
     return put
@@ -589,7 +582,7 @@ def _wrap_simple_put(orig):
 def _wrap_join(orig):
     def join(self):
         q = self.__dict__.get("_il_q")
-        if not q or not rec._active or _busy():
+        if not q or not rec._active or rec._tls.busy:
             return orig(self)
         try:
             if self._unfinished_tasks._semlock._is_zero():
@@ -618,7 +611,7 @@ def _wrap_task_done(orig):
         t = rec.now()      # the call, not its return: the joiners it wakes may return before it does
         r = orig(self)     # raises ValueError when called too many times: nothing recorded then
         q = self.__dict__.get("_il_q")
-        if q and rec._active and not _busy():
+        if q and rec._active and not rec._tls.busy:
             try:
                 if self._unfinished_tasks._semlock._is_zero():
                     corr = rec.new_id()

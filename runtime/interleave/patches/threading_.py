@@ -143,9 +143,7 @@ def _user_created():
     # Frames: _user_created <- factory/__init__ <- caller. Recording off while the runtime itself works.
     # rec.active(), rec.is_in_runtime() and rec.called_from_stdlib(2), inlined: every Condition, Lock
     # and Event the standard library creates (one Condition and RLock per Future) asks this.
-    # (`busy` read through the thread's dict: getattr on a thread-local that lacks it raises inside,
-    # several times the cost of the rest of this check.)
-    if not rec._active or rec._tls.__dict__.get("busy", False):
+    if not rec._active or rec._tls.busy:
         return False
     try:
         f = _getframe(2)
