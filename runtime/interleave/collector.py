@@ -16,6 +16,7 @@ import json
 import marshal
 import os
 import socket
+import struct
 import threading
 import time
 import zlib
@@ -93,6 +94,9 @@ class Upstream(object):
             return False
         if msg.get("t") != "batch":
             return True     # as for JSON lines, only batches are relayed (the host would reject others)
+        evs = msg.get("ev")
+        if isinstance(evs, (list, tuple)):
+            msg["ev"] = [expand_packed(ev) if type(ev) is bytes else ev for ev in evs]
         try:
             text = self.encode(msg)
         except (TypeError, ValueError, RecursionError):
@@ -140,6 +144,17 @@ class Connection(object):
 #: code -> (kind name, its phases); tuples of zeros that pad a short wire tuple to its 10 fields.
 _KIND_PHASES = {spec[0]: (name, spec[2]) for name, spec in P.KINDS.items()}
 _PAD = [(0,) * (10 - n) for n in range(11)]
+_unpack = struct.Struct(P.PACKED_FORMAT).unpack
+_PHASES = P.PHASES
+
+
+def expand_packed(raw):
+    """A packed record (bytes, see recorder.pack) as its wire tuple, or None when it is not one."""
+    try:
+        r = _unpack(raw)
+        return (r[0], _PHASES[r[1]]) + r[2:]
+    except (struct.error, IndexError):
+        return None
 
 
 def decode_event(raw, pid, strings):
@@ -147,14 +162,22 @@ def decode_event(raw, pid, strings):
     (as wire.ts decodeWireEvent). Both decoders give exact int/float/str/dict types, so exact type
     checks are enough (and keep bools out); this runs for every event after the program has ended."""
     t = type(raw)
-    if t is not tuple and t is not list:
-        return None
-    n = len(raw)
-    if n < 4 or n > 10:
-        return None
-    if n < 10:
-        raw = tuple(raw) + _PAD[n]
-    code, ph, ts, tid, obj, corr, loc, dur, a, ev_pid = raw
+    if t is bytes:
+        try:
+            code, ph, ts, tid, obj, corr, loc, dur = _unpack(raw)
+            ph = _PHASES[ph]
+        except (struct.error, IndexError):
+            return None
+        a = ev_pid = 0
+    else:
+        if t is not tuple and t is not list:
+            return None
+        n = len(raw)
+        if n < 4 or n > 10:
+            return None
+        if n < 10:
+            raw = tuple(raw) + _PAD[n]
+        code, ph, ts, tid, obj, corr, loc, dur, a, ev_pid = raw
     spec = _KIND_PHASES.get(code) if type(code) is int else None
     if spec is None or type(ph) is not str or len(ph) != 1 or ph not in spec[1]:
         return None

@@ -33,7 +33,7 @@ BUFFER_HIGH = 50000
 _PKG_DIR = os.path.dirname(os.path.abspath(__file__))
 
 # ---- state (reset in fork children) ----------------------------------------------------------------
-_buf = []          # tuples (code, ph, ts, tid, obj, corr, loc, dur, a, pid)
+_buf = []          # wire tuples (code, ph, ts, tid, obj, corr, loc, dur, a, pid), or packed records (pack)
 _append = _buf.append
 _active = False
 _pid = os.getpid()
@@ -102,6 +102,40 @@ def put(t):
         pass
 
 
+# ---- packed records ---------------------------------------------------------------------------------
+# The most frequent events (a lock's hold, an asyncio step, a queue receive) have no payload: they are
+# buffered as one bytes object each (protocol.PACKED_FORMAT) instead of a tuple. Why: a tuple waits in the
+# buffer for the next flush, and every one alive counts towards CPython's next young-generation collection
+# (bytes are not tracked by the cyclic GC); in a program with many live objects (10,000 pending asyncio
+# tasks) those extra collections cost more than the event itself. marshal also writes bytes by one copy.
+# Only the supervisor's collector reads packed records (it expands them before anything else sees them):
+# a process streaming JSON to another receiver never packs.
+PH_B, PH_E, PH_X, PH_I = (_p.PHASES.index(ph) for ph in ("b", "e", "X", "i"))
+_PH_INDEX = {ph: i for i, ph in enumerate(_p.PHASES)}
+PACK_AFTER = 2000     # events taken by the flusher before the packer is imported (see use_packed)
+
+
+def _pack_as_tuple(code, ph, ts, tid, obj, corr, sid, dur):
+    return (code, _p.PHASES[ph], ts, tid, obj, corr, sid, dur)
+
+
+#: pack(code, phase index, ts, tid, obj, corr, sid, dur) -> one buffered event. A tuple until use_packed():
+#: _struct is not loaded at start-up on every Python (a shared library: 0.3-0.5 ms to import), and a short
+#: program records too few events to gain from it. Hot paths read it through the module (rec.pack).
+pack = _pack_as_tuple
+
+
+def use_packed():
+    """Packs records from now on (called by the flusher once a process has recorded enough to gain)."""
+    global pack
+    if pack is _pack_as_tuple and (_stream is None or _stream.marshal):
+        try:
+            import _struct
+            pack = _struct.Struct(_p.PACKED_FORMAT).pack
+        except Exception:
+            pass
+
+
 def native_id():
     """The calling thread's kernel thread id. get_native_id() is a system call (~0.3 us here, more
     than the rest of an event); the id is kept in the thread's local storage instead (which a fork
@@ -167,10 +201,7 @@ def emit_obj(code, ph, obj, tid, loc=None, ts=None):
         if _active:
             if ts is None:
                 ts = (_mono_ns() - _EPOCH) // 1000
-            if loc:
-                _append((code, ph, ts, tid, obj, 0, _strings.get(loc) or _intern(loc)))
-            else:
-                _append((code, ph, ts, tid, obj))
+            _append(pack(code, _PH_INDEX[ph], ts, tid, obj, 0, (_strings.get(loc) or _intern(loc)) if loc else 0, 0))
             if len(_buf) > BUFFER_HIGH:
                 _backpressure()
     except Exception:
@@ -225,7 +256,7 @@ def emit_span(code, t0, tid, obj, loc):
     try:
         if _active:
             ts = (_mono_ns() - _EPOCH) // 1000
-            _append((code, "X", t0, tid, obj, 0, (_strings.get(loc) or _intern(loc)) if loc else 0, ts - t0))
+            _append(pack(code, PH_X, t0, tid, obj, 0, (_strings.get(loc) or _intern(loc)) if loc else 0, ts - t0))
             if len(_buf) > BUFFER_HIGH:
                 _backpressure()
     except Exception:

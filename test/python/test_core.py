@@ -4,6 +4,7 @@ import os
 import unittest
 
 from support import trace_script, write_program, assert_complete
+from interleave import recorder as R
 
 API = r'''
 import os, sys, json
@@ -70,6 +71,28 @@ ts = [threading.Thread(target=flood) for _ in range(4)]
 for t in ts: t.start()
 for t in ts: t.join()
 print(N)
+'''
+
+
+PACKED = r'''
+import queue, sys, threading
+from interleave import recorder as rec
+N = rec.PACK_AFTER + 500
+lock = threading.Lock()
+q = queue.Queue()
+def phase():
+    for i in range(N):
+        with lock:                       # HOLD_LINE
+            q.put(i)
+        q.get()                          # RECV_LINE
+phase()
+# The flusher starts packing once it has taken PACK_AFTER events: the second phase is recorded packed.
+packed = threading.Event()
+for _ in range(400):
+    if rec.pack is not rec._pack_as_tuple or packed.wait(0.05):
+        break
+print(rec.pack is not rec._pack_as_tuple)
+phase()
 '''
 
 
@@ -154,6 +177,25 @@ class RecorderApiTest(unittest.TestCase):
         n = int(r.stdout)
         self.assertEqual(len(r.of("generic.instant")), n)
         self.assertEqual(len({e["loc"] for e in r.of("generic.instant")}), 50)
+        assert_complete(self, r)
+
+    def test_packed_records_arrive_as_the_events_they_stand_for(self):
+        path = write_program(self, PACKED)
+        hold_line = PACKED.split("\n").index(next(l for l in PACKED.split("\n") if "HOLD_LINE" in l)) + 1
+        recv_line = hold_line + 2
+        r = trace_script(path, mode="full", timeout=120)
+        self.assertEqual(r.returncode, 0, r)
+        self.assertEqual(r.stdout.strip(), "True")
+        n = 2 * (R.PACK_AFTER + 500)
+        holds = [e for e in r.of("lock.hold") if e["ph"] == "X"]
+        self.assertEqual(len(holds), n)
+        self.assertEqual({e["loc"] for e in holds}, {"%s:%d" % (path, hold_line)})
+        self.assertTrue(all(e["dur"] >= 0 and e["tid"] == holds[0]["tid"] for e in holds))
+        sends = {e["corr"]: e for e in r.of("msg.send")}
+        recvs = r.of("msg.recv")
+        self.assertEqual(len(recvs), n)
+        self.assertEqual({e["loc"] for e in recvs}, {"%s:%d" % (path, recv_line)})
+        self.assertEqual(sorted(e["corr"] for e in recvs), sorted(sends))
         assert_complete(self, r)
 
 

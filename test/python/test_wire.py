@@ -9,6 +9,7 @@ import json
 import marshal
 import os
 import socket
+import struct
 import subprocess
 import threading
 import unittest
@@ -72,6 +73,32 @@ class FramesToCollector(CollectorCase):
         self.assertEqual(procs1, procs2)
         self.assertEqual(procs1[0]["emitted"], 3)
         self.assertNotIn("error", procs1[0])
+
+    def test_packed_records_decode_as_the_tuples_they_stand_for(self):
+        pack = struct.Struct(P.PACKED_FORMAT).pack
+        tuples = [(22, "X", 11, 7, 5, 0, 1, 4), (32, "i", 12, 8, 9, 77, 1, 0), (22, "e", 13, 7, 5, 0, 0, 0)]
+        packed = [pack(t[0], P.PHASES.index(t[1]), *t[2:]) for t in tuples]
+        strs = {"1": "/w/a.py:3"}
+        c1 = self.collector()
+        self.send_raw(c1, hello_line() + frame({"t": "batch", "seq": 0, "str": strs, "ev": packed}))
+        c2 = self.collector()
+        self.send_raw(c2, hello_line() + frame({"t": "batch", "seq": 0, "str": strs, "ev": tuples}))
+        ev1, [proc1] = c1.merged()
+        ev2, _ = c2.merged()
+        self.assertEqual(ev1, ev2)
+        self.assertEqual(ev1[0], {"k": "lock.hold", "ph": "X", "ts": 11, "pid": 4242, "tid": 7, "obj": 5,
+                                  "loc": "/w/a.py:3", "dur": 4})
+        self.assertEqual(ev1[1]["corr"], 77)
+        self.assertNotIn("malformed", proc1)
+
+    def test_a_packed_record_of_the_wrong_size_or_phase_is_malformed(self):
+        good = struct.Struct(P.PACKED_FORMAT).pack(22, 2, 11, 7, 5, 0, 0, 4)
+        bad_phase = struct.Struct(P.PACKED_FORMAT).pack(22, len(P.PHASES), 11, 7, 5, 0, 0, 4)
+        c = self.collector()
+        self.send_raw(c, hello_line() + frame({"t": "batch", "seq": 0, "ev": [good, good[:-1], bad_phase, b""]}))
+        events, [proc] = c.merged()
+        self.assertEqual(len(events), 1)
+        self.assertEqual(proc["malformed"], 3)
 
     def test_truncated_frame_keeps_what_came_before_with_a_clear_error(self):
         good = frame({"t": "batch", "seq": 0, "ev": [(21, "b", 10, 7, 5)]})
@@ -320,6 +347,11 @@ class RelayInProcess(CollectorCase):
         events, [proc] = c.merged()   # --output keeps the same, up to the corrupt frame
         self.assertEqual([e["ts"] for e in events], [1, 2])
         self.assertEqual(proc["error"], "frame is not valid marshal data")
+
+    def test_packed_records_are_relayed_as_json_arrays(self):
+        packed = struct.Struct(P.PACKED_FORMAT).pack(22, P.PHASES.index("X"), 11, 7, 5, 0, 1, 4)
+        c, _, msgs = self.relay(hello_line() + frame({"t": "batch", "seq": 0, "ev": [packed, (21, "e", 3, 7, 5)]}))
+        self.assertEqual(msgs, [{"t": "batch", "seq": 0, "ev": [[22, "X", 11, 7, 5, 0, 1, 4], [21, "e", 3, 7, 5]]}])
 
     def test_relay_only_keeps_nothing(self):
         c, _, msgs = self.relay(hello_line() + frame({"t": "batch", "seq": 0, "ev": [(21, "b", 1, 7, 5)]}), keep=False)

@@ -115,6 +115,7 @@ _C_STEP = rec._CODES["async.step"]
 _C_WAIT = rec._CODES["async.wait"]
 _C_SLOW = rec._CODES["async.slow"]
 _EPOCH = rec._EPOCH
+_PH_X = rec.PH_X
 _BUFFER_HIGH = rec.BUFFER_HIGH
 
 
@@ -397,7 +398,7 @@ def _wrap_run(orig):
                 tid = _tls.tid       # rec.native_id(), inline
             except AttributeError:
                 tid = rec.native_id()
-            rec._append((_C_STEP, "X", (t0 - _EPOCH) // 1000, tid, obj, 0, 0, d // 1000))
+            rec._append(rec.pack(_C_STEP, _PH_X, (t0 - _EPOCH) // 1000, tid, obj, 0, 0, d // 1000))
             if len(rec._buf) > _BUFFER_HIGH:
                 rec._backpressure()
         else:

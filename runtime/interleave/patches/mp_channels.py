@@ -36,6 +36,7 @@ _EPOCH = rec._EPOCH          # the run's clock origin: the same in every process
 _SEND = rec._CODES["msg.send"]
 _RECV = rec._CODES["msg.recv"]
 _WAIT = rec._CODES["msg.wait"]
+_PH_I = rec.PH_I
 
 # ---- the per-message hot path ------------------------------------------------------------------------
 # A message costs the program a put/send, a pickling, a get/recv and an unpickling; what is recorded for
@@ -286,7 +287,7 @@ def _record_recv(data, tid, chan, sid):
             m, corr = _tr_unpack(data, n - 16) if n >= 16 else (None, 0)     # the trailer, if any
             if m == _MAGIC:
                 # Its msg.send (same corr) carries the size and preview: not repeated on the wire.
-                rec._append((_RECV, "i", (_mono_ns() - _EPOCH) // 1000, tid, chan, corr, sid))
+                rec._append(rec.pack(_RECV, _PH_I, (_mono_ns() - _EPOCH) // 1000, tid, chan, corr, sid, 0))
             else:
                 # Sent by an untraced process: only the size is known here.
                 rec._append((_RECV, "i", (_mono_ns() - _EPOCH) // 1000, tid, chan, 0, sid, 0, {"size": n}))

@@ -32,6 +32,7 @@ _BUFFER_HIGH = rec.BUFFER_HIGH
 _mono_ns = time.monotonic_ns
 _EPOCH = rec._EPOCH
 _HOLD = rec._CODES["lock.hold"]
+_PH_X, _PH_E = rec.PH_X, rec.PH_E
 _now = rec.now
 _new_id = rec.new_id
 _get_ident = _thread.get_ident
@@ -363,10 +364,10 @@ class TracedLock(object):
             if rec._active:
                 ts = (_mono_ns() - _EPOCH) // 1000
                 if live:
-                    rec._append((_HOLD, "e", ts, tid, self._obj))
+                    rec._append(rec.pack(_HOLD, _PH_E, ts, tid, self._obj, 0, 0, 0))
                 else:
-                    rec._append((_HOLD, "X", t0, tid, self._obj, 0,
-                                 (rec._strings.get(loc) or rec._intern(loc)) if loc else 0, ts - t0))
+                    rec._append(rec.pack(_HOLD, _PH_X, t0, tid, self._obj, 0,
+                                         (rec._strings.get(loc) or rec._intern(loc)) if loc else 0, ts - t0))
                 if len(rec._buf) > _BUFFER_HIGH:
                     rec._backpressure()
         except Exception:
