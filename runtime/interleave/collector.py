@@ -74,6 +74,7 @@ class Upstream(object):
     def __init__(self, sock, deflate):
         self.sock = sock
         self.z = zlib.compressobj(DEFLATE_LEVEL) if deflate else None
+        self.args = {}      # the relayed connection's args table (packed records refer to it)
         self.encode = json.JSONEncoder(separators=(",", ":"), default=_default, check_circular=False).encode
 
     def send_line(self, line):
@@ -94,9 +95,11 @@ class Upstream(object):
             return False
         if msg.get("t") != "batch":
             return True     # as for JSON lines, only batches are relayed (the host would reject others)
+        read_args(msg, self.args)
+        msg.pop("args", None)
         evs = msg.get("ev")
         if isinstance(evs, (list, tuple)):
-            msg["ev"] = [expand_packed(ev) if type(ev) is bytes else ev for ev in evs]
+            msg["ev"] = [expand_packed(ev, self.args) if type(ev) is bytes else ev for ev in evs]
         try:
             text = self.encode(msg)
         except (TypeError, ValueError, RecursionError):
@@ -130,6 +133,7 @@ class Connection(object):
         self.hello = None
         self.events = []
         self.strings = {}
+        self.args = {}       # id -> args dict of packed records (see expand_packed)
         self.next_seq = 0
         self.lost_batches = 0
         self.malformed = 0
@@ -148,27 +152,40 @@ _unpack = struct.Struct(P.PACKED_FORMAT).unpack
 _PHASES = P.PHASES
 
 
-def expand_packed(raw):
-    """A packed record (bytes, see recorder.pack) as its wire tuple, or None when it is not one."""
+def expand_packed(raw, args):
+    """A packed record (bytes, see recorder.pack) as its wire tuple, or None when it is not one.
+    args: the connection's args table (id -> dict, from the batches' "args")."""
     try:
-        r = _unpack(raw)
-        return (r[0], _PHASES[r[1]]) + r[2:]
-    except (struct.error, IndexError):
+        code, ph, ts, tid, obj, corr, sid, dur, aid = _unpack(raw)
+        if aid:
+            return (code, _PHASES[ph], ts, tid, obj, corr, sid, dur, args[aid])
+        return (code, _PHASES[ph], ts, tid, obj, corr, sid, dur)
+    except (struct.error, IndexError, KeyError):
         return None
 
 
-def decode_event(raw, pid, strings):
+def read_args(msg, table):
+    """Adds a batch's "args" entries (id -> shared args dict of packed records) to a connection's table."""
+    new = msg.get("args")
+    if isinstance(new, dict):
+        for aid, a in new.items():
+            if isinstance(a, dict) and isinstance(aid, str) and aid.isdigit():
+                table[int(aid)] = a
+
+
+def decode_event(raw, pid, strings, args=None):
     """A wire tuple (a list from JSON, a tuple from marshal) -> TraceEvent dict, or None when malformed
     (as wire.ts decodeWireEvent). Both decoders give exact int/float/str/dict types, so exact type
     checks are enough (and keep bools out); this runs for every event after the program has ended."""
     t = type(raw)
     if t is bytes:
         try:
-            code, ph, ts, tid, obj, corr, loc, dur = _unpack(raw)
+            code, ph, ts, tid, obj, corr, loc, dur, a = _unpack(raw)
             ph = _PHASES[ph]
-        except (struct.error, IndexError):
+            a = args[a] if a else None
+        except (struct.error, IndexError, KeyError, TypeError):
             return None
-        a = ev_pid = 0
+        ev_pid = 0
     else:
         if t is not tuple and t is not list:
             return None
@@ -430,10 +447,11 @@ class Collector(object):
             for sid, text in strs.items():
                 if isinstance(text, str) and isinstance(sid, str) and sid.isdigit():
                     c.strings[int(sid)] = text
+        read_args(msg, c.args)
         pid = c.hello["pid"]
         out = c.events
         for raw in evs:
-            ev = decode_event(raw, pid, c.strings)
+            ev = decode_event(raw, pid, c.strings, c.args)
             if ev is None:
                 c.malformed += 1
                 continue

@@ -85,8 +85,9 @@ CATEGORIES = ("process", "thread", "lock", "ipc", "queue", "pool", "asyncio",
               "greenlet", "cpu", "deadlock", "local", "shared", "generic")
 PHASES = ("b", "e", "X", "i", "C")
 #: A packed wire record (runtime-internal, marshal frames only; see recorder.pack): code, the phase's index
-#: in PHASES, ts, tid, obj, corr, sid, dur, as little-endian integers. The collector expands it to the tuple.
-PACKED_FORMAT = "<BBqqqqqq"
+#: in PHASES, ts, tid, obj, corr, sid, dur and aid (0, or the id of an `a` the batches' "args" tables
+#: carry), as little-endian integers. The collector expands it to the tuple.
+PACKED_FORMAT = "<BBqqqqqqq"
 
 # name: (code, cat, phases, flow roles per phase, label)
 KINDS = {

@@ -45,6 +45,11 @@ _strings = {}      # loc -> interned id (per connection, so reset in fork childr
 _sids = itertools.count(1)
 #: (id, text) of every interned string in order; the flusher sends the ones it has not sent yet.
 string_list = []
+_arg_ids = {}      # id(a) -> interned id of a shared args dict (see args_id; reset in fork children)
+_arg_dicts = {}    # interned id -> the dict
+_aids = itertools.count(1)
+#: (id, dict) of every interned args dict in order; the flusher sends the ones it has not sent yet.
+arg_list = []
 class _ThreadState(_thread._local):
     """The runtime's per-thread state. `busy` (the thread is inside the runtime: what it does is not the
     program's) is False unless set, as a class attribute: hot paths read it straight (rec._tls.busy),
@@ -103,23 +108,30 @@ def put(t):
 
 
 # ---- packed records ---------------------------------------------------------------------------------
-# The most frequent events (a lock's hold, an asyncio step, a queue receive) have no payload: they are
-# buffered as one bytes object each (protocol.PACKED_FORMAT) instead of a tuple. Why: a tuple waits in the
-# buffer for the next flush, and every one alive counts towards CPython's next young-generation collection
-# (bytes are not tracked by the cyclic GC); in a program with many live objects (10,000 pending asyncio
-# tasks) those extra collections cost more than the event itself. marshal also writes bytes by one copy.
-# Only the supervisor's collector reads packed records (it expands them before anything else sees them):
-# a process streaming JSON to another receiver never packs.
+# The most frequent events (a lock's hold, an asyncio step, a queue receive, a pool task) are buffered as
+# one bytes object each (protocol.PACKED_FORMAT) instead of a tuple. Why: a tuple waits in the buffer for
+# the next flush, and every one alive counts towards CPython's next young-generation collection (bytes are
+# not tracked by the cyclic GC); a tuple holding a dict (the event's `a`, even one shared by every such
+# event) is never untracked, so it is promoted to the older generations and makes their collections more
+# frequent and longer: in a program with many live objects (20,000 pending futures, 10,000 asyncio tasks)
+# that cost more than recording the event. So a packed record refers to its `a` by id: an `a` that lives as
+# long as the process and never changes (a patch's shared constant) is interned once (args_id), like a
+# location string, and sent once per connection in the batches' "args" table. marshal writes bytes by
+# one copy, too. Only the supervisor's collector reads packed records (it expands them before anything
+# else sees them): a process streaming JSON to another receiver never packs.
 PH_B, PH_E, PH_X, PH_I = (_p.PHASES.index(ph) for ph in ("b", "e", "X", "i"))
 _PH_INDEX = {ph: i for i, ph in enumerate(_p.PHASES)}
 PACK_AFTER = 2000     # events taken by the flusher before the packer is imported (see use_packed)
 
 
-def _pack_as_tuple(code, ph, ts, tid, obj, corr, sid, dur):
+def _pack_as_tuple(code, ph, ts, tid, obj, corr, sid, dur, aid):
+    if aid:
+        return (code, _p.PHASES[ph], ts, tid, obj, corr, sid, dur, _arg_dicts[aid])
     return (code, _p.PHASES[ph], ts, tid, obj, corr, sid, dur)
 
 
-#: pack(code, phase index, ts, tid, obj, corr, sid, dur) -> one buffered event. A tuple until use_packed():
+#: pack(code, phase index, ts, tid, obj, corr, sid, dur, aid) -> one buffered event (aid: 0 or args_id(a)).
+#: A tuple until use_packed():
 #: _struct is not loaded at start-up on every Python (a shared library: 0.3-0.5 ms to import), and a short
 #: program records too few events to gain from it. Hot paths read it through the module (rec.pack).
 pack = _pack_as_tuple
@@ -134,6 +146,21 @@ def use_packed():
             pack = _struct.Struct(_p.PACKED_FORMAT).pack
         except Exception:
             pass
+
+
+def args_id(a):
+    """The interned id of `a`, an event's args dict that lives as long as the process and is never changed
+    (a patch's shared constant: the id is kept for its id())."""
+    aid = _arg_ids.get(id(a))
+    return aid if aid is not None else _intern_args(a)
+
+
+def _intern_args(a):
+    aid = next(_aids)
+    _arg_dicts[aid] = a          # kept alive: its id() must not be reused while it is a key
+    arg_list.append((aid, a))
+    _arg_ids[id(a)] = aid
+    return aid
 
 
 def native_id():
@@ -201,7 +228,7 @@ def emit_obj(code, ph, obj, tid, loc=None, ts=None):
         if _active:
             if ts is None:
                 ts = (_mono_ns() - _EPOCH) // 1000
-            _append(pack(code, _PH_INDEX[ph], ts, tid, obj, 0, (_strings.get(loc) or _intern(loc)) if loc else 0, 0))
+            _append(pack(code, _PH_INDEX[ph], ts, tid, obj, 0, (_strings.get(loc) or _intern(loc)) if loc else 0, 0, 0))
             if len(_buf) > BUFFER_HIGH:
                 _backpressure()
     except Exception:
@@ -256,7 +283,7 @@ def emit_span(code, t0, tid, obj, loc):
     try:
         if _active:
             ts = (_mono_ns() - _EPOCH) // 1000
-            _append(pack(code, PH_X, t0, tid, obj, 0, (_strings.get(loc) or _intern(loc)) if loc else 0, ts - t0))
+            _append(pack(code, PH_X, t0, tid, obj, 0, (_strings.get(loc) or _intern(loc)) if loc else 0, ts - t0, 0))
             if len(_buf) > BUFFER_HIGH:
                 _backpressure()
     except Exception:
@@ -711,7 +738,7 @@ def on_fork_child(fn):
 
 def _reset_after_fork():
     global _buf, _append, _pid, _id_base, _ids, _budgets, _buckets, _reported, _stream, _strings, _sids, string_list
-    global _final_lock, _final_owner
+    global _final_lock, _final_owner, _arg_ids, _arg_dicts, _aids, arg_list
     _pid = os.getpid()
     _final_lock = _thread.allocate_lock()
     _final_owner = None
@@ -719,6 +746,7 @@ def _reset_after_fork():
     _strings = {}
     _sids = itertools.count(1)
     string_list = []
+    _arg_ids, _arg_dicts, _aids, arg_list = {}, {}, itertools.count(1), []
     _id_base = _pid * (1 << 22)
     _ids = itertools.count(1)
     _buf = []

@@ -66,6 +66,7 @@ class Stream(object):
         self.closed = False
         self.seq = 0
         self.sent_strings = 0
+        self.sent_args = 0
         self.taken = 0
         self.dropped = 0
         self.thread_started = False
@@ -268,9 +269,18 @@ class Stream(object):
         self.sent_strings = n
         return new
 
+    def _new_args(self):
+        # As _new_strings: the shared args dicts packed records refer to (recorder.args_id).
+        args = _rec.arg_list
+        n = len(args)
+        new = {str(aid): a for aid, a in args[self.sent_args:n]}
+        self.sent_args = n
+        return new
+
     def _send_frames(self, chunk, counted):
         """As the JSON lines, as frames: 4-byte big-endian length, then marshal.dumps of the batch."""
         new = self._new_strings()
+        new_args = self._new_args()
         start = 0
         step = MAX_EVENTS_PER_LINE
         while start < len(chunk):
@@ -278,6 +288,8 @@ class Stream(object):
             msg = {"t": "batch", "seq": self.seq, "ev": part}
             if new:
                 msg["str"] = new
+            if new_args:
+                msg["args"] = new_args
             try:
                 data = _marshal_dumps(msg)
             except Exception:
@@ -290,7 +302,7 @@ class Stream(object):
                 self.dropped += 1  # one event larger than a frame may be (previews are capped: not seen)
                 start += 1
                 continue
-            new = None
+            new = new_args = None
             self.seq += 1
             try:
                 self.sock.sendall(len(data).to_bytes(4, "big") + data)

@@ -1,7 +1,10 @@
 """concurrent.futures under the tracer: ThreadPoolExecutor and ProcessPoolExecutor tasks linked from
 submit to the worker that ran them to the caller receiving the result or the exception."""
+import subprocess
+import sys
 import unittest
 
+from interleave import recorder as R
 from support import assert_complete, require_sample, trace_script, write_program
 from test_mp_support import program_pid, spans
 
@@ -151,6 +154,43 @@ class TaskIntervals(unittest.TestCase):
         self.assertLessEqual(subs[by_fn["slow"]]["ts"], slow[0]["ts"])
         self.assertLessEqual(slow[1]["ts"], results[by_fn["slow"]]["ts"])
         self.assertEqual(slow[0]["tid"], slow[1]["tid"])
+
+
+KEPT_FUTURES = r'''
+import gc, sys
+import concurrent.futures as cf
+def flush():
+    stream = getattr(sys.modules.get("interleave.recorder"), "_stream", None)
+    if stream is not None:
+        stream.flush()       # (traced) the events waiting in the buffer are not kept by the futures
+def tracked_per_kept_future(ex):
+    [f.result() for f in [ex.submit(abs, -1) for _ in range(100)]]
+    flush()
+    gc.collect()
+    n0 = len(gc.get_objects())
+    futures = [ex.submit(abs, -i) for i in range(2000)]
+    [f.result() for f in futures]
+    flush()
+    gc.collect()
+    return round((len(gc.get_objects()) - n0) / 2000.0, 2)
+with cf.ThreadPoolExecutor(2) as ex:
+    print(tracked_per_kept_future(ex))
+'''
+
+
+class FuturesStayLean(unittest.TestCase):
+    def test_a_traced_future_keeps_no_more_objects_alive_than_a_plain_one(self):
+        # What a program keeps per future is what the cyclic GC walks on every full collection: a traced
+        # future must not add to it (CPython 3.11+ gives an object a dict of its own for attributes set
+        # late, or for a read of its __dict__).
+        path = write_program(self, KEPT_FUTURES)
+        plain = subprocess.run([sys.executable, path], stdout=subprocess.PIPE, universal_newlines=True, check=True)
+        for mode in ("default", "full"):
+            with self.subTest(mode=mode):
+                r = trace_script(path, mode=mode)
+                self.assertEqual(r.returncode, 0, r)
+                self.assertEqual(r.stdout, plain.stdout)
+                self.assertEqual(len(r.of("pool.submit")), 2100 if mode == "full" else R.BUDGET)
 
 
 KEYWORDS = r"""

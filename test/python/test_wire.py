@@ -76,11 +76,15 @@ class FramesToCollector(CollectorCase):
 
     def test_packed_records_decode_as_the_tuples_they_stand_for(self):
         pack = struct.Struct(P.PACKED_FORMAT).pack
-        tuples = [(22, "X", 11, 7, 5, 0, 1, 4), (32, "i", 12, 8, 9, 77, 1, 0), (22, "e", 13, 7, 5, 0, 0, 0)]
-        packed = [pack(t[0], P.PHASES.index(t[1]), *t[2:]) for t in tuples]
+        ok = {"fn": "work", "ok": True}
+        tuples = [(22, "X", 11, 7, 5, 0, 1, 4), (32, "i", 12, 8, 9, 77, 1, 0), (42, "X", 13, 7, 5, 78, 0, 2, ok),
+                  (42, "X", 14, 7, 5, 79, 0, 3, ok)]
+        # The args dict travels once, in the batch's "args" table; packed records refer to it by id.
+        packed = [pack(t[0], P.PHASES.index(t[1]), *t[2:8], 3 if len(t) > 8 else 0) for t in tuples]
         strs = {"1": "/w/a.py:3"}
         c1 = self.collector()
-        self.send_raw(c1, hello_line() + frame({"t": "batch", "seq": 0, "str": strs, "ev": packed}))
+        self.send_raw(c1, hello_line() + frame({"t": "batch", "seq": 0, "str": strs, "args": {"3": ok}, "ev": packed[:3]})
+                      + frame({"t": "batch", "seq": 1, "ev": packed[3:]}))
         c2 = self.collector()
         self.send_raw(c2, hello_line() + frame({"t": "batch", "seq": 0, "str": strs, "ev": tuples}))
         ev1, [proc1] = c1.merged()
@@ -89,16 +93,20 @@ class FramesToCollector(CollectorCase):
         self.assertEqual(ev1[0], {"k": "lock.hold", "ph": "X", "ts": 11, "pid": 4242, "tid": 7, "obj": 5,
                                   "loc": "/w/a.py:3", "dur": 4})
         self.assertEqual(ev1[1]["corr"], 77)
+        self.assertEqual([e.get("a") for e in ev1], [None, None, ok, ok])
         self.assertNotIn("malformed", proc1)
 
-    def test_a_packed_record_of_the_wrong_size_or_phase_is_malformed(self):
-        good = struct.Struct(P.PACKED_FORMAT).pack(22, 2, 11, 7, 5, 0, 0, 4)
-        bad_phase = struct.Struct(P.PACKED_FORMAT).pack(22, len(P.PHASES), 11, 7, 5, 0, 0, 4)
+    def test_a_packed_record_of_the_wrong_size_phase_or_args_is_malformed(self):
+        pack = struct.Struct(P.PACKED_FORMAT).pack
+        good = pack(22, 2, 11, 7, 5, 0, 0, 4, 0)
+        bad_phase = pack(22, len(P.PHASES), 11, 7, 5, 0, 0, 4, 0)
+        unknown_args = pack(22, 2, 11, 7, 5, 0, 0, 4, 9)
         c = self.collector()
-        self.send_raw(c, hello_line() + frame({"t": "batch", "seq": 0, "ev": [good, good[:-1], bad_phase, b""]}))
+        self.send_raw(c, hello_line() + frame({"t": "batch", "seq": 0, "args": {"1": {"x": 1}},
+                                               "ev": [good, good[:-1], bad_phase, b"", unknown_args]}))
         events, [proc] = c.merged()
         self.assertEqual(len(events), 1)
-        self.assertEqual(proc["malformed"], 3)
+        self.assertEqual(proc["malformed"], 4)
 
     def test_truncated_frame_keeps_what_came_before_with_a_clear_error(self):
         good = frame({"t": "batch", "seq": 0, "ev": [(21, "b", 10, 7, 5)]})
@@ -222,6 +230,24 @@ class StreamThroughCollector(CollectorCase):
                 self.assertEqual(sorted(e["ts"] for e in events), list(range(n)))
                 self.assertNotIn("lostBatches", proc)
                 self.assertIs(c.conns[0].frames, bool(enc))
+
+    def test_packed_records_and_their_shared_args_arrive_through_the_real_stream(self):
+        c = self.collector()
+        st = self.stream(c)
+        st.sent_args = len(R.arg_list)
+        pack = struct.Struct(P.PACKED_FORMAT).pack
+        shared = {"fn": "unit_wire_shared", "ok": True}
+        aid = R.args_id(shared)
+        self.assertEqual(R.args_id(shared), aid)      # interned once
+        st._send_events([pack(42, R.PH_X, 1, 7, 5, 9, 0, 2, aid)], 1)
+        st._send_events([pack(42, R.PH_X, 2, 7, 5, 10, 0, 3, aid), (42, "X", 3, 7, 5, 11, 0, 4, shared)], 2)
+        self.close(st, c)
+        frames = [marshal.loads(body) for body in c.conns[0].raw]
+        self.assertEqual([f.get("args") for f in frames], [{str(aid): shared}, None])   # the table once
+        events, [proc] = c.merged()
+        self.assertEqual([(e["corr"], e["dur"], e["a"]) for e in events], [(9, 2, shared), (10, 3, shared), (11, 4, shared)])
+        self.assertNotIn("malformed", proc)
+        self.assertEqual(st.sent_args, len(R.arg_list))
 
     def test_a_frame_over_the_size_limit_is_split_not_refused(self):
         c = self.collector()
@@ -349,9 +375,14 @@ class RelayInProcess(CollectorCase):
         self.assertEqual(proc["error"], "frame is not valid marshal data")
 
     def test_packed_records_are_relayed_as_json_arrays(self):
-        packed = struct.Struct(P.PACKED_FORMAT).pack(22, P.PHASES.index("X"), 11, 7, 5, 0, 1, 4)
-        c, _, msgs = self.relay(hello_line() + frame({"t": "batch", "seq": 0, "ev": [packed, (21, "e", 3, 7, 5)]}))
-        self.assertEqual(msgs, [{"t": "batch", "seq": 0, "ev": [[22, "X", 11, 7, 5, 0, 1, 4], [21, "e", 3, 7, 5]]}])
+        pack = struct.Struct(P.PACKED_FORMAT).pack
+        c, _, msgs = self.relay(hello_line()
+                                + frame({"t": "batch", "seq": 0, "args": {"2": {"ok": True}},
+                                         "ev": [pack(22, P.PHASES.index("X"), 11, 7, 5, 0, 1, 4, 0), (21, "e", 3, 7, 5)]})
+                                + frame({"t": "batch", "seq": 1, "ev": [pack(43, P.PHASES.index("i"), 12, 7, 5, 6, 0, 0, 2)]}))
+        # The host reads v1 JSON: every event an array, its args inline (no "args" table).
+        self.assertEqual(msgs, [{"t": "batch", "seq": 0, "ev": [[22, "X", 11, 7, 5, 0, 1, 4], [21, "e", 3, 7, 5]]},
+                                {"t": "batch", "seq": 1, "ev": [[43, "i", 12, 7, 5, 6, 0, 0, {"ok": True}]]}])
 
     def test_relay_only_keeps_nothing(self):
         c, _, msgs = self.relay(hello_line() + frame({"t": "batch", "seq": 0, "ev": [(21, "b", 1, 7, 5)]}), keep=False)

@@ -115,7 +115,7 @@ _C_STEP = rec._CODES["async.step"]
 _C_WAIT = rec._CODES["async.wait"]
 _C_SLOW = rec._CODES["async.slow"]
 _EPOCH = rec._EPOCH
-_PH_X = rec.PH_X
+_PH_X, _PH_E = rec.PH_X, rec.PH_E
 _BUFFER_HIGH = rec.BUFFER_HIGH
 
 
@@ -304,31 +304,37 @@ _END_ARGS = {"done": {}, "cancelled": {}}
 
 
 def _end_args(state, n):
+    """(the end's args, whether they are the shared dict of every such end: then packed by reference)."""
     cache = _END_ARGS[state]
     a = cache.get(n)
     if a is None:
         a = {"state": state, "steps": n} if n else {"state": state}
-        if len(cache) < 256:
-            cache[n] = a
-    return a
+        if len(cache) >= 256:
+            return a, False
+        cache[n] = a
+    return a, True
 
 
 def _finish(task, obj, t1, tid):
     n = _counted.pop(obj, 0) if _counted else 0
     try:
         if task.cancelled():
-            a = _end_args("cancelled", n)
+            a, shared = _end_args("cancelled", n)
         else:
             exc = getattr(task, "_exception", None)
             if exc is not None:
                 a = {"state": "error", "error": ("%s: %s" % (type(exc).__name__, exc))[:200]}
                 if n:
                     a["steps"] = n
+                shared = False
             else:
-                a = _end_args("done", n)
+                a, shared = _end_args("done", n)
     except Exception:
-        a = _end_args("done", n)
-    _put((_C_TASK, "e", (t1 - _EPOCH) // 1000, tid, obj, 0, 0, 0, a))
+        a, shared = _end_args("done", n)
+    if shared:
+        _put(rec.pack(_C_TASK, _PH_E, (t1 - _EPOCH) // 1000, tid, obj, 0, 0, 0, rec.args_id(a)))
+    else:
+        _put((_C_TASK, "e", (t1 - _EPOCH) // 1000, tid, obj, 0, 0, 0, a))
 
 
 def _task_of(cb):
@@ -398,7 +404,7 @@ def _wrap_run(orig):
                 tid = _tls.tid       # rec.native_id(), inline
             except AttributeError:
                 tid = rec.native_id()
-            rec._append(rec.pack(_C_STEP, _PH_X, (t0 - _EPOCH) // 1000, tid, obj, 0, 0, d // 1000))
+            rec._append(rec.pack(_C_STEP, _PH_X, (t0 - _EPOCH) // 1000, tid, obj, 0, 0, d // 1000, 0))
             if len(rec._buf) > _BUFFER_HIGH:
                 rec._backpressure()
         else:

@@ -1,11 +1,12 @@
 """concurrent.futures: ThreadPoolExecutor and ProcessPoolExecutor.
 
 submit (and map, which submits) → pool.submit with a corr; the worker's run of the call → pool.task
-with the same corr (one X when it ends, or b/e when it lasts: _run_thread_task, mp_util.traced_task);
+with the same corr (one X when it ends, or b/e when it lasts: _wrap_work_item_run, mp_util.traced_task);
 the caller getting the value or exception (Future.result/exception, or a done callback) → pool.result.
-A thread task is wrapped in a functools.partial rather than a closure: with thousands of tasks queued,
-the garbage collector's share of the run grew with the objects each wrapper kept alive.
-ThreadPoolExecutor tasks are wrapped in-process; ProcessPoolExecutor tasks are linked by
+A ThreadPoolExecutor task is not wrapped at all: its Future carries its pool and corr from birth (two
+attributes every Future gets in __init__) and the worker's _WorkItem.run records it. With thousands of
+tasks queued, the garbage collector's share of the run grew with the objects each wrapper kept alive.
+ThreadPoolExecutor tasks are recorded in-process; ProcessPoolExecutor tasks are linked by
 derived_id(pool obj, work id), which both sides know, and wrapped inside the worker process (its call
 queue carries the pool obj on its reader Connection, see mp_channels/mp_pool), so the call item
 pickled to the worker is unchanged.
@@ -31,9 +32,13 @@ class _MapState(_thread._local):
     method = None
     loc = None
     map = None
+    #: (pool obj, task corr) for the Future a traced submit is making on this thread (see
+    #: _wrap_future_init): corr 0 for a task default mode only counts.
+    sub = (0, 0)
 
 
 _tls = _MapState()
+_NO_TASK = _MapState.sub
 _submit_lock = _thread.allocate_lock()
 _get_ident = _thread.get_ident
 _EPOCH = rec._EPOCH
@@ -47,11 +52,11 @@ _OK, _FAIL = {"ok": True}, {"ok": False}
 _CB_OK, _CB_FAIL = {"ok": True, "callback": True}, {"ok": False, "callback": True}
 _FINISHED = "FINISHED"
 _DONE = ("CANCELLED", "CANCELLED_AND_NOTIFIED", "FINISHED")
-_partial = functools.partial
 _running = mp_util._running
 _task_end = mp_util._task_end
 _task_args = mp_util._task_args
 _TASK = rec._CODES["pool.task"]
+_PH_X, _PH_I = rec.PH_X, rec.PH_I
 
 
 def _task_name(fn):
@@ -87,6 +92,7 @@ def _wrap_init(orig, kind):
             self._il_pool = obj
             self._il_bud = rec.BUDGET      # default mode: tasks recorded individually, then counted
             self._il_cnt = {}
+            self._il_counted = (obj, 0)    # what the futures of counted tasks carry (see _wrap_future_init)
             _executors[obj] = self
             cq = getattr(self, "_call_queue", None)
             reader = getattr(cq, "_reader", None)
@@ -104,22 +110,7 @@ def _wrap_init(orig, kind):
 TASK_MIN_US = 1000
 
 
-def _counted_call(fn, pool_obj):
-    # A closure, not a partial as for recorded tasks: measured, a partial here made the default mode's
-    # runs longer (wall time; the CPU time was the same).
-    def run(*args, **kwargs):
-        t0 = _mono()
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            dur = (_mono() - t0) // 1000
-            if dur >= TASK_MIN_US:
-                rec.emit("pool.task", "X", obj=pool_obj, ts=(t0 - rec._EPOCH) // 1000, dur=dur,
-                         a={"fn": _task_name(fn)})
-    return run
-
-
-_FUNCTION = type(_counted_call)
+_FUNCTION = type(_task_name)
 _submit_args = {}      # (fn name, method) -> the pool.submit args every such event shares (bounded)
 
 
@@ -132,33 +123,74 @@ def _fast_task_name(fn):
     return _task_name(fn)
 
 
-def _run_thread_task(fn, pool_obj, corr, targs, /, *args, **kwargs):
-    """A ThreadPoolExecutor task's run on its worker: mp_util.traced_task's run, called through a
-    partial (see submit). Same records: one pool.task X when it ends; one that lasts is reported live by
-    the flusher (mp_util.report_running_tasks, through mp_util._running) and ends with an end event."""
-    try:
-        tid = _ttls.tid
-    except AttributeError:
-        tid = _native_tid()
-    e = [(_mono() - _EPOCH) // 1000, tid, pool_obj, corr, targs[0]]
-    k = id(e)
-    _running[k] = e
-    try:
-        r = fn(*args, **kwargs)
-    except BaseException as x:
-        _task_end(k, e, {"fn": targs[0]["fn"], "ok": False, "error": mp_util.error_text(x)})
-        raise
-    if _running.pop(k, None) is None:
-        _task_end(k, e, targs[1])     # reported live: ends with an end event
-        return r
-    try:                              # the common case: one X
-        if rec._active:
-            rec._append((_TASK, "X", e[0], tid, pool_obj, corr, 0, (_mono() - _EPOCH) // 1000 - e[0], targs[1]))
-            if len(rec._buf) > rec.BUFFER_HIGH:
-                rec._backpressure()
-    except Exception:
-        pass
-    return r
+def _wrap_work_item_run(orig):
+    """ThreadPoolExecutor's _WorkItem.run: the task's run on its worker. Its future tells whether the task is
+    traced (its pool's obj) and recorded (its corr; 0: default mode only counts it, and records it only if
+    it runs at least TASK_MIN_US). One pool.task X when it ends; one that lasts is reported live by the
+    flusher (mp_util.report_running_tasks, through mp_util._running) and ends with an end event.
+    The stdlib body (the same in 3.9-3.13) runs here with the recording around the call: nothing per task
+    is allocated to wrap it (thousands of wrappers alive while tasks are queued made the cyclic GC run
+    longer and more often), and the task's end is recorded before its result wakes the caller."""
+    def run(self, *args, **kwargs):
+        f = self.future
+        obj = f._il_pool
+        if not obj or args or kwargs or not rec._active:
+            return orig(self, *args, **kwargs)
+        if not f.set_running_or_notify_cancel():
+            return
+        corr = f._il_task
+        fn = self.fn
+        try:
+            tid = _ttls.tid
+        except AttributeError:
+            tid = _native_tid()
+        t0 = _mono()
+        if corr:
+            name = _fast_task_name(fn)
+            targs = _task_args.get(name)
+            if targs is None:
+                if len(_task_args) > 4096:
+                    _task_args.clear()
+                targs = _task_args[name] = ({"fn": name}, {"fn": name, "ok": True})
+            e = [(t0 - _EPOCH) // 1000, tid, obj, corr, targs[0]]
+            k = id(e)
+            _running[k] = e
+        try:
+            result = fn(*self.args, **self.kwargs)
+        except BaseException as exc:
+            try:
+                if corr:
+                    _task_end(k, e, {"fn": targs[0]["fn"], "ok": False, "error": mp_util.error_text(exc)})
+                else:
+                    _counted_end(fn, obj, tid, t0)
+            except Exception:
+                pass
+            f.set_exception(exc)
+            # Break the reference cycles through the exception's traceback (as the stdlib does).
+            self = f = fn = None
+        else:
+            try:
+                if not corr:
+                    _counted_end(fn, obj, tid, t0)
+                elif _running.pop(k, None) is None:
+                    _task_end(k, e, targs[1])        # reported live: ends with an end event
+                elif rec._active:                    # the common case: one X
+                    rec._append(rec.pack(_TASK, _PH_X, e[0], tid, obj, corr, 0, (_mono() - _EPOCH) // 1000 - e[0],
+                                         rec.args_id(targs[1])))
+                    if len(rec._buf) > rec.BUFFER_HIGH:
+                        rec._backpressure()
+            except Exception:
+                pass
+            f.set_result(result)
+    run.__doc__ = orig.__doc__
+    return run
+
+
+def _counted_end(fn, obj, tid, t0):
+    """The end of a task default mode counts: recorded only if it ran long enough to matter."""
+    dur = (_mono() - t0) // 1000
+    if dur >= TASK_MIN_US:
+        rec.emit("pool.task", "X", obj=obj, ts=(t0 - _EPOCH) // 1000, dur=dur, tid=tid, a={"fn": _task_name(fn)})
 
 
 def _wrap_thread_submit(orig):
@@ -174,7 +206,11 @@ def _wrap_thread_submit(orig):
                 c = self._il_cnt
                 i = _get_ident()
                 c[i] = c.get(i, 0) + 1
-                return orig(self, _counted_call(fn, obj), *args, **kwargs)
+                _tls.sub = self._il_counted
+                try:
+                    return orig(self, fn, *args, **kwargs)
+                finally:
+                    _tls.sub = _NO_TASK
         try:
             ts = (_mono() - _EPOCH) // 1000
             corr = rec._id_base + next(rec._ids)
@@ -196,23 +232,15 @@ def _wrap_thread_submit(orig):
                 tid = _ttls.tid
             except AttributeError:
                 tid = _native_tid()
-            targs = _task_args.get(name)
-            if targs is None:
-                if len(_task_args) > 4096:
-                    _task_args.clear()
-                targs = _task_args[name] = ({"fn": name}, {"fn": name, "ok": True})
-            rec._append((_SUBMIT, "i", ts, tid, obj, corr, sid, 0, a))
-            # A partial, not a closure (mp_util.traced_task): two objects the garbage collector tracks
-            # instead of eight (function, closure tuple, six cells), alive while the task is queued.
-            task = _partial(_run_thread_task, fn, obj, corr, targs)
+            rec._append(rec.pack(_SUBMIT, _PH_I, ts, tid, obj, corr, sid, 0, rec.args_id(a)))
         except Exception:
             return orig(self, fn, *args, **kwargs)
-        f = orig(self, task, *args, **kwargs)
-        # Two int attributes rather than one (obj, corr) tuple: one object fewer per task for the
-        # garbage collector to count (the futures often live as long as the run).
-        f._il_pool = obj
-        f._il_task = corr
-        return f
+        # The future carries (obj, corr) from its birth, before a worker can take the task.
+        _tls.sub = (obj, corr)
+        try:
+            return orig(self, fn, *args, **kwargs)
+        finally:
+            _tls.sub = _NO_TASK
     submit.__doc__ = orig.__doc__
     return submit
 
@@ -318,7 +346,8 @@ def _report_result(fut, corr, callback=False):
                 tid = _ttls.tid
             except AttributeError:
                 tid = _native_tid()
-            rec._append((_RESULT, "i", (_mono() - _EPOCH) // 1000, tid, fut._il_pool, corr, 0, 0, a))
+            rec._append(rec.pack(_RESULT, _PH_I, (_mono() - _EPOCH) // 1000, tid, fut._il_pool, corr, 0, 0,
+                                 rec.args_id(a)))
             if len(rec._buf) > rec.BUFFER_HIGH:
                 rec._backpressure()
     except Exception:
@@ -327,7 +356,7 @@ def _report_result(fut, corr, callback=False):
 
 def _wrap_result(orig, op):
     def wrapper(self, timeout=None):
-        corr = self.__dict__.get("_il_task")     # the task's corr (0 once its result is recorded)
+        corr = self._il_task     # the task's corr (0: not a recorded task, or its result is recorded)
         if not corr or not rec._active or rec._tls.busy:
             return orig(self, timeout)
         if self._state == _FINISHED:
@@ -340,8 +369,8 @@ def _wrap_result(orig, op):
                         tid = _ttls.tid
                     except AttributeError:
                         tid = _native_tid()
-                    rec._append((_RESULT, "i", (_mono() - _EPOCH) // 1000, tid, self._il_pool, corr, 0, 0,
-                                 _OK if self._exception is None else _FAIL))
+                    rec._append(rec.pack(_RESULT, _PH_I, (_mono() - _EPOCH) // 1000, tid, self._il_pool, corr, 0, 0,
+                                         rec.args_id(_OK if self._exception is None else _FAIL)))
                     if len(rec._buf) > rec.BUFFER_HIGH:
                         rec._backpressure()
             except Exception:
@@ -357,7 +386,7 @@ def _wrap_result(orig, op):
             return orig(self, timeout)
         finally:
             rec.emit("pool.wait", "e", obj=self._il_pool, a={"op": op})
-            if self._state in _DONE and self.__dict__.get("_il_task"):
+            if self._state in _DONE and self._il_task:
                 _report_result(self, corr)
     wrapper.__name__ = orig.__name__
     wrapper.__doc__ = orig.__doc__
@@ -366,12 +395,12 @@ def _wrap_result(orig, op):
 
 def _wrap_add_done_callback(orig):
     def add_done_callback(self, fn):
-        if not self.__dict__.get("_il_task") or not rec.active():
+        if not self._il_task or not rec.active():
             return orig(self, fn)
 
         @functools.wraps(fn)
         def callback(f):
-            corr = f.__dict__.get("_il_task")
+            corr = f._il_task
             if corr:
                 _report_result(f, corr, callback=True)
             return fn(f)
@@ -395,10 +424,24 @@ def _wrap_wait(orig):
     return wait
 
 
+def _wrap_future_init(orig):
+    # A recorded task's future carries its pool's obj and its corr. Set here, in every Future's __init__,
+    # they are among the attributes all Futures share (CPython 3.11+ keeps those in the object itself):
+    # set only on some futures later, each such future would get a dict of its own, one more object for
+    # the garbage collector to count, for as long as the program keeps the future.
+    def __init__(self, *args, **kwargs):
+        orig(self, *args, **kwargs)
+        self._il_pool, self._il_task = _tls.sub
+    __init__.__doc__ = orig.__doc__
+    return __init__
+
+
 def _patch_thread(m):
     E = m.ThreadPoolExecutor
     _patches.set(E, "__init__", _wrap_init(E.__dict__["__init__"], "ThreadPoolExecutor"))
     _patches.set(E, "submit", _wrap_thread_submit(E.__dict__["submit"]))
+    W = m._WorkItem
+    _patches.set(W, "run", _wrap_work_item_run(W.__dict__["run"]))
     _patches.set(E, "shutdown", _wrap_shutdown(E.__dict__["shutdown"]))
 
 
@@ -449,6 +492,9 @@ def install():
     except Exception:
         pass
     F = _base.Future
+    _patches.set(F, "_il_pool", 0)       # for futures made before the patch (see _wrap_future_init)
+    _patches.set(F, "_il_task", 0)
+    _patches.set(F, "__init__", _wrap_future_init(F.__dict__["__init__"]))
     _patches.set(F, "result", _wrap_result(F.__dict__["result"], "result"))
     _patches.set(F, "exception", _wrap_result(F.__dict__["exception"], "exception"))
     _patches.set(F, "add_done_callback", _wrap_add_done_callback(F.__dict__["add_done_callback"]))

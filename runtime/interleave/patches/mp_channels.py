@@ -287,7 +287,7 @@ def _record_recv(data, tid, chan, sid):
             m, corr = _tr_unpack(data, n - 16) if n >= 16 else (None, 0)     # the trailer, if any
             if m == _MAGIC:
                 # Its msg.send (same corr) carries the size and preview: not repeated on the wire.
-                rec._append(rec.pack(_RECV, _PH_I, (_mono_ns() - _EPOCH) // 1000, tid, chan, corr, sid, 0))
+                rec._append(rec.pack(_RECV, _PH_I, (_mono_ns() - _EPOCH) // 1000, tid, chan, corr, sid, 0, 0))
             else:
                 # Sent by an untraced process: only the size is known here.
                 rec._append((_RECV, "i", (_mono_ns() - _EPOCH) // 1000, tid, chan, 0, sid, 0, {"size": n}))

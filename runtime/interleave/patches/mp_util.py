@@ -163,6 +163,7 @@ def error_text(e):
 # and the task then ends with an end event.
 _TASK = rec._CODES["pool.task"]
 _EPOCH = rec._EPOCH
+_PH_X = rec.PH_X
 TASK_LIVE_US = 20000
 _running = {}                          # id(entry) -> [t0, tid, pool obj, corr, begin args]
 _running_lock = _thread.allocate_lock()   # the flusher's begin vs the task's own end
@@ -240,7 +241,8 @@ def traced_task(fn, pool_obj, corr, name):
             return r
         try:                          # the common case, inlined: one X
             if rec._active:
-                rec._append((_TASK, "X", e[0], tid, pool_obj, corr, 0, (_mono_ns() - _EPOCH) // 1000 - e[0], ok))
+                rec._append(rec.pack(_TASK, _PH_X, e[0], tid, pool_obj, corr, 0, (_mono_ns() - _EPOCH) // 1000 - e[0],
+                                     rec.args_id(ok)))
                 if len(rec._buf) > rec.BUFFER_HIGH:
                     rec._backpressure()
         except Exception:

@@ -101,7 +101,7 @@ def _record(code, ts, obj, corr, sid, a):
             except AttributeError:
                 tid = _native_tid()
             if a is None:
-                rec._append(rec.pack(code, _PH_I, ts, tid, obj, corr, sid, 0))
+                rec._append(rec.pack(code, _PH_I, ts, tid, obj, corr, sid, 0, 0))
             else:
                 rec._append((code, "i", ts, tid, obj, corr, sid, 0, a))
             _backpressure()
@@ -219,7 +219,7 @@ def _get_recorder(q, full):
                     tid = _native_tid()
                 e = _sid_cache.get((id(f.f_code), f.f_lasti))
                 sid = e[1] if e is not None and e[0] is f.f_code else _slow_sid(f)
-                rec._append(rec.pack(_RECV, _PH_I, ts, tid, obj, corr, sid, 0))
+                rec._append(rec.pack(_RECV, _PH_I, ts, tid, obj, corr, sid, 0, 0))
                 _backpressure()
         except Exception:
             pass
@@ -436,7 +436,7 @@ def _get_full(self, block=True, timeout=None):
                 tid = _ttls.tid
             except AttributeError:
                 tid = _native_tid()
-            rec._append(rec.pack(_RECV, _PH_I, ts, tid, obj, corr, sid, 0))
+            rec._append(rec.pack(_RECV, _PH_I, ts, tid, obj, corr, sid, 0, 0))
             if len(rec._buf) > rec.BUFFER_HIGH:
                 rec._backpressure()
     except Exception:

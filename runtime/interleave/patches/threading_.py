@@ -364,10 +364,10 @@ class TracedLock(object):
             if rec._active:
                 ts = (_mono_ns() - _EPOCH) // 1000
                 if live:
-                    rec._append(rec.pack(_HOLD, _PH_E, ts, tid, self._obj, 0, 0, 0))
+                    rec._append(rec.pack(_HOLD, _PH_E, ts, tid, self._obj, 0, 0, 0, 0))
                 else:
                     rec._append(rec.pack(_HOLD, _PH_X, t0, tid, self._obj, 0,
-                                         (rec._strings.get(loc) or rec._intern(loc)) if loc else 0, ts - t0))
+                                         (rec._strings.get(loc) or rec._intern(loc)) if loc else 0, ts - t0, 0))
                 if len(rec._buf) > _BUFFER_HIGH:
                     rec._backpressure()
         except Exception:
