@@ -131,7 +131,8 @@ def _pack_as_tuple(code, ph, ts, tid, obj, corr, sid, dur, aid):
 
 
 #: pack(code, phase index, ts, tid, obj, corr, sid, dur, aid) -> one buffered event (aid: 0 or args_id(a)).
-#: A tuple until use_packed():
+#: A tuple until use_packed(), called at start when _struct is built in or already loaded, else by the
+#: flusher once the process has recorded PACK_AFTER events:
 #: _struct is not loaded at start-up on every Python (a shared library: 0.3-0.5 ms to import), and a short
 #: program records too few events to gain from it. Hot paths read it through the module (rec.pack).
 pack = _pack_as_tuple
@@ -903,6 +904,8 @@ def start(stream_addr=None, token=None):
         pass
     global _last_agg_ts
     _last_agg_ts = now()
+    if "_struct" in sys.modules or "_struct" in sys.builtin_module_names:
+        use_packed()
     _stream.start()
 
 

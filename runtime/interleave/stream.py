@@ -135,12 +135,13 @@ class Stream(object):
                     self.lock.release()
             return None
         self.ticks += 1
-        if self.taken > _rec.PACK_AFTER and _rec.pack is _rec._pack_as_tuple:
-            _rec.use_packed()
         if self.ticks % AGGREGATE_EVERY == 0:
             _rec.collect_aggregates()
         _rec.report_live()
         self.flush()
+        # (here, on the runtime thread: not in a flush an emitter runs when the buffer is full)
+        if self.taken > _rec.PACK_AFTER and _rec.pack is _rec._pack_as_tuple:
+            _rec.use_packed()
         return -1 if self.closed else None
 
     # -- flushing ------------------------------------------------------------------------------------
