@@ -71,8 +71,9 @@ class Upstream(object):
     """One relayed connection to the extension host: the hello with the host's token, then v1 JSON
     batch lines, optionally deflated. A host that goes away ends the relay (the program runs on)."""
 
-    def __init__(self, sock, deflate):
+    def __init__(self, sock, deflate, epoch=0):
         self.sock = sock
+        self.epoch = epoch
         self.z = zlib.compressobj(DEFLATE_LEVEL) if deflate else None
         self.args = {}      # the relayed connection's args table (packed records refer to it)
         self.encode = json.JSONEncoder(separators=(",", ":"), default=_default, check_circular=False).encode
@@ -99,7 +100,7 @@ class Upstream(object):
         msg.pop("args", None)
         evs = msg.get("ev")
         if isinstance(evs, (list, tuple)):
-            msg["ev"] = [expand_packed(ev, self.args) if type(ev) is bytes else ev for ev in evs]
+            msg["ev"] = [expand_packed(ev, self.args, self.epoch) if type(ev) is bytes else ev for ev in evs]
         try:
             text = self.encode(msg)
         except (TypeError, ValueError, RecursionError):
@@ -150,13 +151,19 @@ _KIND_PHASES = {spec[0]: (name, spec[2]) for name, spec in P.KINDS.items()}
 _PAD = [(0,) * (10 - n) for n in range(11)]
 _unpack = struct.Struct(P.PACKED_FORMAT).unpack
 _PHASES = P.PHASES
+_NS = P.PACKED_NS
 
 
-def expand_packed(raw, args):
+def expand_packed(raw, args, epoch):
     """A packed record (bytes, see recorder.pack) as its wire tuple, or None when it is not one.
-    args: the connection's args table (id -> dict, from the batches' "args")."""
+    args: the connection's args table (id -> dict, from the batches' "args"); epoch: the run's clock
+    origin (monotonic ns), for records in ns (protocol.PACKED_NS)."""
     try:
         code, ph, ts, tid, obj, corr, sid, dur, aid = _unpack(raw)
+        if ph & _NS:
+            ph &= ~_NS
+            ts = (ts - epoch) // 1000
+            dur //= 1000
         if aid:
             return (code, _PHASES[ph], ts, tid, obj, corr, sid, dur, args[aid])
         return (code, _PHASES[ph], ts, tid, obj, corr, sid, dur)
@@ -173,7 +180,7 @@ def read_args(msg, table):
                 table[int(aid)] = a
 
 
-def decode_event(raw, pid, strings, args=None):
+def decode_event(raw, pid, strings, args=None, epoch=0):
     """A wire tuple (a list from JSON, a tuple from marshal) -> TraceEvent dict, or None when malformed
     (as wire.ts decodeWireEvent). Both decoders give exact int/float/str/dict types, so exact type
     checks are enough (and keep bools out); this runs for every event after the program has ended."""
@@ -181,6 +188,10 @@ def decode_event(raw, pid, strings, args=None):
     if t is bytes:
         try:
             code, ph, ts, tid, obj, corr, loc, dur, a = _unpack(raw)
+            if ph & _NS:
+                ph &= ~_NS
+                ts = (ts - epoch) // 1000
+                dur //= 1000
             ph = _PHASES[ph]
             a = args[a] if a else None
         except (struct.error, IndexError, KeyError, TypeError):
@@ -226,8 +237,10 @@ def decode_event(raw, pid, strings, args=None):
 
 
 class Collector(object):
-    def __init__(self, token, upstream=None, upstream_token=None, sock=None, keep=True):
+    def __init__(self, token, upstream=None, upstream_token=None, sock=None, keep=True, epoch=0):
         self.token = token
+        #: the run's clock origin (monotonic ns): packed records in ns are converted with it
+        self.epoch = epoch
         self.upstream = upstream
         self.upstream_token = upstream_token
         #: False when only relaying (--stream without --output): nothing is kept, memory stays bounded.
@@ -429,7 +442,7 @@ class Collector(object):
             if self.deflate:
                 h[P.HELLO_Z] = P.Z_DEFLATE
             s.sendall((json.dumps(h) + "\n").encode())
-            return Upstream(s, self.deflate)
+            return Upstream(s, self.deflate, self.epoch)
         except (OSError, ValueError):
             return None
 
@@ -451,7 +464,7 @@ class Collector(object):
         pid = c.hello["pid"]
         out = c.events
         for raw in evs:
-            ev = decode_event(raw, pid, c.strings, c.args)
+            ev = decode_event(raw, pid, c.strings, c.args, self.epoch)
             if ev is None:
                 c.malformed += 1
                 continue

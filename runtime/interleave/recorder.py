@@ -120,11 +120,17 @@ def put(t):
 # one copy, too. Only the supervisor's collector reads packed records (it expands them before anything
 # else sees them): a process streaming JSON to another receiver never packs.
 PH_B, PH_E, PH_X, PH_I = (_p.PHASES.index(ph) for ph in ("b", "e", "X", "i"))
+#: The same phases for records whose ts is a raw monotonic_ns() reading and dur in ns (protocol.PACKED_NS).
+PH_E_NS, PH_X_NS = PH_E | _p.PACKED_NS, PH_X | _p.PACKED_NS
 _PH_INDEX = {ph: i for i, ph in enumerate(_p.PHASES)}
 PACK_AFTER = 2000     # events taken by the flusher before the packer is imported (see use_packed)
 
 
 def _pack_as_tuple(code, ph, ts, tid, obj, corr, sid, dur, aid):
+    if ph & _p.PACKED_NS:
+        ph &= ~_p.PACKED_NS
+        ts = (ts - _EPOCH) // 1000
+        dur //= 1000
     if aid:
         return (code, _p.PHASES[ph], ts, tid, obj, corr, sid, dur, _arg_dicts[aid])
     return (code, _p.PHASES[ph], ts, tid, obj, corr, sid, dur)

@@ -218,7 +218,7 @@ def supervise(setup, child):
     if listener is not None:
         from .collector import Collector
         collector = Collector(token, upstream=o.stream, upstream_token=os.environ.get(P.ENV_TOKEN), sock=listener,
-                              keep=bool(o.output))
+                              keep=bool(o.output), epoch=epoch)
         collector.start()
     if o.output:
         from . import chrome  # noqa: F401  (imported while the program runs, not after it has ended)

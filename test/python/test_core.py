@@ -191,6 +191,13 @@ class RecorderApiTest(unittest.TestCase):
         self.assertEqual(len(holds), n)
         self.assertEqual({e["loc"] for e in holds}, {"%s:%d" % (path, hold_line)})
         self.assertTrue(all(e["dur"] >= 0 and e["tid"] == holds[0]["tid"] for e in holds))
+        # One thread, one hold after the other: each ends before the next begins, all within the process's
+        # life (hold times travel as raw clock readings in ns and are converted by the collector).
+        holds.sort(key=lambda e: e["ts"])
+        self.assertTrue(all(a["ts"] + a["dur"] <= b["ts"] for a, b in zip(holds, holds[1:])))
+        start = r.of("process.start")[0]["ts"]
+        end = r.of("process.summary")[-1]["ts"]
+        self.assertTrue(start <= holds[0]["ts"] and holds[-1]["ts"] + holds[-1]["dur"] <= end, (start, end))
         sends = {e["corr"]: e for e in r.of("msg.send")}
         recvs = r.of("msg.recv")
         self.assertEqual(len(recvs), n)

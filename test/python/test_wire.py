@@ -96,6 +96,16 @@ class FramesToCollector(CollectorCase):
         self.assertEqual([e.get("a") for e in ev1], [None, None, ok, ok])
         self.assertNotIn("malformed", proc1)
 
+    def test_a_packed_record_in_ns_is_converted_with_the_runs_epoch(self):
+        pack = struct.Struct(P.PACKED_FORMAT).pack
+        epoch = 5000000000
+        ns = pack(22, P.PHASES.index("X") | P.PACKED_NS, epoch + 1234567, 7, 5, 0, 0, 3999, 0)
+        c = self.collector(epoch=epoch)
+        self.send_raw(c, hello_line() + frame({"t": "batch", "seq": 0, "ev": [ns]}))
+        [ev], _ = c.merged()
+        self.assertEqual((ev["ph"], ev["ts"], ev["dur"]), ("X", 1234, 3))
+        self.assertEqual(C.expand_packed(ns, {}, epoch), (22, "X", 1234, 7, 5, 0, 0, 3))
+
     def test_a_packed_record_of_the_wrong_size_phase_or_args_is_malformed(self):
         pack = struct.Struct(P.PACKED_FORMAT).pack
         good = pack(22, 2, 11, 7, 5, 0, 0, 4, 0)

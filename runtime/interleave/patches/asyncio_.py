@@ -115,7 +115,7 @@ _C_STEP = rec._CODES["async.step"]
 _C_WAIT = rec._CODES["async.wait"]
 _C_SLOW = rec._CODES["async.slow"]
 _EPOCH = rec._EPOCH
-_PH_X, _PH_E = rec.PH_X, rec.PH_E
+_PH_X_NS, _PH_E = rec.PH_X_NS, rec.PH_E
 _BUFFER_HIGH = rec.BUFFER_HIGH
 
 
@@ -404,7 +404,7 @@ def _wrap_run(orig):
                 tid = _tls.tid       # rec.native_id(), inline
             except AttributeError:
                 tid = rec.native_id()
-            rec._append(rec.pack(_C_STEP, _PH_X, (t0 - _EPOCH) // 1000, tid, obj, 0, 0, d // 1000, 0))
+            rec._append(rec.pack(_C_STEP, _PH_X_NS, t0, tid, obj, 0, 0, d, 0))      # (in ns: PACKED_NS)
             if len(rec._buf) > _BUFFER_HIGH:
                 rec._backpressure()
         else:

@@ -32,7 +32,7 @@ _BUFFER_HIGH = rec.BUFFER_HIGH
 _mono_ns = time.monotonic_ns
 _EPOCH = rec._EPOCH
 _HOLD = rec._CODES["lock.hold"]
-_PH_X, _PH_E = rec.PH_X, rec.PH_E
+_PH_X_NS, _PH_E_NS = rec.PH_X_NS, rec.PH_E_NS
 _now = rec.now
 _new_id = rec.new_id
 _get_ident = _thread.get_ident
@@ -111,7 +111,8 @@ def report_open_holds(final=False):
     """Called by the flusher (and at exit, final=True): emits the begin of every recorded hold that has
     lasted HOLD_LIVE_US (every open one when final), so that a lock held for long, or forever in a
     deadlock, shows while it is held; its owner then ends it with an end event instead of one X."""
-    limit = _BIG if final else _now() - HOLD_LIVE_US
+    # (a hold's t0 is a raw monotonic_ns() reading: see TracedLock.__exit__)
+    limit = _BIG if final else _mono_ns() - HOLD_LIVE_US * 1000
     for held in list(dl.held_lists()):
         for prim, _loc in list(held):
             tok = getattr(prim, "_tok", None)
@@ -121,7 +122,7 @@ def report_open_holds(final=False):
                 t0, tid, loc = tok.pop()
             except IndexError:
                 continue   # its owner has just ended it
-            _emit_obj(_HOLD, "b", prim._obj, tid, loc, t0)
+            _emit_obj(_HOLD, "b", prim._obj, tid, loc, (t0 - _EPOCH) // 1000)
 
 
 def _valid_timeout(blocking, timeout):
@@ -256,7 +257,7 @@ class TracedLock(object):
                     _held[ident] = [(self, loc)]
                 else:
                     held.append((self, loc))
-                self._t0 = t0 = (_mono_ns() - _EPOCH) // 1000
+                self._t0 = t0 = _mono_ns()       # ns: see __exit__
                 self._tok.append((t0, tid, loc))
                 self._rec = True
             else:
@@ -274,7 +275,7 @@ class TracedLock(object):
         # (report_open_holds), and then ends with an end event.
         self._otid = rec.native_id()
         self._hloc = loc = loc if loc is not None else _user_loc(2)
-        self._t0 = t0 = (_mono_ns() - _EPOCH) // 1000
+        self._t0 = t0 = _mono_ns()       # ns: see __exit__
         self._tok.append((t0, self._otid, loc))
         self._rec = True
         _dl_acquired(ident, self, loc)
@@ -294,7 +295,7 @@ class TracedLock(object):
         if live:
             _emit_obj(_HOLD, "e", self._obj, tid)
         else:
-            _emit_span(_HOLD, t0, tid, self._obj, loc)
+            _emit_span(_HOLD, (t0 - _EPOCH) // 1000, tid, self._obj, loc)
         dl.released(owner, self)
 
     def _contended(self, timeout):
@@ -359,14 +360,16 @@ class TracedLock(object):
             if not live:
                 tok.append((t0, tid, loc))
             raise
-        # emit_span / emit_obj and the deadlock registry's release, inlined.
+        # emit_span / emit_obj and the deadlock registry's release, inlined. Times stay raw monotonic_ns()
+        # readings (the record says so, and the collector converts): two multi-digit integer operations
+        # fewer per hold than µs since the epoch.
         try:
             if rec._active:
-                ts = (_mono_ns() - _EPOCH) // 1000
+                ts = _mono_ns()
                 if live:
-                    rec._append(rec.pack(_HOLD, _PH_E, ts, tid, self._obj, 0, 0, 0, 0))
+                    rec._append(rec.pack(_HOLD, _PH_E_NS, ts, tid, self._obj, 0, 0, 0, 0))
                 else:
-                    rec._append(rec.pack(_HOLD, _PH_X, t0, tid, self._obj, 0,
+                    rec._append(rec.pack(_HOLD, _PH_X_NS, t0, tid, self._obj, 0,
                                          (rec._strings.get(loc) or rec._intern(loc)) if loc else 0, ts - t0, 0))
                 if len(rec._buf) > _BUFFER_HIGH:
                     rec._backpressure()
