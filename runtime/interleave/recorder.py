@@ -137,15 +137,14 @@ def _pack_as_tuple(code, ph, ts, tid, obj, corr, sid, dur, aid):
 
 
 #: pack(code, phase index, ts, tid, obj, corr, sid, dur, aid) -> one buffered event (aid: 0 or args_id(a)).
-#: A tuple until use_packed(), called at start when _struct is built in or already loaded, else by the
-#: flusher once the process has recorded PACK_AFTER events:
-#: _struct is not loaded at start-up on every Python (a shared library: 0.3-0.5 ms to import), and a short
-#: program records too few events to gain from it. Hot paths read it through the module (rec.pack).
+#: A tuple until use_packed(): at start when _struct is built in or already loaded, else once the flusher
+#: has taken PACK_AFTER events (on 3.9 and 3.13 _struct is a shared library, 0.3-0.5 ms to import, which a
+#: short program would pay for nothing). Hot paths read it through the module (rec.pack).
 pack = _pack_as_tuple
 
 
 def use_packed():
-    """Packs records from now on (called by the flusher once a process has recorded enough to gain)."""
+    """Packs records from now on (JSON streams never do: only our collector reads packed records)."""
     global pack
     if pack is _pack_as_tuple and (_stream is None or _stream.marshal):
         try:

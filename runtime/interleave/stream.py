@@ -40,6 +40,12 @@ def _new_socket():
     return _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM, 0, fd)
 
 
+def _table_since(entries, sent):
+    """({"id": value} for the (id, value) entries from index `sent` on, the new number sent)."""
+    n = len(entries)
+    return {str(k): v for k, v in entries[sent:n]}, n
+
+
 def _json_str(text):
     """A JSON string literal, by the C encoder json itself uses (_json is a built-in extension module)."""
     try:
@@ -262,20 +268,14 @@ class Stream(object):
                 self._lost(counted - start)
                 return
 
+    # The interned strings and shared args (recorder.args_id) not sent yet, as a batch's "str"/"args" table.
+    # Taken after the events: whatever these events refer to was interned before they were recorded.
     def _new_strings(self):
-        # Strings interned before these events were recorded: taken after the events, so none is missing.
-        strings = _rec.string_list
-        n = len(strings)
-        new = {str(sid): text for sid, text in strings[self.sent_strings:n]}
-        self.sent_strings = n
+        new, self.sent_strings = _table_since(_rec.string_list, self.sent_strings)
         return new
 
     def _new_args(self):
-        # As _new_strings: the shared args dicts packed records refer to (recorder.args_id).
-        args = _rec.arg_list
-        n = len(args)
-        new = {str(aid): a for aid, a in args[self.sent_args:n]}
-        self.sent_args = n
+        new, self.sent_args = _table_since(_rec.arg_list, self.sent_args)
         return new
 
     def _send_frames(self, chunk, counted):
