@@ -167,7 +167,7 @@ def expand_packed(raw, args, epoch):
         if aid:
             return (code, _PHASES[ph], ts, tid, obj, corr, sid, dur, args[aid])
         return (code, _PHASES[ph], ts, tid, obj, corr, sid, dur)
-    except (struct.error, IndexError, KeyError):
+    except (struct.error, IndexError, KeyError, TypeError):
         return None
 
 
@@ -186,26 +186,18 @@ def decode_event(raw, pid, strings, args=None, epoch=0):
     checks are enough (and keep bools out); this runs for every event after the program has ended."""
     t = type(raw)
     if t is bytes:
-        try:
-            code, ph, ts, tid, obj, corr, loc, dur, a = _unpack(raw)
-            if ph & _NS:
-                ph &= ~_NS
-                ts = (ts - epoch) // 1000
-                dur //= 1000
-            ph = _PHASES[ph]
-            a = args[a] if a else None
-        except (struct.error, IndexError, KeyError, TypeError):
+        raw = expand_packed(raw, args, epoch)     # then checked as any wire tuple
+        if raw is None:
             return None
-        ev_pid = 0
-    else:
-        if t is not tuple and t is not list:
-            return None
-        n = len(raw)
-        if n < 4 or n > 10:
-            return None
-        if n < 10:
-            raw = tuple(raw) + _PAD[n]
-        code, ph, ts, tid, obj, corr, loc, dur, a, ev_pid = raw
+        t = tuple
+    if t is not tuple and t is not list:
+        return None
+    n = len(raw)
+    if n < 4 or n > 10:
+        return None
+    if n < 10:
+        raw = tuple(raw) + _PAD[n]
+    code, ph, ts, tid, obj, corr, loc, dur, a, ev_pid = raw
     spec = _KIND_PHASES.get(code) if type(code) is int else None
     if spec is None or type(ph) is not str or len(ph) != 1 or ph not in spec[1]:
         return None
