@@ -96,22 +96,26 @@ async function clickTimelineItem(page: Page, kind: string): Promise<{ kind: stri
     const canvas = doc.locator('.viewport canvas');
     if (!(await canvas.count())) continue;
     // The panel may still be settling (a resize when an editor opened beside it, a last batch of the
-    // run): an item located just before that moved. So: locate, click, and if nothing was selected
-    // within a moment, locate again and click again (at most three times).
+    // run): an item located just before that moved, and the click may then select nothing, or another
+    // item (an arrow now drawn across the spot). So: locate, click, and if the kind of item asked for
+    // was not selected within a moment, locate again and click again (at most three times). What was
+    // selected last is returned for the caller to check.
+    const want = kind.startsWith('arrow') ? 'arrow' : 'interval';
     let spot: { x: number; y: number; loc?: string; lane: string } | undefined;
     let selected: string | null = null;
-    for (let attempt = 0; attempt < 3 && selected === null; attempt++) {
+    for (let attempt = 0; attempt < 3 && selected !== want; attempt++) {
       spot = await canvas.evaluate((_, k) => (window as unknown as {
         __interleaveTest?: { locate(kind: string): { x: number; y: number; loc?: string; lane: string } | undefined };
       }).__interleaveTest?.locate(k), kind);
       if (!spot) return null;
       await canvas.click({ position: { x: spot.x, y: spot.y } });
       // What the webview made of the click: its data-summary is published on the next animation
-      // frame, so poll it (bounded) until it shows a selection.
-      for (const end = Date.now() + 2_000; selected === null && Date.now() < end;) {
+      // frame, so poll it (bounded) until it shows the selection asked for.
+      for (const end = Date.now() + 2_000; Date.now() < end;) {
         const summary = await doc.locator('#app').getAttribute('data-summary');
         selected = summary ? (JSON.parse(summary) as { selected: string | null }).selected : null;
-        if (selected === null) await page.waitForTimeout(50);
+        if (selected === want) break;
+        await page.waitForTimeout(50);
       }
     }
     return spot ? { kind, loc: spot.loc, lane: spot.lane, selected } : null;
