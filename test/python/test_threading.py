@@ -166,6 +166,32 @@ class ThreadingTraceTest(unittest.TestCase):
         full = trace_script(path, mode="full")
         self.assertEqual(len(full.of("lock.hold", obj=full.of("lock.create")[0]["obj"])), 5000)
 
+    def test_counted_holds_are_exact_per_thread_and_per_process(self):
+        # Past the budget, holds are counted in runs per thread (threading_._new_run); threads that
+        # yield the interpreter often hand the lock's run over thousands of times. A fork child counts
+        # only its own holds.
+        src = ("import os, threading, time\nlock = threading.Lock()\n"
+               "def work(n):\n    for i in range(n):\n        with lock:\n            pass\n"
+               "        if i % 7 == 0:\n            time.sleep(0)\n"
+               "ts = [threading.Thread(target=work, args=(n,)) for n in (3000, 4000)]\n"
+               "for t in ts: t.start()\nwork(2000)\nfor t in ts: t.join()\n"
+               "pid = os.fork()\nif pid == 0:\n    work(700)\n    os._exit(0)\n"
+               "os.waitpid(pid, 0)\nprint(threading.get_native_id(), *(t.native_id for t in ts))\n")
+        path = write_program(self, src)
+        r = trace_script(path, mode="default")
+        self.assertEqual(r.returncode, 0, r)
+        obj = r.of("lock.create")[0]["obj"]
+        main, t1, t2 = map(int, r.stdout.split())
+        per = {}
+        for e in r.of("lock.hold", obj=obj):
+            per[(e["pid"], e["tid"])] = per.get((e["pid"], e["tid"]), 0) + 1
+        for e in r.of("aggregate", obj=obj):
+            self.assertGreater(e["a"]["count"], 0)
+            per[(e["pid"], e["tid"])] = per.get((e["pid"], e["tid"]), 0) + e["a"]["count"]
+        parent = r.metadata["program"]["pid"]
+        self.assertEqual({k: v for k, v in per.items() if k[0] == parent}, {(parent, main): 2000, (parent, t1): 3000, (parent, t2): 4000})
+        self.assertEqual([v for k, v in per.items() if k[0] != parent], [700])
+
     def test_stdlib_internal_locks_are_not_user_objects(self):
         src = "import threading, queue\nq = queue.Queue()\nt = threading.Thread(target=q.put, args=(1,))\nt.start(); t.join(); q.get()\n"
         path = write_program(self, src)
