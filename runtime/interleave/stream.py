@@ -282,10 +282,18 @@ class Stream(object):
         """As the JSON lines, as frames: 4-byte big-endian length, then marshal.dumps of the batch."""
         new = self._new_strings()
         new_args = self._new_args()
-        start = 0
+        start = 0     # events of chunk sent
         step = MAX_EVENTS_PER_LINE
-        while start < len(chunk):
-            part = chunk[start:start + step]
+        pending = chunk
+        while pending:
+            # Taken off the front rather than sliced: a record referenced only by its batch is written
+            # as is, one referenced twice goes through marshal's table of shared objects (5x the cost
+            # of writing a packed record).
+            if len(pending) > step:
+                part = pending[:step]
+                del pending[:step]
+            else:
+                part, pending = pending, []
             msg = {"t": "batch", "seq": self.seq, "ev": part}
             if new:
                 msg["str"] = new
@@ -299,6 +307,7 @@ class Stream(object):
                 if len(part) > 1:
                     # Huge payload previews: smaller frames rather than one the receiver must refuse.
                     step = max(1, len(part) // 2)
+                    pending[:0] = part
                     continue
                 self.dropped += 1  # one event larger than a frame may be (previews are capped: not seen)
                 start += 1

@@ -191,7 +191,7 @@ def _new_for(cls_ref, plain_args=None):
 class TracedLock(object):
     """A user Lock: the same behaviour as _thread.lock, with wait and hold recorded."""
     __slots__ = ("_lk", "_acq", "_rel", "_obj", "_owner", "_rec", "_bud", "_cnt", "_run_tid", "_run", "_ver",
-                 "_otid", "_t0", "_hloc", "_tok", "__weakref__")
+                 "_otid", "_tok", "__weakref__")
     _type = "Lock"
 
     def __init__(self, lk=None):
@@ -208,8 +208,6 @@ class TracedLock(object):
         self._run = 0
         self._ver = 0
         self._otid = 0
-        self._t0 = 0
-        self._hloc = None
         self._tok = []
         _emit("lock.create", "i", obj=self._obj, loc=rec.user_loc(2), a={"type": self._type})
         dl.register(self)
@@ -253,7 +251,6 @@ class TracedLock(object):
                     self._otid = tid = rec.native_id()
                 f = _getframe(1)
                 loc = _loc_get((id(f.f_code), f.f_lasti)) or _user_loc(1)
-                self._hloc = loc
                 held = _held_get(ident)
                 if held:
                     _dl_acquired(ident, self, loc)
@@ -261,8 +258,7 @@ class TracedLock(object):
                     _held[ident] = [(self, loc)]
                 else:
                     held.append((self, loc))
-                self._t0 = t0 = _mono_ns()       # ns: see __exit__
-                self._tok.append((t0, tid, loc))
+                self._tok.append((_mono_ns(), tid, loc))      # t0 in ns: see __exit__
                 self._rec = True
             elif ident == self._run_tid:
                 self._run += 1       # counted: see _new_run
@@ -293,9 +289,8 @@ class TracedLock(object):
         # (half the events of a begin/end pair). One that lasts is reported live by the flusher
         # (report_open_holds), and then ends with an end event.
         self._otid = rec.native_id()
-        self._hloc = loc = loc if loc is not None else _user_loc(2)
-        self._t0 = t0 = _mono_ns()       # ns: see __exit__
-        self._tok.append((t0, self._otid, loc))
+        loc = loc if loc is not None else _user_loc(2)
+        self._tok.append((_mono_ns(), self._otid, loc))       # t0 in ns: see __exit__
         self._rec = True
         _dl_acquired(ident, self, loc)
 
@@ -307,7 +302,7 @@ class TracedLock(object):
             t0, tid, loc = self._tok.pop()
             return False, t0, tid, loc
         except IndexError:
-            return True, self._t0, self._otid, self._hloc
+            return True, 0, self._otid, None     # a live hold's end needs only its owner's tid
 
     def _end_hold(self, owner, claimed):
         live, t0, tid, loc = claimed
@@ -369,7 +364,8 @@ class TracedLock(object):
             t0, tid, loc = tok.pop()
             live = False
         except IndexError:
-            t0, tid, loc = self._t0, self._otid, self._hloc
+            # The flusher reported it live (report_open_holds): its end needs only the owner's tid.
+            t0, tid, loc = 0, self._otid, None
             live = True
         self._owner = None
         try:
