@@ -204,7 +204,7 @@ class TracedLock(object):
         self._rec = False
         self._bud = _budget0()
         self._cnt = {}          # counted holds: thread ident -> holds, up to the current run (see _new_run)
-        self._run_tid = None
+        self._run_tid = 0       # no run yet (thread idents are never 0)
         self._run = 0
         self._ver = 0
         self._otid = 0
@@ -218,11 +218,11 @@ class TracedLock(object):
         if self._acq(False):
             ident = _get_ident()
             self._owner = ident
-            if self._bud > 0:
+            if ident == self._run_tid:
+                self._run += 1       # counted: see _new_run
+            elif self._bud > 0:
                 self._bud -= 1
                 self._recorded_hold(ident, None)
-            elif ident == self._run_tid:
-                self._run += 1
             else:
                 self._new_run(ident)
             return True
@@ -238,7 +238,9 @@ class TracedLock(object):
         ident = _get_ident()
         if self._acq(False):
             self._owner = ident
-            if self._bud > 0:
+            if ident == self._run_tid:
+                self._run += 1       # counted (default mode, budget spent): see _new_run
+            elif self._bud > 0:
                 if not _full:
                     self._bud -= 1       # (full mode: never runs out; no new int per hold)
                 # _recorded_hold, inlined (in full mode this is every `with lock:`): the caller's
@@ -260,8 +262,6 @@ class TracedLock(object):
                     held.append((self, loc))
                 self._tok.append((_mono_ns(), tid, loc))      # t0 in ns: see __exit__
                 self._rec = True
-            elif ident == self._run_tid:
-                self._run += 1       # counted: see _new_run
             else:
                 self._new_run(ident)
             return True
@@ -277,7 +277,7 @@ class TracedLock(object):
         a run changes hands."""
         self._ver += 1
         prev = self._run_tid
-        if prev is not None:
+        if prev:
             c = self._cnt
             c[prev] = c.get(prev, 0) + self._run
         self._run_tid = ident
@@ -416,7 +416,7 @@ class TracedLock(object):
             totals = dict(self._cnt)
             tid, n = self._run_tid, self._run
             if v == self._ver and not v & 1:
-                if tid is not None:
+                if tid:
                     totals[tid] = totals.get(tid, 0) + n
                 return list(totals.items())
             time.sleep(0)        # a run is changing hands in another thread: let it finish
@@ -426,7 +426,7 @@ class TracedLock(object):
         """A fork child starts counting afresh (the parent reports its own counts; a run that was
         changing hands in another thread when the program forked is gone with that thread)."""
         self._cnt = {}
-        self._run_tid = None
+        self._run_tid = 0
         self._run = 0
         self._ver = 0
 
@@ -510,11 +510,11 @@ class TracedRLock(TracedLock):
         if self._acq(False):
             self._owner = ident
             self._depth = 1
-            if self._bud > 0:
+            if ident == self._run_tid:
+                self._run += 1       # counted: see _new_run
+            elif self._bud > 0:
                 self._bud -= 1
                 self._recorded_hold(ident, None)
-            elif ident == self._run_tid:
-                self._run += 1
             else:
                 self._new_run(ident)
             return True
