@@ -419,7 +419,7 @@ class TracedLock(object):
                 if tid:
                     totals[tid] = totals.get(tid, 0) + n
                 return list(totals.items())
-            time.sleep(0)        # a run is changing hands in another thread: let it finish
+            _yield_gil()        # a run is changing hands in another thread: let it finish
         return None
 
     def _reset_counts(self):
