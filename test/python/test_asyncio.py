@@ -46,6 +46,7 @@ class AsyncioSample(unittest.TestCase):
             self.assertTrue(t["corr"])                             # create_task -> task start arrow
             self.assertLessEqual(t["a"]["spawnTs"], t["ts"])       # created, then first run
             self.assertEqual(t["loc"], "%s:%d" % (sample, made_at[t["a"]["coro"]]))   # the creator's line
+        self.assertEqual(main_task[0]["loc"], "%s:%d" % (sample, line_of(sample, "asyncio.run(main())")))
         self.assertEqual(self.r.of("async.spawn"), [])             # no separate creation event
         self.assertEqual(tasks["consumer-1"]["a"]["state"], "cancelled")
         self.assertEqual(tasks["producer"]["a"]["state"], "done")

@@ -44,6 +44,16 @@ _patches = Patches()
 _eager = []        # (task, coro, ts) of eager tasks not recorded yet (see create_task)
 _Task = None
 _current_task = None
+_current_task_of = None     # loop -> its running task: 3.9-3.11's current_task(loop) without its Python frame
+
+# asyncio's functions that create a task on their caller's behalf (gather, ensure_future,
+# asyncio.create_task, asyncio.run ...): create_task steps over their frames by code identity to find
+# its creator's line. user_loc classifies every frame it walks, about 0.6 us for gather's three, a
+# tenth of what tracing a whole task costs. The code objects are kept, so their ids stay theirs.
+_PASS_CODES = []
+_PASS_IDS = frozenset()
+_getframe = __import__("sys")._getframe
+_loc_get = rec._loc_cache.get       # (cleared in place, never rebound)
 
 # Innermost awaiting coroutine (file suffix, function) -> what the task waits for.
 _WHAT = {
@@ -105,6 +115,7 @@ _ASYNCIO_DIR = None
 # 0 anything else (a plain function, a partial: only timed). Reading __self__ of a function would raise
 # and catch an AttributeError on every callback.
 _cb_kind = {}
+_cb_kind_get = _cb_kind.get
 _STEP_T = None     # the C task's step wrapper type (not exported by _asyncio), learnt from the first step
 
 # ---- the wire tuples, built here for the per-step hot path ---------------------------------------------
@@ -238,13 +249,20 @@ def _wrap_create_task(orig):
                 task._il_state = _IGNORED      # asyncio.run's shutdown_asyncgens and the like
                 return task
             parent = 0
-            cur = _current_task(self)
+            cur = _current_task_of(self)
             if cur is not None:
                 parent = getattr(cur, "_il_state", None)      # a running task's state is its obj
                 if type(parent) is not int or parent < 0:
                     # None: a task we have not met (made before the patch, or by Task() directly)
                     parent = _meet(cur) if parent is None else _obj_of(parent)
-            loc = rec.user_loc(1)       # from our caller on
+            # The creator's line: past asyncio's own task-making functions, a user frame's cached line
+            # (the cache holds only user frames), else user_loc's walk (which fills the cache).
+            f = _getframe(1)
+            while f is not None and id(f.f_code) in _PASS_IDS:
+                f = f.f_back
+            loc = _loc_get((id(f.f_code), f.f_lasti)) if f is not None else None
+            if loc is None:
+                loc = rec.user_loc(1)       # from our caller on
             # rec.new_id(), inline; the creator's line interned now, so the state holds only numbers.
             obj = rec._id_base + next(rec._ids)
             sid = (rec._strings.get(loc) or rec._intern(loc)) if loc else 0
@@ -374,8 +392,9 @@ def _wrap_run(orig):
         cb = self._callback
         if type(cb) is _STEP_T:       # the usual task step, tested first
             task = cb.__self__
-        elif (task := _task_of(cb)) is None:
-            # A plain callback: only timed, to catch ones that block the loop.
+        elif _cb_kind_get(type(cb)) == 0 or (task := _task_of(cb)) is None:
+            # A plain callback (its type known as one without a call, else by _task_of): only timed,
+            # to catch ones that block the loop.
             t0 = _mono()
             orig(self)
             if _mono() - t0 >= _SLOW_NS:
@@ -563,7 +582,7 @@ def _wrap_queue_get(orig, lifo):
 
 
 def install():
-    global _Task, _current_task, _ASYNCIO_DIR
+    global _Task, _current_task, _current_task_of, _ASYNCIO_DIR
     if _patches:
         return
     import asyncio
@@ -572,6 +591,12 @@ def install():
     from asyncio import base_events, events, tasks
     _Task = tasks.Task
     _current_task = tasks.current_task
+    cur = getattr(tasks, "_current_tasks", None)
+    if type(_current_task) is type(install) and type(cur) is dict:
+        _current_task_of = cur.get      # what current_task(loop) returns (3.9-3.11)
+    else:
+        _current_task_of = _current_task
+    _collect_pass_codes(tasks)
     _patches.set(base_events.BaseEventLoop, "create_task",
                  _wrap_create_task(base_events.BaseEventLoop.__dict__["create_task"]))
     _patches.set(events.Handle, "_run", _wrap_run(events.Handle.__dict__["_run"]))
@@ -585,6 +610,29 @@ def install():
         _patches.set(L, "_put", _wrap_queue_put(L.__dict__["_put"]))
         _patches.set(L, "_get", _wrap_queue_get(L.__dict__["_get"], True))
     del asyncio
+
+
+def _collect_pass_codes(tasks):
+    global _PASS_IDS
+    fns = [getattr(tasks, n, None) for n in ("ensure_future", "_ensure_future", "gather", "create_task", "shield",
+                                               "wait", "as_completed", "wait_for")]
+    try:
+        from asyncio import runners
+        fns.append(getattr(runners, "run", None))
+        fns.append(getattr(getattr(runners, "Runner", None), "run", None))
+    except Exception:
+        pass
+    try:
+        from asyncio import taskgroups
+        fns.append(getattr(taskgroups.TaskGroup, "create_task", None))
+    except Exception:
+        pass
+    del _PASS_CODES[:]
+    for fn in fns:
+        code = getattr(fn, "__code__", None)
+        if code is not None:
+            _PASS_CODES.append(code)
+    _PASS_IDS = frozenset(id(c) for c in _PASS_CODES)
 
 
 def uninstall():
