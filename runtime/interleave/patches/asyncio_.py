@@ -86,7 +86,7 @@ _WHAT = {
 # ~15 ms). Ints are not GC objects. The value says where the task is, so the per-step path reads one
 # attribute and tests its type and sign:
 #   int > 0                  started, running or ready: the task's obj
-#   int < 0                  created, not started yet: -(spawn << _OBJ_BITS | obj), spawn as _unpack_spawn reads it
+#   int < 0                  created, not started yet: -(spawn << _OBJ_BITS | obj), spawn as packed below
 #   (obj, wait_from, what)   suspended on something worth an async.wait when it resumes
 #   _IGNORED                 asyncio's own machinery (asyncio.run's shutdown_asyncgens ...)
 # A task made without create_task (asyncio.Task(coro) called directly) has none: it is met at its first step.
@@ -95,12 +95,10 @@ _OBJ_BITS = 64     # obj ids are pid * 2**22 + n: far below 2**64
 _OBJ_MASK = (1 << _OBJ_BITS) - 1
 _US_BITS = 48      # spawn time in µs since the run's epoch: 2**48 µs is 8.9 years
 _SID_BITS = 48
-
-
-def _unpack_spawn(v):
-    """A task's creation, packed by create_task as ((parent << _SID_BITS | sid) << _US_BITS | spawn_us):
-    (the creating task's obj or 0, the creator's interned line or 0, µs since the run's epoch)."""
-    return v >> (_SID_BITS + _US_BITS), (v >> _US_BITS) & ((1 << _SID_BITS) - 1), v & ((1 << _US_BITS) - 1)
+_SID_MASK = (1 << _SID_BITS) - 1
+_US_MASK = (1 << _US_BITS) - 1
+# A task's creation ("spawn"), packed by create_task as ((parent << _SID_BITS | sid) << _US_BITS | spawn_us):
+# the creating task's obj or 0, the creator's interned line or 0, µs since the run's epoch (read by _start).
 
 
 # Default mode, past the budget: obj -> steps counted instead of recorded (reported with the task's
@@ -266,7 +264,7 @@ def _wrap_create_task(orig):
             # rec.new_id(), inline; the creator's line interned now, so the state holds only numbers.
             obj = rec._id_base + next(rec._ids)
             sid = (rec._strings.get(loc) or rec._intern(loc)) if loc else 0
-            # Packed as _unpack_spawn reads it: one int, no container kept per pending task.
+            # Packed as _start reads it (see the spawn layout above): one int, no container kept per pending task.
             task._il_state = -(((((parent << _SID_BITS) | sid) << _US_BITS) | ((_mono() - _EPOCH) // 1000))
                                << _OBJ_BITS | obj)
             if self._task_factory is not None and (task.done() or _eager_started(coro)):
@@ -448,7 +446,9 @@ def _start(task, created, now, coro=None):
     task._il_state = obj
     spawn = created >> _OBJ_BITS
     if spawn:
-        parent, sid, spawn_us = _unpack_spawn(spawn)
+        # (the spawn layout: see _SID_MASK)
+        parent, sid, spawn_us = (spawn >> (_SID_BITS + _US_BITS), (spawn >> _US_BITS) & _SID_MASK,
+                                 spawn & _US_MASK)
     else:
         parent = sid = spawn_us = 0      # first met at this step: no creation seen
     ts = (now - _EPOCH) // 1000 if now is not None else spawn_us
