@@ -2,8 +2,9 @@
 
     python3 bench/runtime/run.py [--rounds N] [--only NAME[,NAME]] [--modes default,full]
 
-For each workload, plain and traced runs alternate (plain, default, full, plain, ...) and the medians
-are compared. "program" is the workload's own wall time measured inside the process (the tracer's cost
+For each workload, plain and traced runs alternate (plain, default, full, plain, ...). "ratio" compares
+the medians of the series; "paired" is the median of each round's traced/plain ratio (the runs of a
+round are seconds apart, so they mostly share the machine's state of the moment). "program" is the workload's own wall time measured inside the process (the tracer's cost
 while the program runs); "total" is the whole command including interpreter start-up, the supervisor
 and writing the Chrome trace. Bytes per event are measured by streaming each workload to a counting
 receiver (--stream). Peak RSS is the traced program's own maximum resident size.
@@ -160,8 +161,8 @@ def main(argv):
           "extension/CLI; site alone costs %.1f ms per interpreter here" % (
               med(pl), med(tr), med(tr) - med(pl), med(trs), med(trs) - med(pl), med(pl) - med(nosite)))
     print()
-    hdr = "%-14s %-32s %-7s %9s %9s %7s %7s %6s %9s %9s %9s" % (
-        "workload", "", "mode", "plain s", "traced s", "ratio", "goal", "total", "events", "B/event", "RSS MiB")
+    hdr = "%-14s %-32s %-7s %9s %9s %7s %7s %7s %6s %9s %9s %9s" % (
+        "workload", "", "mode", "plain s", "traced s", "ratio", "paired", "goal", "total", "events", "B/event", "RSS MiB")
     print(hdr)
     for name, desc, goal_default, goal_full in WORKLOADS:
         if only and name not in only:
@@ -176,15 +177,19 @@ def main(argv):
                 traced[m]["prog"].append(t[0]); traced[m]["total"].append(t[1]); traced[m]["rss"].append(t[2])
         pp = statistics.median(plain["prog"])
         pt = statistics.median(plain["total"])
-        print("%-14s %-32s %-7s %9.3f %9s %7s %7s %6s %9s %9s %9.1f" % (
-            name, desc, "plain", pp, "", "", "", "", "", "", max(plain["rss"]) / 1024.0))
+        print("%-14s %-32s %-7s %9.3f %9s %7s %7s %7s %6s %9s %9s %9.1f" % (
+            name, desc, "plain", pp, "", "", "", "", "", "", "", max(plain["rss"]) / 1024.0))
         for m in modes:
             tp = statistics.median(traced[m]["prog"])
             tt = statistics.median(traced[m]["total"])
+            # Each round's traced run against the plain run just before it: this VM has slow phases
+            # lasting seconds (a plain loop's cost moves by 1.7x between them), which a ratio of
+            # medians over the whole series feels and a round's pair mostly shares.
+            paired = statistics.median(t / p for t, p in zip(traced[m]["prog"], plain["prog"]))
             events, bpe = wire_bytes(name, m)
             goal = goal_default if m == "default" else goal_full
-            print("%-14s %-32s %-7s %9.3f %9.3f %6.2fx %6.1fx %5.2fx %9d %9.1f %9.1f" % (
-                "", "", m, pp, tp, tp / pp, goal, tt / pt, events, bpe, max(traced[m]["rss"]) / 1024.0))
+            print("%-14s %-32s %-7s %9.3f %9.3f %6.2fx %6.2fx %6.1fx %5.2fx %9d %9.1f %9.1f" % (
+                "", "", m, pp, tp, tp / pp, paired, goal, tt / pt, events, bpe, max(traced[m]["rss"]) / 1024.0))
     print("load average at the end: %.1f" % os.getloadavg()[0])
     if os.path.exists(out):
         os.unlink(out)
