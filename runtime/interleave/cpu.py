@@ -29,11 +29,16 @@ def _interval():
     return ms / 1000.0
 
 
+_sampling = False
+
+
 def start():
+    global _sampling
     iv = _interval()
     if iv <= 0:
         return
     _close_cached()  # a fork child inherits the parent's list of threads, which are not its own
+    _sampling = True
     ticker.every("cpu", iv, _Sampler().sample, first=iv)
 
 
@@ -51,11 +56,23 @@ _unexplained = set()              # listed in /proc by the last scan, not (yet) 
 _last_scan = 0
 
 
+#: Kernel thread id -> the thread's own CPU time (ns) as it ended, recorded by the thread itself (the
+#: threading patch, as its last act): the sampler finds the thread gone, and without this its CPU use
+#: since the previous sample would be lost (all of it, for a thread shorter than one interval).
+ended = {}
+
+
+def thread_ended(tid, cpu_ns):
+    if _sampling and _LINUX:
+        ended[tid] = cpu_ns
+
+
 def _close_cached():
     """Called in a fork child: the parent's threads are not ours."""
     global _last_scan
     _known.clear()
     _unexplained.clear()
+    ended.clear()
     _last_scan = 0
 
 
@@ -135,11 +152,25 @@ class _Sampler(object):
         ts = rec.now()
         cur = _thread_times()
         last, last_pct = self.last, self.last_pct
-        for tid, ns in cur.items():
+        sampled = cur
+        if ended:
+            # Threads that ended since the previous sample: their last sample, from their own reading.
+            sampled = dict(cur)
+            for tid in list(ended):
+                ns = ended.pop(tid, None)
+                if ns is not None and tid not in cur:
+                    sampled[tid] = ns
+        # A Python thread not in the previous sample started after it: its CPU clock started at 0 then.
+        # (Other threads are measured from when they were first seen.)
+        started = set(rec.native_of.values())
+        for tid, ns in sampled.items():
             if tid in rec.runtime_tids:
                 continue
+            base = last.get(tid)
+            if base is None:
+                base = 0 if tid in started else ns
             # One thread uses at most one core; reading the clocks a moment apart can overshoot a little.
-            pct = min(100.0, max(0.0, round(100.0 * (ns - last.get(tid, ns)) / dt, 1)))
+            pct = min(100.0, max(0.0, round(100.0 * (ns - base) / dt, 1)))
             if pct or last_pct.get(tid):
                 rec.emit("cpu.thread", "C", ts=ts, tid=tid, a={"pct": pct})
             last_pct[tid] = pct

@@ -41,6 +41,25 @@ class CpuTest(unittest.TestCase):
         self.assertGreater(s["cpuSeconds"], 0.25)
         self.assertAlmostEqual(s["parallelism"], s["cpuSeconds"] / s["wallSeconds"], delta=0.01)
 
+    def test_threads_shorter_than_an_interval_still_show_their_cpu(self):
+        # Five threads, one after the other, each spinning 20 ms of its own CPU time, samples 50 ms apart:
+        # none is alive at two samples. A thread's CPU counts from its start (it began after the
+        # previous sample) to the sample after it ended (its own last reading).
+        src = ("import threading, time\n"
+               "def spin(seconds):\n    end = time.thread_time() + seconds\n"
+               "    while time.thread_time() < end:\n        pass\n"
+               "for i in range(5):\n    t = threading.Thread(target=spin, args=(0.02,), name='short%d' % i)\n"
+               "    t.start(); t.join()\n    time.sleep(0.06)\n")
+        r = trace_script(write_program(self, src), extra_options=["--cpu-interval", "50"])
+        self.assertEqual(r.returncode, 0, r)
+        names = r.threads()
+        per_tid = {}
+        for e in r.of("cpu.thread"):
+            per_tid.setdefault(e["tid"], []).append(e["a"]["pct"])
+        shown = [n for n in names if n.startswith("short") and max(per_tid.get(names[n], [0])) > 0]
+        # (the first may run before the sampler's first reading, the last after its final one)
+        self.assertGreaterEqual(len(shown), 3, (per_tid, names))
+
     def test_sampler_off(self):
         path = write_program(self, BUSY)
         r = trace_script(path, extra_options=["--cpu-interval", "0"])

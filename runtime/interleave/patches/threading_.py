@@ -16,6 +16,7 @@ from collections import deque
 
 from .. import recorder as rec
 from .. import deadlock as dl
+from ..cpu import thread_ended as _cpu_thread_ended
 from . import time_ as _time_patch
 
 _emit = rec.emit
@@ -30,6 +31,7 @@ _loc_get = rec._loc_cache.get
 _getframe = sys._getframe
 _BUFFER_HIGH = rec.BUFFER_HIGH
 _mono_ns = time.monotonic_ns
+_thread_time_ns = time.thread_time_ns
 _EPOCH = rec._EPOCH
 _HOLD = rec._CODES["lock.hold"]
 _PH_X_NS, _PH_E_NS = rec.PH_X_NS, rec.PH_E_NS
@@ -977,6 +979,7 @@ def _bootstrap_inner(self):
                 err = getattr(self, "_il_error", None)
                 _emit("thread.run", "e", corr=end, a={"error": err} if err else None)
                 dl.thread_exit(_get_ident())
+                _cpu_thread_ended(rec.native_id(), _thread_time_ns())
             except Exception:
                 pass
 
