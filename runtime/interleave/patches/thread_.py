@@ -5,7 +5,10 @@ seen twice; the runtime's own threads use the original too.
 """
 import _thread
 
+from time import thread_time_ns as _thread_time_ns
+
 from .. import recorder as rec
+from ..cpu import thread_ended as _cpu_thread_ended
 
 _orig_start = None
 
@@ -21,6 +24,7 @@ def start_new_thread(function, args, kwargs=None):
     kw = kwargs if kwargs is not None else {}
 
     def run(*a, **k):
+        rec.native_of[_thread.get_ident()] = _thread.get_native_id()     # a program thread (cpu.py)
         rec.emit("thread.run", "b", corr=corr, a={"name": name, "daemon": True, "target": name, "kind": "raw"})
         err = None
         try:
@@ -32,6 +36,7 @@ def start_new_thread(function, args, kwargs=None):
             raise
         finally:
             rec.emit("thread.run", "e", a={"error": err} if err else None)
+            _cpu_thread_ended(rec.native_id(), _thread_time_ns())
     return _orig_start(run, args, kw)
 
 
