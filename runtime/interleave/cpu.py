@@ -162,12 +162,14 @@ class _Sampler(object):
                     sampled[tid] = ns
         # A Python thread not in the previous sample started after it: its CPU clock started at 0 then.
         # (Other threads are measured from when they were first seen.)
-        started = set(rec.native_of.values())
+        started = None
         for tid, ns in sampled.items():
             if tid in rec.runtime_tids:
                 continue
             base = last.get(tid)
             if base is None:
+                if started is None:
+                    started = set(rec.native_of.values())
                 base = 0 if tid in started else ns
             # One thread uses at most one core; reading the clocks a moment apart can overshoot a little.
             pct = min(100.0, max(0.0, round(100.0 * (ns - base) / dt, 1)))
