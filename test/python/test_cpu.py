@@ -60,6 +60,17 @@ class CpuTest(unittest.TestCase):
         # (the first may run before the sampler's first reading, the last after its final one)
         self.assertGreaterEqual(len(shown), 3, (per_tid, names))
 
+    def test_idle_program_is_sampled_less_and_busy_again_at_full_rate(self):
+        # Idle for 0.6 s (the sampler backs off after IDLE_AFTER samples), then busy for 0.2 s of CPU:
+        # the busy stretch gets samples at the normal 10 ms again.
+        src = ("import time\ntime.sleep(0.6)\nend = time.thread_time() + 0.2\n"
+               "while time.thread_time() < end:\n    pass\n")
+        r = trace_script(write_program(self, src), extra_options=["--cpu-interval", "10"])
+        self.assertEqual(r.returncode, 0, r)
+        main = r.metadata["program"]["pid"]
+        busy = [e for e in r.of("cpu.thread") if e["tid"] == main and e["a"]["pct"] > 50]
+        self.assertGreaterEqual(len(busy), 5, [(e["ts"], e["a"]) for e in r.of("cpu.thread")])
+
     def test_sampler_off(self):
         path = write_program(self, BUSY)
         r = trace_script(path, extra_options=["--cpu-interval", "0"])
