@@ -5,7 +5,8 @@ Options (all before the script):
   --stream HOST:PORT         stream live to a receiver; the token comes from INTERLEAVE_TOKEN
   --mode default|full        default: count uncontended operations beyond a per-object budget; full: record all
   --deadlock-timeout SECONDS report a deadlock when every live thread is blocked this long (default 5; 0 = off)
-  --cpu-interval MS          per-thread CPU sampling interval (default 10; 0 = off)
+  --cpu-interval MS          per-thread CPU sampling interval (default 10; 0 = off; 100 while the
+                             program stays idle)
   --on-deadlock report|exit  exit: end the run with exit code 86 after reporting a deadlock
 
 Exit status: the program's own (or the same signal it died of); 2 for a bad invocation; 86 when the
