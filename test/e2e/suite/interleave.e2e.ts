@@ -326,8 +326,8 @@ describe('Interleave in a real VS Code', function () {
       const dom = await waitFor(`the webview to show the opened file (${opened.events} events)`, async () => {
         const d = await askBrowser<DomSummary>(b, { what: 'dom' });
         if (d.state === 'ready' && d.summary && d.summary.deadlocks > 0 && d.summary.events >= opened.events) return d;
-        // What the webview shows instead: the timeout's message says it.
-        throw new Error(`state ${d.state}, events ${d.summary?.events}, deadlocks ${d.summary?.deadlocks}`);
+        // What the webview shows instead, and what the host knows of the panel: the timeout's message says it.
+        throw new Error(`state ${d.state}, events ${d.summary?.events}, deadlocks ${d.summary?.deadlocks}; panel ${JSON.stringify(api.panel())}`);
       }, 30_000, 500);
       assert.ok(dom.summary!.lanes >= 3);
     }
