@@ -34,7 +34,47 @@ print("finished")
 '''
 
 
+COUNTED_CYCLE = r'''
+import threading
+lock_a = threading.Lock()
+lock_b = threading.Lock()
+for _ in range(%d):          # past both locks' budgets: from now on their holds are counted, not recorded
+    with lock_a:
+        pass
+    with lock_b:
+        pass
+both_hold_first = threading.Barrier(2)
+def take(first, second):
+    with first:
+        pass                 # the run of `first` is now this thread's: its next hold stores no owner
+    with first:
+        both_hold_first.wait()
+        with second:
+            pass
+ts = [threading.Thread(target=take, args=(lock_a, lock_b), name="A"),
+      threading.Thread(target=take, args=(lock_b, lock_a), name="B")]
+for t in ts: t.start()
+for t in ts: t.join()
+'''
+
+
 class DeadlockTest(unittest.TestCase):
+    def test_cycle_between_counted_holds(self):
+        # Past the budget a hold is counted, not recorded; the watchdog must still see who holds each
+        # lock, also for a hold that continues its thread's run of counted holds.
+        from interleave import recorder
+        r = trace_script(write_program(self, COUNTED_CYCLE % (recorder.BUDGET + 50)),
+                         extra_options=["--on-deadlock", "exit"], timeout=60)
+        self.assertEqual(r.returncode, DEADLOCK_EXIT_CODE, r)
+        [dl] = r.of("deadlock")
+        self.assertEqual(dl["a"]["reason"], "cycle")
+        threads = {t["name"]: t for t in dl["a"]["threads"]}
+        self.assertEqual(set(threads), {"A", "B"})
+        self.assertEqual(threads["A"]["waitingFor"], threads["B"]["holding"][0])
+        self.assertEqual(threads["B"]["waitingFor"], threads["A"]["holding"][0])
+        self.assertEqual(threads["A"]["waitingForOwner"], "B")
+        self.assertEqual(threads["B"]["waitingForOwner"], "A")
+
     def test_cycle_sample_reported_and_run_ended_with_exit_code(self):
         path = require_sample(self, "deadlock.py")
         r = trace_script(path, extra_options=["--on-deadlock", "exit"], timeout=60)
