@@ -4,8 +4,9 @@
 
 For each workload, plain and traced runs alternate (plain, default, full, plain, ...). "ratio" compares
 the medians of the series; "paired" is the median of each round's traced/plain ratio (the runs of a
-round are seconds apart, so they mostly share the machine's state of the moment). "program" is the workload's own wall time measured inside the process (the tracer's cost
-while the program runs); "total" is the whole command including interpreter start-up, the supervisor
+round are seconds apart, so they mostly share the machine's state of the moment). Both compare
+"program": the workload's own wall time measured inside the process (the tracer's cost while the
+program runs); "total" is the whole command including interpreter start-up, the supervisor
 and writing the Chrome trace. Bytes per event are measured by streaming each workload to a counting
 receiver (--stream). Peak RSS is the traced program's own maximum resident size.
 """

@@ -96,8 +96,7 @@ class Upstream(object):
             return False
         if msg.get("t") != "batch":
             return True     # as for JSON lines, only batches are relayed (the host would reject others)
-        read_args(msg, self.args)
-        msg.pop("args", None)
+        read_table(msg.pop("args", None), self.args, dict)
         evs = msg.get("ev")
         if isinstance(evs, (list, tuple)):
             msg["ev"] = [expand_packed(ev, self.args, self.epoch) if type(ev) is bytes else ev for ev in evs]
@@ -171,13 +170,13 @@ def expand_packed(raw, args, epoch):
         return None
 
 
-def read_args(msg, table):
-    """Adds a batch's "args" entries (id -> shared args dict of packed records) to a connection's table."""
-    new = msg.get("args")
+def read_table(new, table, value_type):
+    """Adds a batch's table (its "str": id -> location text, or "args": id -> shared args dict of packed
+    records) to the connection's, skipping entries that are not a decimal id and a value of value_type."""
     if isinstance(new, dict):
-        for aid, a in new.items():
-            if isinstance(a, dict) and isinstance(aid, str) and aid.isdigit():
-                table[int(aid)] = a
+        for k, v in new.items():
+            if isinstance(v, value_type) and isinstance(k, str) and k.isdigit():
+                table[int(k)] = v
 
 
 def decode_event(raw, pid, strings, args=None, epoch=0):
@@ -447,12 +446,8 @@ class Collector(object):
         if seq > c.next_seq:
             c.lost_batches += seq - c.next_seq
         c.next_seq = max(c.next_seq, seq + 1)
-        strs = msg.get("str")
-        if isinstance(strs, dict):
-            for sid, text in strs.items():
-                if isinstance(text, str) and isinstance(sid, str) and sid.isdigit():
-                    c.strings[int(sid)] = text
-        read_args(msg, c.args)
+        read_table(msg.get("str"), c.strings, str)
+        read_table(msg.get("args"), c.args, dict)
         pid = c.hello["pid"]
         out = c.events
         for raw in evs:

@@ -43,7 +43,7 @@ def start():
         return
     _close_cached()  # a fork child inherits the parent's list of threads, which are not its own
     _sampling = True
-    ticker.every("cpu", iv, _Sampler().sample, first=iv)
+    ticker.every("cpu", iv, _Sampler(iv).sample, first=iv)
 
 
 # Per-thread CPU time is read from each thread's CPU clock, addressed by its kernel thread id: Linux
@@ -132,7 +132,8 @@ def _thread_times():
 class _Sampler(object):
     """The CPU job of the runtime thread (ticker.py): one sample per run, relative to the previous one."""
 
-    def __init__(self):
+    def __init__(self, interval):
+        self.idle_period = max(IDLE_INTERVAL, interval)
         self.cores = os.cpu_count() or 1
         self.pid = os.getpid()
         self.last = None
@@ -198,7 +199,7 @@ class _Sampler(object):
         if ppct < 1.0 and max(last_pct.values(), default=0.0) < 1.0:
             self.idle += 1
             if self.idle >= IDLE_AFTER:
-                return max(IDLE_INTERVAL, _interval())
+                return self.idle_period
         else:
             self.idle = 0
         return None

@@ -54,7 +54,7 @@ _FINISHED = "FINISHED"
 _DONE = ("CANCELLED", "CANCELLED_AND_NOTIFIED", "FINISHED")
 _running = mp_util._running
 _task_end = mp_util._task_end
-_task_args = mp_util._task_args
+_task_args_of = mp_util.task_args
 _TASK = rec._CODES["pool.task"]
 _PH_X, _PH_I = rec.PH_X, rec.PH_I
 
@@ -146,12 +146,7 @@ def _wrap_work_item_run(orig):
             tid = _native_tid()
         t0 = _mono()
         if corr:
-            name = _fast_task_name(fn)
-            targs = _task_args.get(name)
-            if targs is None:
-                if len(_task_args) > 4096:
-                    _task_args.clear()
-                targs = _task_args[name] = ({"fn": name}, {"fn": name, "ok": True})
+            targs = _task_args_of(_fast_task_name(fn))
             e = [(t0 - _EPOCH) // 1000, tid, obj, corr, targs[0]]
             k = id(e)
             _running[k] = e

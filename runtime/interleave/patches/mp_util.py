@@ -172,6 +172,16 @@ _running_lock = _thread.allocate_lock()   # the flusher's begin vs the task's ow
 _task_args = {}
 
 
+def task_args(name):
+    """(begin args, ok end args) shared by every task of the function `name` (bounded table)."""
+    a = _task_args.get(name)
+    if a is None:
+        if len(_task_args) > 4096:
+            _task_args.clear()
+        a = _task_args[name] = ({"fn": name}, {"fn": name, "ok": True})
+    return a
+
+
 def _task_end(k, e, a):
     """Records the end of the task entry e (key k in _running): one X, or the end of a live one."""
     try:
@@ -216,12 +226,7 @@ def _forget_running():
 def traced_task(fn, pool_obj, corr, name):
     """fn wrapped to record its run on the worker as a pool.task interval (shared by
     multiprocessing pools and concurrent.futures executors)."""
-    a = _task_args.get(name)
-    if a is None:
-        if len(_task_args) > 4096:
-            _task_args.clear()
-        a = _task_args[name] = ({"fn": name}, {"fn": name, "ok": True})
-    begin, ok = a
+    begin, ok = task_args(name)
 
     def run(*args, **kwargs):
         try:

@@ -4,7 +4,6 @@ threading.Thread.start uses the function it bound at import time, so threading's
 seen twice; the runtime's own threads use the original too.
 """
 import _thread
-
 from time import thread_time_ns as _thread_time_ns
 
 from .. import recorder as rec
