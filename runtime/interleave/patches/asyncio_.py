@@ -39,6 +39,8 @@ _SLOW_NS = SLOW_CALLBACK_US * 1000
 _STEP_MIN_NS = STEP_MIN_US * 1000
 _FULL = rec.mode() == "full"
 _step_budget = STEP_BUDGET
+#: A step is recorded when it took at least this long: 0 in full mode and while the default budget lasts.
+_record_min_ns = 0
 
 _patches = Patches()
 _eager = []        # (task, coro, ts) of eager tasks not recorded yet (see create_task)
@@ -298,7 +300,7 @@ def _record_eager():
             # `coro`, not get_coro(): 3.12.1's get_coro() crashes on an eager task that has finished.
             obj = _start(task, -st, None, coro)
             if task.done():
-                _finish(task, obj, t1, _tid())
+                _finish(task, obj, t1)
             else:
                 _suspended(task, obj, t1)
         except Exception:
@@ -331,26 +333,38 @@ def _end_args(state, n):
     return a, True
 
 
-def _finish(task, obj, t1, tid):
-    n = _counted.pop(obj, 0) if _counted else 0
+def _finish(task, obj, t1):
+    """The task's end, right after its last step (t1: the step's end). Never raises."""
     try:
+        n = _counted.pop(obj, 0) if _counted else 0
+        try:
+            tid = _tls.tid       # rec.native_id(), inline
+        except AttributeError:
+            tid = rec.native_id()
+        ts = (t1 - _EPOCH) // 1000
         if task.cancelled():
-            a, shared = _end_args("cancelled", n)
+            state = "cancelled"
         else:
             exc = getattr(task, "_exception", None)
             if exc is not None:
                 a = {"state": "error", "error": ("%s: %s" % (type(exc).__name__, exc))[:200]}
                 if n:
                     a["steps"] = n
-                shared = False
-            else:
-                a, shared = _end_args("done", n)
+                _put((_C_TASK, "e", ts, tid, obj, 0, 0, 0, a))
+                return
+            state = "done"
+        a = _END_ARGS[state].get(n)
+        shared = a is not None
+        if not shared:
+            a, shared = _end_args(state, n)
+        if shared:
+            rec._append(rec.pack(_C_TASK, _PH_E, ts, tid, obj, 0, 0, 0, rec.args_id(a)))
+            if len(rec._buf) > _BUFFER_HIGH:
+                rec._backpressure()
+        else:
+            _put((_C_TASK, "e", ts, tid, obj, 0, 0, 0, a))
     except Exception:
-        a, shared = _end_args("done", n)
-    if shared:
-        _put(rec.pack(_C_TASK, _PH_E, (t1 - _EPOCH) // 1000, tid, obj, 0, 0, 0, rec.args_id(a)))
-    else:
-        _put((_C_TASK, "e", (t1 - _EPOCH) // 1000, tid, obj, 0, 0, 0, a))
+        pass
 
 
 def _task_of(cb):
@@ -382,7 +396,7 @@ def _wrap_run(orig):
     # The loop's hottest path: every callback. A type test, one attribute read, two clock reads and,
     # when recorded, one tuple appended (or, past the default budget, one count).
     def _run(self):
-        global _step_budget
+        global _step_budget, _record_min_ns
         if not rec._active:
             return orig(self)
         if _eager:
@@ -398,7 +412,10 @@ def _wrap_run(orig):
             if _mono() - t0 >= _SLOW_NS:
                 _slow(self, t0, None, None)
             return None
-        obj = getattr(task, "_il_state", None)
+        try:
+            obj = task._il_state
+        except AttributeError:
+            obj = None
         if type(obj) is not int or obj < 0:
             if obj is _IGNORED:
                 return orig(self)
@@ -415,8 +432,10 @@ def _wrap_run(orig):
         d = t1 - t0
         # Default mode: every step while the budget lasts, then only steps long enough to matter; the
         # rest are counted (reported with the task's end).
-        if _FULL or _step_budget > 0 or d >= _STEP_MIN_NS:
+        if d >= _record_min_ns:
             _step_budget -= 1
+            if _step_budget <= 0 and not _FULL:
+                _record_min_ns = _STEP_MIN_NS
             try:
                 tid = _tls.tid       # rec.native_id(), inline
             except AttributeError:
@@ -426,11 +445,15 @@ def _wrap_run(orig):
                 rec._backpressure()
         else:
             _counted[obj] = _counted.get(obj, 0) + 1
-        if task._fut_waiter is not None or d >= _SLOW_NS or task.done():
+        if d >= _SLOW_NS:
+            _slow(self, t0, task, obj)
+        if task._fut_waiter is not None:
             try:
-                _after_step(self, task, obj, t0, t1)
+                _suspended(task, obj, t1)
             except Exception:
                 pass
+        elif task.done():
+            _finish(task, obj, t1)
         return None
     _run.__doc__ = orig.__doc__
     return _run
@@ -497,15 +520,6 @@ def _suspended(task, obj, t1):
         what = _waiting_for(task)
         if what is not None:
             task._il_state = (obj, t1, what)
-
-
-def _after_step(handle, task, obj, t0, t1):
-    if t1 - t0 >= _SLOW_NS:
-        _slow(handle, t0, task, obj)
-    if task.done():
-        _finish(task, obj, t1, _tid())
-    else:
-        _suspended(task, obj, t1)
 
 
 def _slow(handle, t0, task, obj):
