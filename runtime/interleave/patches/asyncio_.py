@@ -353,16 +353,9 @@ def _finish(task, obj, t1):
                 _put((_C_TASK, "e", ts, tid, obj, 0, 0, 0, a))
                 return
             state = "done"
-        a = _END_ARGS[state].get(n)
-        shared = a is not None
-        if not shared:
-            a, shared = _end_args(state, n)
-        if shared:
-            rec._append(rec.pack(_C_TASK, _PH_E, ts, tid, obj, 0, 0, 0, rec.args_id(a)))
-            if len(rec._buf) > _BUFFER_HIGH:
-                rec._backpressure()
-        else:
-            _put((_C_TASK, "e", ts, tid, obj, 0, 0, 0, a))
+        a, shared = _end_args(state, n)
+        _put(rec.pack(_C_TASK, _PH_E, ts, tid, obj, 0, 0, 0, rec.args_id(a)) if shared
+             else (_C_TASK, "e", ts, tid, obj, 0, 0, 0, a))
     except Exception:
         pass
 
