@@ -16,6 +16,8 @@ import { webviewHtml } from './webviewHtml';
 /** How long a shown panel's page may take to say `ready` before it is loaded again. Loading takes well
  * under a second; a slow machine under load gets ample margin. */
 const READY_TIMEOUT_MS = 10_000;
+/** Reloads in a row before the panel gives up and says so. */
+const READY_RELOADS = 3;
 
 export interface PanelHost {
   readonly log: vscode.LogOutputChannel;
@@ -32,7 +34,6 @@ export class TimelinePanel implements vscode.Disposable {
   private readonly outbox: MessageCoalescer;
   /** Reloads the page if a visible panel's page never says `ready` (see run/readyWatchdog.ts). */
   private readonly watchdog: ReadyWatchdog;
-  private wasVisible: boolean;
   private ready = false;
   private trace: Trace | undefined;
   private unsubscribe: (() => void) | undefined;
@@ -66,16 +67,15 @@ export class TimelinePanel implements vscode.Disposable {
 
   private constructor(readonly panel: vscode.WebviewPanel, private readonly host: PanelHost) {
     this.outbox = new MessageCoalescer((msg) => this.postNow(msg));
-    this.wasVisible = panel.visible;
     this.watchdog = new ReadyWatchdog({
       timeoutMs: READY_TIMEOUT_MS,
-      maxReloads: 3,
+      maxReloads: READY_RELOADS,
       isVisible: () => !this.disposed && this.panel.visible,
       reload: (n) => {
         this.host.log.warn(`the timeline page did not load within ${READY_TIMEOUT_MS / 1000} s: loading it again (attempt ${n})`);
         this.render();
       },
-      giveUp: () => this.host.log.error('the timeline page did not load after 3 attempts: close the panel and run Show Timeline again'),
+      giveUp: () => this.host.log.error(`the timeline page did not load after ${READY_RELOADS} attempts: close the panel and run Show Timeline again`),
       setTimer: (fn, ms) => setTimeout(fn, ms),
       clearTimer: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
     });
@@ -86,13 +86,7 @@ export class TimelinePanel implements vscode.Disposable {
       // Without retainContextWhenHidden, hiding the panel ends its page and showing it loads a new one,
       // which says `ready` again (then the trace is replayed). What is posted meanwhile is dropped by
       // VS Code and replayed then, so `ready` is left as it is.
-      // (The event also comes when the panel only becomes active or moves: no new page then.)
-      panel.onDidChangeViewState((e) => {
-        const visible = e.webviewPanel.visible;
-        if (visible && !this.wasVisible) this.watchdog.loading();
-        else if (!visible && this.wasVisible) this.watchdog.hidden();
-        this.wasVisible = visible;
-      }),
+      panel.onDidChangeViewState(() => this.watchdog.viewChanged()),
     );
     this.show(host.currentTrace());
   }
@@ -119,7 +113,7 @@ export class TimelinePanel implements vscode.Disposable {
   private render(): void {
     this.ready = false;
     this.outbox.clear();
-    if (this.panel.visible) this.watchdog.loading();
+    this.watchdog.loading();
     const webview = this.panel.webview;
     const asset = (name: string): string => webview.asWebviewUri(vscode.Uri.joinPath(this.host.distUri, name)).toString();
     webview.html = webviewHtml({

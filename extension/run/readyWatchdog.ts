@@ -15,7 +15,7 @@ export interface ReadyWatchdogOptions {
   /** Reloads in a row before giving up (a `ready` starts the count again). */
   maxReloads: number;
   isVisible(): boolean;
-  /** Sets the page's HTML again; `attempt` counts from 1. */
+  /** Sets the page's HTML again, which is a new render: it calls loading(). `attempt` counts from 1. */
   reload(attempt: number): void;
   giveUp(): void;
   setTimer(fn: () => void, ms: number): unknown;
@@ -25,39 +25,41 @@ export interface ReadyWatchdogOptions {
 export class ReadyWatchdog {
   private timer: unknown;
   private reloads = 0;
-  private ready = false;
   private disposed = false;
+  /** Whether the panel was visible at the last view change (or at creation). */
+  private shown: boolean;
 
-  constructor(private readonly o: ReadyWatchdogOptions) {}
+  constructor(private readonly o: ReadyWatchdogOptions) {
+    this.shown = o.isVisible();
+  }
 
-  /** A new page is loading (first render, or shown again after being hidden): expects its `ready`. */
+  /** A new page is loading (a render): expects its `ready`. */
   loading(): void {
-    this.ready = false;
-    this.arm();
+    this.disarm();
+    if (this.disposed) return;
+    this.timer = this.o.setTimer(() => this.expired(), this.o.timeoutMs);
+  }
+
+  /**
+   * The panel's view state changed. Only hidden -> visible loads a new page (the old one ended when the
+   * panel was hidden); becoming active or moving to another column keeps the page it has.
+   */
+  viewChanged(): void {
+    const visible = this.o.isVisible();
+    if (visible && !this.shown) this.loading();
+    else if (!visible) this.disarm();      // a hidden panel has no page to wait for
+    this.shown = visible;
   }
 
   /** The page said it is ready. */
   readySeen(): void {
-    this.ready = true;
     this.reloads = 0;
-    this.disarm();
-  }
-
-  /** The panel was hidden: its page is gone, and a hidden page is not expected to load. */
-  hidden(): void {
-    this.ready = false;
     this.disarm();
   }
 
   dispose(): void {
     this.disposed = true;
     this.disarm();
-  }
-
-  private arm(): void {
-    this.disarm();
-    if (this.disposed) return;
-    this.timer = this.o.setTimer(() => this.expired(), this.o.timeoutMs);
   }
 
   private disarm(): void {
@@ -67,15 +69,13 @@ export class ReadyWatchdog {
 
   private expired(): void {
     this.timer = undefined;
-    if (this.disposed || this.ready) return;
-    // A hidden panel has no page to wait for; it is armed again when shown.
-    if (!this.o.isVisible()) return;
+    // Rendered while hidden, or hidden before the view-change event came: armed again when shown.
+    if (this.disposed || !this.o.isVisible()) return;
     if (this.reloads >= this.o.maxReloads) {
       this.o.giveUp();
       return;
     }
     this.reloads++;
     this.o.reload(this.reloads);
-    this.arm();
   }
 }

@@ -10,7 +10,8 @@ function harness(maxReloads = 2) {
     timeoutMs: 5000,
     maxReloads,
     isVisible: () => state.visible,
-    reload: (n) => { state.reloads.push(n); },
+    // As the panel's reload does: it renders again, and a render calls loading().
+    reload: (n) => { state.reloads.push(n); dog.loading(); },
     giveUp: () => { state.gaveUp++; },
     setTimer: (fn, ms) => { const id = next++; timers.set(id, fn); state.delays.push(ms); return id; },
     clearTimer: (h) => { timers.delete(h as number); },
@@ -54,20 +55,38 @@ describe('extension/run/readyWatchdog', () => {
     h.fire();
     assert.deepStrictEqual(h.state.reloads, [1]);
     h.dog.readySeen();
-    h.dog.hidden();
-    h.dog.loading();     // shown again: a new page loads
+    h.state.visible = false;
+    h.dog.viewChanged();
+    h.state.visible = true;
+    h.dog.viewChanged();   // shown again: a new page loads
+    assert.strictEqual(h.pending(), 1);
     h.fire();
     assert.deepStrictEqual(h.state.reloads, [1, 1]);
     assert.strictEqual(h.state.gaveUp, 0);
   });
 
+  it('arms only when a hidden panel is shown, not when a visible one becomes active or moves', () => {
+    const h = harness();
+    h.dog.loading();
+    h.dog.readySeen();
+    h.dog.viewChanged();   // still visible (activated, or moved to another column): the page stays
+    assert.strictEqual(h.pending(), 0);
+    h.state.visible = false;
+    h.dog.viewChanged();
+    h.dog.viewChanged();   // still hidden
+    assert.strictEqual(h.pending(), 0);
+    h.state.visible = true;
+    h.dog.viewChanged();
+    assert.strictEqual(h.pending(), 1);
+  });
+
   it('does not reload a hidden panel, nor after being disposed', () => {
     const h = harness();
     h.dog.loading();
-    h.dog.hidden();
+    h.state.visible = false;
+    h.dog.viewChanged();
     assert.strictEqual(h.pending(), 0, 'hiding disarms');
-    h.dog.loading();
-    h.state.visible = false;   // hidden without the event yet: the expiry checks
+    h.dog.loading();       // rendered while hidden: the expiry checks
     h.fire();
     assert.deepStrictEqual(h.state.reloads, []);
     h.state.visible = true;
