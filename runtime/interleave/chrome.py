@@ -64,36 +64,77 @@ def link_all(events):
     for ev0 in events:
         c = ev0.get("corr")
         if c:
-            groups.setdefault(c, []).extend(flow_points(ev0))
+            g = groups.get(c)
+            if g is None:
+                g = groups[c] = []
+            if ev0["ph"] == "X" and links_at_both_ends(ev0):
+                g.extend(flow_points(ev0))
+            else:
+                g.append(ev0)
     out = []
     for g in groups.values():
-        if len(g) > 1:
+        if len(g) == 2:
+            link = _link_pair(g[0], g[1])
+            if link is not None:
+                out.append(link)
+        elif len(g) > 2:
             out.extend(link_group(g))
     return out
 
 
+_SOURCES = ("src", "fanout")
+
+
+def _link_pair(x, y):
+    """link_group of a two-event group (nearly every group: a message, a task's spawn and start), without
+    its sort: the pair in link_group's order (time, then sources first, stable), linked when a source
+    comes first, a destination second, on different lanes."""
+    rx = P.flow_role(x["k"], x["ph"], x.get("corr"))
+    ry = P.flow_role(y["k"], y["ph"], y.get("corr"))
+    if rx is None or ry is None:
+        return None
+    kx = (x["ts"], 1 if rx == "dst" else 0)
+    ky = (y["ts"], 1 if ry == "dst" else 0)
+    if ky < kx:
+        x, y, rx, ry = y, x, ry, rx
+    if rx in _SOURCES and ry not in _SOURCES and _lane_key(x) != _lane_key(y):
+        return (x, y)
+    return None
+
+
+_CATS = P.CATS
+_LABELS = P.LABELS
+
+
 def _chrome_of(ev, extra=None):
+    # Runs for every event of a trace being written: plain dict operations, each field read once.
     k = ev["k"]
-    cat = P.CATS[k]
-    if ev["ph"] == "C":
-        values = {key: v for key, v in (ev.get("a") or {}).items()
+    ph = ev["ph"]
+    get = ev.get
+    if ph == "C":
+        values = {key: v for key, v in (get("a") or {}).items()
                   if isinstance(v, (int, float)) and not isinstance(v, bool)}
         name = "%s %d" % (k, ev["tid"]) if k == "cpu.thread" else k
-        return {"name": name, "cat": cat, "ph": "C", "ts": ev["ts"], "pid": ev["pid"], "tid": ev["tid"], "args": values}
-    args = dict(ev.get("a") or {})
+        return {"name": name, "cat": _CATS[k], "ph": "C", "ts": ev["ts"], "pid": ev["pid"], "tid": ev["tid"],
+                "args": values}
+    a = get("a")
+    args = dict(a) if a else {}
     if extra:
         args.update(extra)
     args["k"] = k
-    if ev.get("obj"):
-        args["obj"] = ev["obj"]
-    if ev.get("corr"):
-        args["corr"] = ev["corr"]
-    if ev.get("loc"):
-        args["loc"] = ev["loc"]
-    c = {"name": P.LABELS[k], "cat": cat, "ph": ev["ph"], "ts": ev["ts"], "pid": ev["pid"], "tid": ev["tid"]}
-    if ev["ph"] == "X":
-        c["dur"] = ev.get("dur", 0)
-    if ev["ph"] == "i":
+    v = get("obj")
+    if v:
+        args["obj"] = v
+    v = get("corr")
+    if v:
+        args["corr"] = v
+    v = get("loc")
+    if v:
+        args["loc"] = v
+    c = {"name": _LABELS[k], "cat": _CATS[k], "ph": ph, "ts": ev["ts"], "pid": ev["pid"], "tid": ev["tid"]}
+    if ph == "X":
+        c["dur"] = get("dur", 0)
+    elif ph == "i":
         c["s"] = "t"
     c["args"] = args
     return c

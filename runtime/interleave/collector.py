@@ -185,10 +185,7 @@ def decode_event(raw, pid, strings, args=None, epoch=0):
     checks are enough (and keep bools out); this runs for every event after the program has ended."""
     t = type(raw)
     if t is bytes:
-        raw = expand_packed(raw, args, epoch)     # then checked as any wire tuple
-        if raw is None:
-            return None
-        t = tuple
+        return _decode_packed(raw, pid, strings, args, epoch)
     if t is not tuple and t is not list:
         return None
     n = len(raw)
@@ -212,6 +209,40 @@ def decode_event(raw, pid, strings, args=None, epoch=0):
     if type(ev_pid) is not int or ev_pid < 0:
         return None
     ev = {"k": spec[0], "ph": ph, "ts": ts, "pid": ev_pid or pid, "tid": tid}
+    if obj:
+        ev["obj"] = obj
+    if corr:
+        ev["corr"] = corr
+    if loc:
+        s = strings.get(loc)
+        if s is not None:
+            ev["loc"] = s
+    if ph == "X":
+        ev["dur"] = dur
+    if a:
+        ev["a"] = a
+    return ev
+
+
+def _decode_packed(raw, pid, strings, args, epoch):
+    """decode_event for a packed record (most of a large trace): what expand_packed and the general
+    checks would give, without building the wire tuple first. The struct format makes every field an
+    int, so only what it does not guarantee is checked: a known kind and phase, tid and dur not
+    negative, an args id the connection's table has (its values are dicts, see read_table)."""
+    try:
+        code, ph, ts, tid, obj, corr, loc, dur, aid = _unpack(raw)
+        if ph & _NS:
+            ph &= ~_NS
+            ts = (ts - epoch) // 1000
+            dur //= 1000
+        ph = _PHASES[ph]
+        a = args[aid] if aid else None
+    except (struct.error, IndexError, KeyError, TypeError):
+        return None
+    spec = _KIND_PHASES.get(code)
+    if spec is None or ph not in spec[1] or tid < 0 or dur < 0:
+        return None
+    ev = {"k": spec[0], "ph": ph, "ts": ts, "pid": pid, "tid": tid}
     if obj:
         ev["obj"] = obj
     if corr:

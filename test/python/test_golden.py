@@ -154,3 +154,35 @@ class BothEndsLinkTest(unittest.TestCase):
         self.assertEqual(sorted(c["ts"] for c in trace["traceEvents"] if c["ph"] == "s"), [1, 15])
         [x] = [c for c in trace["traceEvents"] if c.get("args", {}).get("k") == "pool.task"]
         self.assertEqual((x["args"]["corr"], x["args"]["ecorr"]), (9, 9))
+
+
+class TwoEventGroupTest(unittest.TestCase):
+    """link_all links a two-event correlation group (nearly all of a large trace's) without link_group's
+    sort: every combination of roles, order, equal times and lanes must link as link_group does."""
+
+    def test_pairs_link_as_link_group_links_them(self):
+        from interleave import chrome
+        shapes = [("msg.send", "i", None), ("msg.recv", "i", None), ("sync.notify", "i", None),
+                  ("sync.wait", "e", None), ("thread.run", "b", None), ("thread.run", "e", None),
+                  ("lock.hold", "X", None), ("msg.recv", "i", {"task": 5}), ("msg.send", "i", {"task": 5})]
+        checked = 0
+        for k1, ph1, a1 in shapes:
+            for k2, ph2, a2 in shapes:
+                for ts1, ts2 in ((1, 2), (2, 1), (3, 3)):
+                    for tid2 in (1, 2):
+                        x = {"k": k1, "ph": ph1, "ts": ts1, "pid": 1, "tid": 1, "corr": 7}
+                        y = {"k": k2, "ph": ph2, "ts": ts2, "pid": 1, "tid": tid2, "corr": 7}
+                        if a1:
+                            x["a"] = a1
+                        if a2:
+                            y["a"] = a2
+                        for ev in (x, y):
+                            if ev["ph"] == "X":
+                                ev["dur"] = 1
+                        self.assertEqual(chrome.link_all([x, y]), chrome.link_group([x, y]), (x, y))
+                        checked += 1
+        self.assertEqual(checked, len(shapes) ** 2 * 6)
+        links = chrome.link_all([{"k": "msg.recv", "ph": "i", "ts": 5, "pid": 1, "tid": 2, "corr": 3},
+                                 {"k": "msg.send", "ph": "i", "ts": 5, "pid": 1, "tid": 1, "corr": 3}])
+        self.assertEqual([(a["k"], b["k"]) for a, b in links], [("msg.send", "msg.recv")])
+

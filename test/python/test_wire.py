@@ -165,6 +165,25 @@ class FramesToCollector(CollectorCase):
         self.assertEqual(proc["lostBatches"], 2)
         self.assertEqual(proc["malformed"], 2)
 
+    def test_a_packed_record_decodes_as_its_wire_tuple_does(self):
+        # decode_event takes a shortcut for packed records: it must give what the general path gives for
+        # the wire tuple expand_packed makes of the same record, including None for a malformed one.
+        pack = struct.Struct(P.PACKED_FORMAT).pack
+        epoch = 7000000000
+        args = {3: {"ok": True}, 4: {}}
+        strings = {5: "prog.py:9"}
+        X, B, I = P.PHASES.index("X"), P.PHASES.index("b"), P.PHASES.index("i")
+        records = [pack(22, X, 11, 7, 5, 0, 5, 4, 0), pack(22, X | P.PACKED_NS, epoch + 12345, 7, 5, 0, 0, 4999, 3),
+                   pack(21, B, 11, 7, 5, 8, 6, 0, 4), pack(31, I, 11, 7, 5, 8, 5, 0, 3),
+                   pack(22, X, 11, -1, 5, 0, 0, 4, 0), pack(22, X, 11, 7, 5, 0, 0, -4, 0),
+                   pack(11, X, 11, 7, 5, 0, 0, 4, 0), pack(250, I, 11, 7, 5, 0, 0, 0, 0), pack(22, 9, 1, 1, 1, 0, 0, 0, 0),
+                   pack(22, X, 11, 7, 5, 0, 0, 4, 99)]
+        for r in records:
+            wire = C.expand_packed(r, args, epoch)
+            expected = None if wire is None else C.decode_event(wire, 42, strings, args, epoch)
+            self.assertEqual(C.decode_event(r, 42, strings, args, epoch), expected, r)
+        self.assertEqual(sum(C.decode_event(r, 42, strings, args, epoch) is not None for r in records), 4)
+
     def test_events_are_checked_as_wire_ts_checks_them(self):
         good = [(21, "b", 1, 1), (2, "i", 1, 1, 0, 0, 0, 0, None), (2, "i", 1, 1, 0, 0, 0, 0, 0),
                 (22, "X", 1.5, 1, 0, 0, 0, 2.5)]
