@@ -515,6 +515,8 @@ def _wrap_init(orig, type_name):
                 maxsize = args[0] if args else kwargs.get("maxsize", 0)
                 if isinstance(maxsize, int) and maxsize > 0:
                     a["maxsize"] = maxsize
+                if hasattr(self, "_unfinished_tasks"):
+                    mp_util.assign_wake_slot(self)     # a JoinableQueue: its joiners may be elsewhere
                 rec.emit("chan.create", "i", obj=q, loc=rec.user_loc(), a=a)
         except Exception:
             pass
@@ -578,8 +580,8 @@ def _wrap_simple_put(orig):
 # ---- JoinableQueue.join / task_done ----------------------------------------------------------------
 # As a threading Condition's wait and notify: join() is a sync.wait (what 'join') on the queue from the
 # call to its return, recorded when it has unfinished tasks to wait for; the task_done() that finishes
-# the last one is a sync.notify (what 'task_done'), linked to the joins it ends in the same process
-# (a joiner in another process is woken through shared semaphores: not knowable cheaply).
+# the last one is a sync.notify (what 'task_done'), linked to the joins it ends: in any fork child
+# sharing the queue (mp_util.record_wake), else in the same process.
 def _wrap_join(orig):
     def join(self):
         q = self.__dict__.get("_il_q")
@@ -599,8 +601,7 @@ def _wrap_join(orig):
             return r
         finally:
             try:
-                last = self.__dict__.get("_il_done")
-                corr = last[0] if ok and last is not None and last[1] >= t0 else 0
+                corr = mp_util.woken_by(self, t0, "_il_done") if ok else 0
                 rec.emit("sync.wait", "e", obj=q, corr=corr, a={"ok": ok})
             except Exception:
                 pass
@@ -616,7 +617,7 @@ def _wrap_task_done(orig):
             try:
                 if self._unfinished_tasks._semlock._is_zero():
                     corr = rec.new_id()
-                    self.__dict__["_il_done"] = (corr, t)
+                    mp_util.record_wake(self, corr, t, "_il_done")
                     rec.emit("sync.notify", "i", obj=q, corr=corr, loc=rec.user_loc(), ts=t, a={"what": "task_done"})
             except Exception:
                 pass

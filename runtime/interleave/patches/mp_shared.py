@@ -8,14 +8,12 @@ instrumented. Ids across processes: fork children keep the attribute; a lock pic
 is recognised by a marker in its semaphore name ('-il'), and its id is derived from that name, which
 both processes know — the pickled state itself is unchanged.
 """
-import os
-import struct
 import sys
 import zlib
 import _thread
 
 from interleave import recorder as rec
-from interleave.patches.mp_util import created_by_user, derived_id
+from interleave.patches.mp_util import assign_wake_slot, created_by_user, derived_id, record_wake, woken_by
 
 _TRANSPARENT = ("multiprocessing/context.py", "multiprocessing/sharedctypes.py")
 _tls = _thread._local()
@@ -168,7 +166,7 @@ def _wrap_exit(_orig):
 # Condition inside an Event or a JoinableQueue and the Event's own waits are machinery.
 # A wait's end is linked (corr) to the set / notify_all / trip that woke it, when that happened during
 # the wait: the waker writes its corr and time into a slot of shared memory the primitive got at
-# creation (see _assign_slot), the woken process reads it back. The slots live in an anonymous shared
+# creation (mp_util.assign_wake_slot), the woken process reads it back. The slots live in an anonymous shared
 # mapping, so they reach fork children only: a spawn or forkserver child, or a primitive that got no
 # slot, links only wake-ups in its own process (kept in its __dict__).
 _SYNC_TYPES = {"Event": "mp.Event", "Condition": "mp.Condition", "Barrier": "mp.Barrier"}
@@ -220,57 +218,13 @@ def _recording():
     return rec._active and not rec.is_in_runtime() and _from_user()
 
 
-_boards = {}          # pid of the process that made it -> its board (fork children inherit the entries)
-_board_used = 0       # slots this process has handed out on its own board
-_BOARD_SLOTS = 256
-_SLOT = struct.Struct("<qq")     # (corr, ts µs since the run's epoch) of the primitive's last wake-up
-
-
-def _assign_slot(obj):
-    """Gives a primitive the program made a slot on this process's board (made on first need: a fork
-    child hands out slots on a board of its own, never on the one it inherited, whose free slots its
-    parent may hand out meanwhile). The primitive keeps only numbers (its __dict__ may be pickled)."""
-    global _board_used
-    try:
-        pid = os.getpid()
-        board = _boards.get(pid)
-        if board is None:
-            import mmap
-            board = _boards[pid] = mmap.mmap(-1, _BOARD_SLOTS * _SLOT.size)
-            _board_used = 0
-        if _board_used < _BOARD_SLOTS:
-            obj.__dict__["_il_slot"] = (pid, _board_used)
-            _board_used += 1
-    except Exception:
-        pass
-
-
-def _slot_of(obj):
-    s = obj.__dict__.get("_il_slot")
-    if s is not None:
-        board = _boards.get(s[0])
-        if board is not None:
-            return board, s[1] * _SLOT.size
-    return None, 0
-
-
 def _woke(obj, corr):
     """Remembers a set/notify_all/trip of obj, for the waits it ends (in any process sharing its slot)."""
-    ts = rec.now()
-    board, off = _slot_of(obj)
-    if board is not None:
-        _SLOT.pack_into(board, off, corr, ts)
-    else:
-        obj.__dict__["_il_last"] = (corr, ts)
+    record_wake(obj, corr, rec.now(), "_il_last")
 
 
 def _woken_by(obj, t0):
-    board, off = _slot_of(obj)
-    if board is not None:
-        corr, ts = _SLOT.unpack_from(board, off)
-        return corr if ts >= t0 else 0
-    last = obj.__dict__.get("_il_last")
-    return last[0] if last is not None and last[1] >= t0 else 0
+    return woken_by(obj, t0, "_il_last")
 
 
 def _waiters(cond):
@@ -321,7 +275,7 @@ def _wrap_sync_init(orig, type_name):
                 a = {"type": _SYNC_TYPES[type_name]}
                 if type_name == "Barrier":
                     a["value"] = self._parties
-                _assign_slot(self)
+                assign_wake_slot(self)
                 rec.emit("lock.create", "i", obj=_sync_id(self), loc=rec.user_loc(), a=a)
         except Exception:
             pass

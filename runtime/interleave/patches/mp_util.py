@@ -46,6 +46,70 @@ def backpressure():
         pass
 
 
+# ---- wake-ups across processes -------------------------------------------------------------------
+# A wait on a multiprocessing primitive (Event, Condition, Barrier, JoinableQueue.join) ends in one
+# process when another sets, notifies or finishes it: the waker cannot tell the waiter its corr through
+# the primitive. So each such primitive the program makes gets a slot in a small anonymous shared
+# mapping (a "board", one per process that hands out slots, made on first need), where the waker
+# writes (corr, ts) and the woken process reads it back. Fork children inherit the mapping and the
+# primitive; spawn and forkserver children get neither (they keep the per-process fallback, an entry
+# in the primitive's __dict__, which only links wake-ups of the same process).
+_boards = {}          # pid of the process that made it -> its board (fork children inherit the entries)
+_board_used = 0       # slots this process has handed out on its own board
+BOARD_SLOTS = 256
+_SLOT = __import__("struct").Struct("<qq")     # (corr, ts µs since the run's epoch) of the last wake-up
+
+
+def assign_wake_slot(obj):
+    """Gives a primitive the program made a slot on this process's board. A fork child hands out slots
+    on a board of its own, never on the one it inherited (its parent may hand out the same free slots
+    meanwhile). The primitive keeps only numbers: its __dict__ may be pickled."""
+    global _board_used
+    try:
+        pid = _os.getpid()
+        board = _boards.get(pid)
+        if board is None:
+            import mmap
+            board = _boards[pid] = mmap.mmap(-1, BOARD_SLOTS * _SLOT.size)
+            _board_used = 0
+        if _board_used < BOARD_SLOTS:
+            obj.__dict__["_il_slot"] = (pid, _board_used)
+            _board_used += 1
+    except Exception:
+        pass
+
+
+def _slot_of(obj):
+    s = obj.__dict__.get("_il_slot")
+    if s is not None:
+        board = _boards.get(s[0])
+        if board is not None:
+            return board, s[1] * _SLOT.size
+    return None, 0
+
+
+def record_wake(obj, corr, ts, key):
+    """The waker's side: obj was set/notified/finished at ts (its sync.notify's corr)."""
+    board, off = _slot_of(obj)
+    if board is not None:
+        _SLOT.pack_into(board, off, corr, ts)
+    else:
+        obj.__dict__[key] = (corr, ts)
+
+
+def woken_by(obj, t0, key):
+    """The woken side: the corr of obj's last wake-up if it happened since t0 (the wait's start), else 0."""
+    board, off = _slot_of(obj)
+    if board is not None:
+        corr, ts = _SLOT.unpack_from(board, off)
+    else:
+        last = obj.__dict__.get(key)
+        if last is None:
+            return 0
+        corr, ts = last
+    return corr if ts >= t0 else 0
+
+
 class Patches(object):
     """Remembers every attribute a patch replaced so uninstall() can put the originals back exactly."""
 
