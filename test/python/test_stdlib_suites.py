@@ -58,5 +58,47 @@ class StdlibSuitesTest(unittest.TestCase):
         self.run_suite("test_threading_local")
 
 
+# CPython's multiprocessing tests for the primitives we instrument, under fork (the start method whose
+# children share our wake-up slots). The installed CPython may ship only test/_test_multiprocessing.py
+# (not the test_multiprocessing_fork package): this driver installs its fork tests as that package does.
+MP_DRIVER = r"""
+import sys, unittest
+import test._test_multiprocessing as t
+t.install_tests_in_module_dict(globals(), "fork")
+if __name__ == "__main__":
+    names = ("TestCondition", "TestEvent", "TestBarrier", "TestQueue", "TestLock", "TestSemaphore")
+    unittest.main(argv=[sys.argv[0], "-v"] + [a for n in names for a in ("-k", n)])
+"""
+
+
+def unittest_outcome(output):
+    m = re.search(r"^Ran (\d+) tests? in", output, re.M)
+    skipped = re.search(r"^(?:OK|FAILED) \(.*?skipped=(\d+)", output, re.M)
+    failed = set(re.findall(r"^(test\w*) \(\S+\)(?:\n.*?)? \.\.\. (?:FAIL|ERROR)", output, re.M))
+    return (int(m.group(1)) if m else None, int(skipped.group(1)) if skipped else 0), failed
+
+
+@slow
+class MultiprocessingSuiteTest(unittest.TestCase):
+    def test_multiprocessing_sync_primitives_and_queues_under_fork(self):
+        try:
+            import test._test_multiprocessing  # noqa: F401
+        except ImportError:
+            self.skipTest("this CPython ships no multiprocessing tests")
+        with tempfile.TemporaryDirectory() as d:
+            driver = os.path.join(d, "mp_fork_tests.py")
+            with open(driver, "w") as f:
+                f.write(MP_DRIVER)
+            run = lambda cmd, **kw: subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                                   timeout=1800, cwd=d, **kw).stdout.decode("utf-8", "replace")
+            plain = run([sys.executable, driver])
+            traced = run(interleave_cmd(driver, output=os.path.join(d, "t.json")), env=runtime_env())
+            (p_counts, p_failed), (t_counts, t_failed) = unittest_outcome(plain), unittest_outcome(traced)
+            self.assertIsNotNone(p_counts[0], plain[-3000:])
+            self.assertEqual(t_counts, p_counts, traced[-3000:])
+            self.assertEqual(t_failed - p_failed, set(), traced[-3000:])
+            self.assertTrue(os.path.exists(os.path.join(d, "t.json")), "no trace written")
+
+
 if __name__ == "__main__":
     unittest.main()
