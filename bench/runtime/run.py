@@ -4,7 +4,9 @@
 
 For each workload, plain and traced runs alternate (plain, default, full, plain, ...). "ratio" compares
 the medians of the series; "paired" is the median of each round's traced/plain ratio (the runs of a
-round are seconds apart, so they mostly share the machine's state of the moment). Both compare
+round are seconds apart, so they mostly share the machine's state of the moment); "live" is the
+paired ratio of the run as the extension makes it (--stream: the supervisor relays every event as it
+arrives, beside the program) to a receiver that discards what it gets. Both compare
 "program": the workload's own wall time measured inside the process (the tracer's cost while the
 program runs); "total" is the whole command including interpreter start-up, the supervisor
 and writing the Chrome trace. Bytes per event are measured by streaming each workload to a counting
@@ -114,6 +116,32 @@ class CountingReceiver(object):
             self.events += ev
 
 
+class Sink(object):
+    """A live receiver that reads and discards (for the "live" column: the run as the extension makes
+    it, --stream through the supervisor's relay, without the cost of a host parsing what arrives)."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.addr = "127.0.0.1:%d" % self.sock.getsockname()[1]
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.read, args=(c,), daemon=True).start()
+
+    @staticmethod
+    def read(c):
+        while c.recv(1 << 16):
+            pass
+        c.close()
+
+
 def wire_bytes(name, mode):
     r = CountingReceiver()
     cmd = traced_cmd(name, mode, stream=r.addr)
@@ -162,24 +190,27 @@ def main(argv):
           "extension/CLI; site alone costs %.1f ms per interpreter here" % (
               med(pl), med(tr), med(tr) - med(pl), med(trs), med(trs) - med(pl), med(pl) - med(nosite)))
     print()
-    hdr = "%-14s %-32s %-7s %9s %9s %7s %7s %7s %6s %9s %9s %9s" % (
-        "workload", "", "mode", "plain s", "traced s", "ratio", "paired", "goal", "total", "events", "B/event", "RSS MiB")
+    hdr = "%-14s %-32s %-7s %9s %9s %7s %7s %7s %7s %6s %9s %9s %9s" % (
+        "workload", "", "mode", "plain s", "traced s", "ratio", "paired", "live", "goal", "total", "events", "B/event",
+        "RSS MiB")
     print(hdr)
+    sink = Sink()
     for name, desc, goal_default, goal_full in WORKLOADS:
         if only and name not in only:
             continue
         plain = {"prog": [], "total": [], "rss": []}
-        traced = {m: {"prog": [], "total": [], "rss": []} for m in modes}
+        traced = {m: {"prog": [], "total": [], "rss": [], "live": []} for m in modes}
         for _ in range(rounds):
             p = run(plain_cmd(name))
             plain["prog"].append(p[0]); plain["total"].append(p[1]); plain["rss"].append(p[2])
             for m in modes:
                 t = run(traced_cmd(name, m, out))
                 traced[m]["prog"].append(t[0]); traced[m]["total"].append(t[1]); traced[m]["rss"].append(t[2])
+                traced[m]["live"].append(run(traced_cmd(name, m, stream=sink.addr), {"INTERLEAVE_TOKEN": "s" * 64})[0])
         pp = statistics.median(plain["prog"])
         pt = statistics.median(plain["total"])
-        print("%-14s %-32s %-7s %9.3f %9s %7s %7s %7s %6s %9s %9s %9.1f" % (
-            name, desc, "plain", pp, "", "", "", "", "", "", "", max(plain["rss"]) / 1024.0))
+        print("%-14s %-32s %-7s %9.3f %9s %7s %7s %7s %7s %6s %9s %9s %9.1f" % (
+            name, desc, "plain", pp, "", "", "", "", "", "", "", "", max(plain["rss"]) / 1024.0))
         for m in modes:
             tp = statistics.median(traced[m]["prog"])
             tt = statistics.median(traced[m]["total"])
@@ -187,10 +218,11 @@ def main(argv):
             # lasting seconds (a plain loop's cost moves by 1.7x between them), which a ratio of
             # medians over the whole series feels and a round's pair mostly shares.
             paired = statistics.median(t / p for t, p in zip(traced[m]["prog"], plain["prog"]))
+            live = statistics.median(t / p for t, p in zip(traced[m]["live"], plain["prog"]))
             events, bpe = wire_bytes(name, m)
             goal = goal_default if m == "default" else goal_full
-            print("%-14s %-32s %-7s %9.3f %9.3f %6.2fx %6.2fx %6.1fx %5.2fx %9d %9.1f %9.1f" % (
-                "", "", m, pp, tp, tp / pp, paired, goal, tt / pt, events, bpe, max(traced[m]["rss"]) / 1024.0))
+            print("%-14s %-32s %-7s %9.3f %9.3f %6.2fx %6.2fx %6.2fx %6.1fx %5.2fx %9d %9.1f %9.1f" % (
+                "", "", m, pp, tp, tp / pp, paired, live, goal, tt / pt, events, bpe, max(traced[m]["rss"]) / 1024.0))
     print("load average at the end: %.1f" % os.getloadavg()[0])
     if os.path.exists(out):
         os.unlink(out)

@@ -11,6 +11,7 @@ import os
 import socket
 import struct
 import subprocess
+import sys
 import threading
 import unittest
 from unittest import mock
@@ -417,6 +418,29 @@ class RelayInProcess(CollectorCase):
         c, _, msgs = self.relay(hello_line() + frame({"t": "batch", "seq": 0, "ev": [(21, "b", 1, 7, 5)]}), keep=False)
         self.assertEqual(len(msgs), 1)
         self.assertEqual(c.conns[0].raw, [])
+
+
+class RelayPriority(unittest.TestCase):
+    """The relay runs below the program: a thread that calls run_below_the_program() gets a nice value
+    RELAY_NICE higher than it had, and the process's other threads keep theirs."""
+
+    @unittest.skipUnless(sys.platform.startswith("linux"), "a nice value per thread is Linux's")
+    def test_only_the_calling_thread_is_lowered(self):
+        main_before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        seen = {}
+
+        def relay_thread():
+            tid = threading.get_native_id()
+            seen["before"] = os.getpriority(os.PRIO_PROCESS, tid)
+            seen["returned"] = C.run_below_the_program()
+            seen["after"] = os.getpriority(os.PRIO_PROCESS, tid)
+
+        t = threading.Thread(target=relay_thread)
+        t.start()
+        t.join()
+        expected = min(19, seen["before"] + C.RELAY_NICE)
+        self.assertEqual((seen["returned"], seen["after"]), (expected, expected))
+        self.assertEqual(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()), main_before)
 
 
 class RelayToHost(unittest.TestCase):
