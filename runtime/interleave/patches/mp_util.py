@@ -4,6 +4,7 @@ Kept free of heavy imports: it is loaded when the program imports `os`-level or 
 """
 import functools
 import os as _os
+import struct as _struct
 import sys
 import _thread
 from time import monotonic_ns as _mono_ns
@@ -57,7 +58,7 @@ def backpressure():
 _boards = {}          # pid of the process that made it -> its board (fork children inherit the entries)
 _board_used = 0       # slots this process has handed out on its own board
 BOARD_SLOTS = 256
-_SLOT = __import__("struct").Struct("<qq")     # (corr, ts µs since the run's epoch) of the last wake-up
+_SLOT = _struct.Struct("<qq")     # (corr, ts µs since the run's epoch) of the last wake-up
 
 
 def assign_wake_slot(obj):
