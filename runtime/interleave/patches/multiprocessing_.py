@@ -76,12 +76,15 @@ def _wrap_start(orig):
         # Children the standard library starts for itself (pool workers, a manager's server) are joined
         # by it: only the program's own children can be never-joined zombies.
         user_started = mp_util.created_by_user(_TRANSPARENT)
-        if _start_method_of(self) == "forkserver":
+        method = _start_method_of(self)
+        if method == "forkserver":
             # Not around the start: the server process itself may be started here and must not take
             # the child's corr; the child reports it from _bootstrap.
             orig(self)
         else:
-            with rec.spawn_context(corr, self.name, self.daemon):
+            # A fork child reads the context from the recorder; a spawn child (a new interpreter) from
+            # the environment, set for it only.
+            with rec.spawn_context(corr, self.name, self.daemon, export=method != "fork"):
                 orig(self)
         try:
             a = {"child": self.pid, "method": _method_of(self), "name": self.name, "daemon": bool(self.daemon)}

@@ -22,7 +22,7 @@ def _fork_wrapper(orig):
             return orig()
         corr = rec.new_id()
         loc = rec.user_loc()
-        with rec.spawn_context(corr):
+        with rec.spawn_context(corr, export=False):     # a fork child reads the corr, no exec follows
             pid = orig()
         if pid:
             rec.emit("process.spawn", "i", corr=corr, loc=loc, a={"child": pid, "method": "fork"})
