@@ -129,12 +129,23 @@ def _thread_times():
     return out
 
 
+_ncores = None
+
+
+def _cores():
+    """os.cpu_count(), read once (it reads a sysfs file) and inherited by fork children."""
+    global _ncores
+    if _ncores is None:
+        _ncores = os.cpu_count() or 1
+    return _ncores
+
+
 class _Sampler(object):
     """The CPU job of the runtime thread (ticker.py): one sample per run, relative to the previous one."""
 
     def __init__(self, interval):
         self.idle_period = max(IDLE_INTERVAL, interval)
-        self.cores = os.cpu_count() or 1
+        self.cores = _cores()
         self.pid = os.getpid()
         self.last = None
         self.last_pct = {}

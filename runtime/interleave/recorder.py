@@ -663,11 +663,19 @@ def is_in_runtime():
     return _tls.busy
 
 
+_async_sigs = None
+
+
 def _async_signals():
-    import _signal
-    sync = {getattr(_signal, n) for n in ("SIGSEGV", "SIGBUS", "SIGFPE", "SIGILL", "SIGTRAP", "SIGABRT", "SIGSYS")
-            if hasattr(_signal, n)}
-    return _signal, set(_signal.valid_signals()) - sync
+    """(_signal, the signals the runtime's threads block): worked out once, inherited by fork children
+    (each starts a runtime thread before the program's code runs on)."""
+    global _async_sigs
+    if _async_sigs is None:
+        import _signal
+        sync = {getattr(_signal, n) for n in ("SIGSEGV", "SIGBUS", "SIGFPE", "SIGILL", "SIGTRAP", "SIGABRT",
+                                               "SIGSYS") if hasattr(_signal, n)}
+        _async_sigs = (_signal, frozenset(set(_signal.valid_signals()) - sync))
+    return _async_sigs
 
 
 #: Code objects of the runtime's thread functions: a thread whose outermost frame runs one of them is

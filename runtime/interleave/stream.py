@@ -62,7 +62,7 @@ def _json():
 
 
 class Stream(object):
-    def __init__(self, addr, token, name_fn):
+    def __init__(self, addr, token, name_fn, marshal=None):
         self.addr = addr
         self.token = token
         self.name_fn = name_fn
@@ -80,7 +80,8 @@ class Stream(object):
         self.encoder = None
         # Binary frames only where the receiver asked for them (the supervisor's collector, through the
         # environment it gives the program); anyone else gets v1 JSON lines.
-        self.marshal = os.environ.get(_p.ENV_WIRE_ENC) == _p.ENC_MARSHAL
+        # (A fork child's stream is told its parent's choice: the same receiver.)
+        self.marshal = os.environ.get(_p.ENV_WIRE_ENC) == _p.ENC_MARSHAL if marshal is None else marshal
         #: ident of the thread holding self.lock (see recorder.flushing_here)
         self.owner = None
         # The process this client belongs to. A fork child owns a copy of this object (and of its socket)
@@ -117,7 +118,7 @@ class Stream(object):
                     s.close()
             except Exception:
                 pass
-        child = Stream(self.addr, self.token, self.name_fn)
+        child = Stream(self.addr, self.token, self.name_fn, self.marshal)
         child.start()
         return child
 

@@ -1054,6 +1054,11 @@ def install():
     rec.counter_sources.append(_lock_counts)
     rec.live_reporters.append(report_open_holds)
     rec.on_fork_child(_after_fork_child)
+    # threading's own at-fork hook makes an RLock in every fork child, and RLock() asks who creates it:
+    # classified once here, the answer is inherited, not worked out again (a path lookup) in each child.
+    after_fork = getattr(T, "_after_fork", None)
+    if after_fork is not None and hasattr(after_fork, "__code__"):
+        rec.code_class(after_fork.__code__)
     _installed = True
 
 
