@@ -271,7 +271,11 @@ def listen_loopback():
 
 
 #: How long the supervisor waits for the program to report a signal before forwarding it (seconds).
-REPORT_WAIT = 0.1
+#: The report is written by a thread of the program, which a loaded machine may not run for a while;
+#: a copy forwarded because the report came late is a second signal (a second KeyboardInterrupt inside
+#: the first one's clean-up: seen at 0.1 s with test suites running beside). Waiting longer only delays
+#: a signal sent to the supervisor alone, and not past the program's end.
+REPORT_WAIT = 0.5
 #: A report counts for a signal the supervisor received if it was made at most this much earlier (s):
 #: a group signal reaches both at once, but either may notice it a little before the other.
 REPORT_EARLY = 0.05
