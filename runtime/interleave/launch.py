@@ -72,6 +72,7 @@ def fork_supervisor():
     try:
         pid = os.fork()
     except OSError as e:
+        setup.remove_wake_board()
         _fail("cannot start the program: %s" % e)
     if pid == 0:
         setup.become_program()

@@ -75,6 +75,11 @@ LAUNCH_SEPARATOR = "\x1f"
 #: (runtime-internal; the extension host always gets v1 JSON lines, see stream.py and collector.py).
 ENV_WIRE_ENC = "INTERLEAVE_WIRE_ENC"
 ENC_MARSHAL = "marshal"
+#: The run's wake board (runtime-internal): a file the supervisor makes for the run and removes at its
+#: end, WAKE_BOARD_SLOTS slots of (obj, corr, ts) that every process of the run may map (patches/mp_util.py).
+ENV_WAKE_BOARD = "INTERLEAVE_WAKE_BOARD"
+WAKE_BOARD_SLOTS = 4096
+WAKE_SLOT_FORMAT = "<qqq"
 #: The hello field announcing the framing (program -> supervisor) and the compression (supervisor ->
 #: extension host, protocol/wire.ts WireHello.z).
 HELLO_ENC = "enc"

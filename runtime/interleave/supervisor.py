@@ -139,6 +139,28 @@ def _signal_name(signum):
         return "SIG%d" % signum
 
 
+def make_wake_board(token):
+    """The run's wake board (protocol ENV_WAKE_BOARD, see patches/mp_util.py): an empty file of
+    WAKE_BOARD_SLOTS slots, only ours to read and write, in memory where the system has a tmpfs for it;
+    named after the run's token, so no other run's and unguessable. Returns its path, None if it cannot
+    be made (then each process links only its own wake-ups)."""
+    folder = "/dev/shm" if os.path.isdir("/dev/shm") else (os.environ.get("TMPDIR") or "/tmp")
+    path = os.path.join(folder, "interleave-%s.wake" % token[:32])
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
+    except OSError:
+        return None
+    try:
+        import _struct
+        os.ftruncate(fd, P.WAKE_BOARD_SLOTS * _struct.calcsize(P.WAKE_SLOT_FORMAT))
+    except OSError:
+        os.close(fd)
+        os.unlink(path)
+        return None
+    os.close(fd)
+    return path
+
+
 class Setup(object):
     """What the supervisor prepares before the program exists: the signal mask (blocked before any thread
     exists, so that every thread inherits it and sigwaitinfo sees all), the collector's listening socket
@@ -165,6 +187,17 @@ class Setup(object):
         os.set_blocking(self.report_r, False)
         os.set_inheritable(self.report_w, True)
         env[P.ENV_SIGNAL_FD] = str(self.report_w)
+        self.wake_board = make_wake_board(self.token)
+        if self.wake_board:
+            env[P.ENV_WAKE_BOARD] = self.wake_board
+
+    def remove_wake_board(self):
+        if self.wake_board:
+            try:
+                os.unlink(self.wake_board)
+            except OSError:
+                pass
+            self.wake_board = None
 
     def spawn(self):
         """Starts the program as a new interpreter (`python [its options] script args`). Returns its pid,
@@ -204,6 +237,7 @@ def run(o):
     setup = Setup(o)
     child = setup.spawn()
     if child is None:
+        setup.remove_wake_board()
         return 2
     ensure_bytecode()    # for the next run's processes (this one's have the bytecode or compile it)
     return supervise(setup, child)
@@ -212,6 +246,13 @@ def run(o):
 def supervise(setup, child):
     """Collects the program's events until it (and its processes) have ended, writes or relays the
     trace; returns the exit status to end with (the program's, or it re-raises the program's signal)."""
+    try:
+        return _supervise(setup, child)
+    finally:
+        setup.remove_wake_board()
+
+
+def _supervise(setup, child):
     o, signal, sigs, epoch, start_wall = setup.o, setup.signal, setup.sigs, setup.epoch, setup.start_wall
     old_mask, token, listener, report_r = setup.old_mask, setup.token, setup.listener, setup.report_r
     collector = None
@@ -249,6 +290,7 @@ def supervise(setup, child):
             _write_trace(o, collector, exit_ev, child, code, signum, wall, signal_log)
 
     if signum is not None:
+        setup.remove_wake_board()      # (this process dies of the signal next: no finally runs)
         try:
             if signum != signal.SIGKILL:
                 signal.signal(signum, signal.SIG_DFL)

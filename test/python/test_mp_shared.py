@@ -187,12 +187,11 @@ class SyncPrimitives(unittest.TestCase):
                 self.assertEqual((n["pid"], n["a"]["what"]), (kid, "condition"))
                 self.assertTrue(at(n, "NOTIFY"), n)
                 self.assertTrue(any(w["a"]["ok"] and w["ts"] + w["dur"] >= n["ts"] for w in cw), (cw, n))
-                # Under fork every wait is linked to the wake-up that ended it, whichever process woke it
-                # (the primitive's slot of shared memory); a spawn child shares none: only the waits a
-                # process's own wake-up ended are linked there.
+                # Every wait is linked to the wake-up that ended it, whichever process woke it, under
+                # fork and spawn alike (the run's wake board, mapped by every process of the run).
                 cross = [w.get("ecorr") == s["corr"], [w.get("ecorr") for w in bw] == [trip["corr"]] * 2,
                          cw[-1].get("ecorr") == n["corr"]]
-                self.assertEqual(cross, [method == "fork"] * 3, (w, s, bw, trip, cw, n))
+                self.assertEqual(cross, [True] * 3, (w, s, bw, trip, cw, n))
                 # A wait that timed out: not ok, about as long as its timeout.
                 [t] = spans(r, "sync.wait", obj=created["mp.Event"][1])
                 self.assertEqual((t["pid"], t["a"]["ok"]), (main, False))

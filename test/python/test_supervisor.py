@@ -9,7 +9,7 @@ import tempfile
 import threading
 import unittest
 
-from support import LiveReceiver, interleave_cmd, launched, runtime_env, write_program, run_plain, assert_complete
+from support import LiveReceiver, interleave_cmd, launched, runtime_env, write_program, run_plain, assert_complete, trace_script
 from interleave.chrome import read_chrome
 from interleave import protocol as P
 
@@ -291,6 +291,21 @@ class StreamTest(unittest.TestCase):
         self.assertEqual(len([ev for ev in holds if ev[1] in ("X", "b")]), 20000)
         self.assertEqual(len([ev for ev in holds if ev[1] == "b"]), len([ev for ev in holds if ev[1] == "e"]))
         self.assertLess(os.path.getsize(out), 100 * 1000 * 1000)
+
+    def test_the_runs_wake_board_is_private_and_gone_after_the_run(self):
+        # The board every process of a run maps (patches/mp_util.py): the program sees a file only its
+        # user can open; when the run is over it is removed, however the run was started.
+        prog = write_program(self, "import os, stat\n"
+                                   "p = os.environ['INTERLEAVE_WAKE_BOARD']\n"
+                                   "print(p)\n"
+                                   "print(oct(stat.S_IMODE(os.stat(p).st_mode)), os.path.getsize(p))\n")
+        for launch in (False, True):
+            with self.subTest(launch=launch):
+                r = trace_script(prog, launch=launch)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                path, info = r.stdout.splitlines()
+                self.assertEqual(info, "0o600 %d" % (4096 * 24))
+                self.assertFalse(os.path.exists(path), path)
 
     def test_wrong_token_is_rejected(self):
         from interleave.collector import Collector

@@ -515,8 +515,6 @@ def _wrap_init(orig, type_name):
                 maxsize = args[0] if args else kwargs.get("maxsize", 0)
                 if isinstance(maxsize, int) and maxsize > 0:
                     a["maxsize"] = maxsize
-                if hasattr(self, "_unfinished_tasks"):
-                    mp_util.assign_wake_slot(self)     # a JoinableQueue: its joiners may be elsewhere
                 rec.emit("chan.create", "i", obj=q, loc=rec.user_loc(), a=a)
         except Exception:
             pass
@@ -580,8 +578,8 @@ def _wrap_simple_put(orig):
 # ---- JoinableQueue.join / task_done ----------------------------------------------------------------
 # As a threading Condition's wait and notify: join() is a sync.wait (what 'join') on the queue from the
 # call to its return, recorded when it has unfinished tasks to wait for; the task_done() that finishes
-# the last one is a sync.notify (what 'task_done'), linked to the joins it ends: in any fork child
-# sharing the queue (mp_util.record_wake), else in the same process.
+# the last one is a sync.notify (what 'task_done'), linked to the joins it ends, in any process of the
+# run (mp_util.record_wake).
 def _wrap_join(orig):
     def join(self):
         q = self.__dict__.get("_il_q")
@@ -601,7 +599,7 @@ def _wrap_join(orig):
             return r
         finally:
             try:
-                corr = mp_util.woken_by(self, t0, "_il_done") if ok else 0
+                corr = mp_util.woken_by(self, q, t0, "_il_done") if ok else 0
                 rec.emit("sync.wait", "e", obj=q, corr=corr, a={"ok": ok})
             except Exception:
                 pass
@@ -611,13 +609,24 @@ def _wrap_join(orig):
 def _wrap_task_done(orig):
     def task_done(self):
         t = rec.now()      # the call, not its return: the joiners it wakes may return before it does
-        r = orig(self)     # raises ValueError when called too many times: nothing recorded then
         q = self.__dict__.get("_il_q")
+        corr = 0
+        if q and rec._active and not rec._tls.busy:
+            try:
+                # The call that finishes the last task wakes the joiners: its corr goes to the wake board
+                # before that (a joiner reads it as it returns, maybe before this call returns).
+                if self._unfinished_tasks._semlock._get_value() == 1:
+                    corr = rec.new_id()
+                    mp_util.record_wake(self, q, corr, t, "_il_done")
+            except Exception:
+                corr = 0       # (no sem_getvalue, as on macOS: written after the call, below)
+        r = orig(self)     # raises ValueError when called too many times: nothing recorded then
         if q and rec._active and not rec._tls.busy:
             try:
                 if self._unfinished_tasks._semlock._is_zero():
-                    corr = rec.new_id()
-                    mp_util.record_wake(self, corr, t, "_il_done")
+                    if not corr:
+                        corr = rec.new_id()
+                        mp_util.record_wake(self, q, corr, t, "_il_done")    # late, but for later readers
                     rec.emit("sync.notify", "i", obj=q, corr=corr, loc=rec.user_loc(), ts=t, a={"what": "task_done"})
             except Exception:
                 pass

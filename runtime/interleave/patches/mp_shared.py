@@ -13,7 +13,7 @@ import zlib
 import _thread
 
 from interleave import recorder as rec
-from interleave.patches.mp_util import assign_wake_slot, created_by_user, derived_id, record_wake, woken_by
+from interleave.patches.mp_util import created_by_user, derived_id, record_wake, woken_by
 
 _TRANSPARENT = ("multiprocessing/context.py", "multiprocessing/sharedctypes.py")
 _tls = _thread._local()
@@ -165,10 +165,8 @@ def _wrap_exit(_orig):
 # recorded when the program makes them (its own frame calls them, or Condition.wait_for does): the
 # Condition inside an Event or a JoinableQueue and the Event's own waits are machinery.
 # A wait's end is linked (corr) to the set / notify_all / trip that woke it, when that happened during
-# the wait: the waker writes its corr and time into a slot of shared memory the primitive got at
-# creation (mp_util.assign_wake_slot), the woken process reads it back. The slots live in an anonymous shared
-# mapping, so they reach fork children only: a spawn or forkserver child, or a primitive that got no
-# slot, links only wake-ups in its own process (kept in its __dict__).
+# the wait, in whichever process of the run: the waker writes its corr to the run's wake board, the
+# woken process reads it back (mp_util.record_wake / woken_by).
 _SYNC_TYPES = {"Event": "mp.Event", "Condition": "mp.Condition", "Barrier": "mp.Barrier"}
 _SYNC_FILE = "/multiprocessing/synchronize.py"
 
@@ -218,13 +216,13 @@ def _recording():
     return rec._active and not rec.is_in_runtime() and _from_user()
 
 
-def _woke(obj, corr):
-    """Remembers a set/notify_all/trip of obj, for the waits it ends (in any process sharing its slot)."""
-    record_wake(obj, corr, rec.now(), "_il_last")
+def _woke(prim, corr):
+    """Remembers a set/notify_all/trip of prim, for the waits it ends (in any process: see mp_util)."""
+    record_wake(prim, _sync_id(prim), corr, rec.now(), "_il_last")
 
 
-def _woken_by(obj, t0):
-    return woken_by(obj, t0, "_il_last")
+def _woken_by(prim, t0):
+    return woken_by(prim, _sync_id(prim), t0, "_il_last")
 
 
 def _waiters(cond):
@@ -275,7 +273,6 @@ def _wrap_sync_init(orig, type_name):
                 a = {"type": _SYNC_TYPES[type_name]}
                 if type_name == "Barrier":
                     a["value"] = self._parties
-                assign_wake_slot(self)
                 rec.emit("lock.create", "i", obj=_sync_id(self), loc=rec.user_loc(), a=a)
         except Exception:
             pass

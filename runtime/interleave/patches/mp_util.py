@@ -9,6 +9,7 @@ import sys
 import _thread
 from time import monotonic_ns as _mono_ns
 
+from interleave import protocol as P
 from interleave import recorder as rec
 
 _SIGNAMES = {}
@@ -50,61 +51,55 @@ def backpressure():
 # ---- wake-ups across processes -------------------------------------------------------------------
 # A wait on a multiprocessing primitive (Event, Condition, Barrier, JoinableQueue.join) ends in one
 # process when another sets, notifies or finishes it: the waker cannot tell the waiter its corr through
-# the primitive. So each such primitive the program makes gets a slot in a small anonymous shared
-# mapping (a "board", one per process that hands out slots, made on first need), where the waker
-# writes (corr, ts) and the woken process reads it back. Fork children inherit the mapping and the
-# primitive; spawn and forkserver children get neither (they keep the per-process fallback, an entry
-# in the primitive's __dict__, which only links wake-ups of the same process).
-_boards = {}          # pid of the process that made it -> its board (fork children inherit the entries)
-_board_used = 0       # slots this process has handed out on its own board
-BOARD_SLOTS = 256
-_SLOT = _struct.Struct("<qq")     # (corr, ts µs since the run's epoch) of the last wake-up
+# the primitive. So the waker writes (obj, corr, ts) into the run's wake board, a small file the
+# supervisor makes for the run (protocol ENV_WAKE_BOARD), and the woken process reads it back. Every
+# process of the run maps the same file (fork children inherit the mapping; spawn and forkserver
+# children, and Python programs started by subprocess, map it themselves), at the slot its obj gives:
+# the primitive's obj is the same in every process (mp_shared, mp_channels). Two primitives that share
+# a slot only lose their links (the obj is checked). Without a board (a recorder started without the
+# supervisor) a wake-up is remembered in the primitive itself, for the waits of its own process.
+_board = None     # the mapped board; False when this process has none
+_SLOT = _struct.Struct(P.WAKE_SLOT_FORMAT)
 
 
-def assign_wake_slot(obj):
-    """Gives a primitive the program made a slot on this process's board. A fork child hands out slots
-    on a board of its own, never on the one it inherited (its parent may hand out the same free slots
-    meanwhile). The primitive keeps only numbers: its __dict__ may be pickled."""
-    global _board_used
-    try:
-        pid = _os.getpid()
-        board = _boards.get(pid)
-        if board is None:
-            import mmap
-            board = _boards[pid] = mmap.mmap(-1, BOARD_SLOTS * _SLOT.size)
-            _board_used = 0
-        if _board_used < BOARD_SLOTS:
-            obj.__dict__["_il_slot"] = (pid, _board_used)
-            _board_used += 1
-    except Exception:
-        pass
+def _wake_board():
+    global _board
+    b = _board
+    if b is None:
+        b = False
+        path = _os.environ.get(P.ENV_WAKE_BOARD)
+        if path:
+            try:
+                import mmap
+                fd = _os.open(path, _os.O_RDWR | getattr(_os, "O_CLOEXEC", 0))
+                try:
+                    b = mmap.mmap(fd, P.WAKE_BOARD_SLOTS * _SLOT.size)     # shared with every mapper
+                finally:
+                    _os.close(fd)
+            except (OSError, ValueError, ImportError):
+                b = False
+        _board = b
+    return b
 
 
-def _slot_of(obj):
-    s = obj.__dict__.get("_il_slot")
-    if s is not None:
-        board = _boards.get(s[0])
-        if board is not None:
-            return board, s[1] * _SLOT.size
-    return None, 0
-
-
-def record_wake(obj, corr, ts, key):
-    """The waker's side: obj was set/notified/finished at ts (its sync.notify's corr)."""
-    board, off = _slot_of(obj)
-    if board is not None:
-        _SLOT.pack_into(board, off, corr, ts)
+def record_wake(prim, obj, corr, ts, key):
+    """The waker's side: prim (obj) was set/notified/finished at ts, by its sync.notify `corr`."""
+    b = _board if _board is not None else _wake_board()
+    if b:
+        _SLOT.pack_into(b, (obj % P.WAKE_BOARD_SLOTS) * _SLOT.size, obj, corr, ts)
     else:
-        obj.__dict__[key] = (corr, ts)
+        prim.__dict__[key] = (corr, ts)
 
 
-def woken_by(obj, t0, key):
-    """The woken side: the corr of obj's last wake-up if it happened since t0 (the wait's start), else 0."""
-    board, off = _slot_of(obj)
-    if board is not None:
-        corr, ts = _SLOT.unpack_from(board, off)
+def woken_by(prim, obj, t0, key):
+    """The woken side: the corr of prim's last wake-up if it happened since t0 (the wait's start), else 0."""
+    b = _board if _board is not None else _wake_board()
+    if b:
+        o, corr, ts = _SLOT.unpack_from(b, (obj % P.WAKE_BOARD_SLOTS) * _SLOT.size)
+        if o != obj:
+            return 0
     else:
-        last = obj.__dict__.get(key)
+        last = prim.__dict__.get(key)
         if last is None:
             return 0
         corr, ts = last
