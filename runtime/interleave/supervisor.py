@@ -139,13 +139,17 @@ def _signal_name(signum):
         return "SIG%d" % signum
 
 
+def _wake_board_folder():
+    return "/dev/shm" if os.path.isdir("/dev/shm") else (os.environ.get("TMPDIR") or "/tmp")
+
+
 def make_wake_board(token):
     """The run's wake board (protocol ENV_WAKE_BOARD, see patches/mp_util.py): an empty file of
     WAKE_BOARD_SLOTS slots, only ours to read and write, in memory where the system has a tmpfs for it;
-    named after the run's token, so no other run's and unguessable. Returns its path, None if it cannot
-    be made (then each process links only its own wake-ups)."""
-    folder = "/dev/shm" if os.path.isdir("/dev/shm") else (os.environ.get("TMPDIR") or "/tmp")
-    path = os.path.join(folder, "interleave-%s.wake" % token[:32])
+    named after this supervisor's pid (see remove_stale_wake_boards) and the run's token (no other run's,
+    and unguessable). Returns its path, None if it cannot be made (then each process links only its own
+    wake-ups)."""
+    path = os.path.join(_wake_board_folder(), "interleave-%d-%s.wake" % (os.getpid(), token[:32]))
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
     except OSError:
@@ -159,6 +163,33 @@ def make_wake_board(token):
         return None
     os.close(fd)
     return path
+
+
+def remove_stale_wake_boards():
+    """Removes the wake boards of runs whose supervisor is gone without removing its own (killed with
+    SIGKILL): the pid in the name is no longer a process. A live one (or one of another user, which we
+    may not signal) is left alone."""
+    import re
+    folder = _wake_board_folder()
+    try:
+        names = [e.name for e in os.scandir(folder) if e.name.startswith("interleave-")]
+    except OSError:
+        return
+    for name in names:
+        m = re.match(r"interleave-(\d+)-[0-9a-f]+\.wake$", name)
+        if not m or int(m.group(1)) == os.getpid():
+            continue
+        try:
+            os.kill(int(m.group(1)), 0)
+            continue
+        except ProcessLookupError:
+            pass
+        except OSError:
+            continue
+        try:
+            os.unlink(os.path.join(folder, name))
+        except OSError:
+            pass
 
 
 class Setup(object):
@@ -263,6 +294,7 @@ def _supervise(setup, child):
         collector.start()
     if o.output:
         from . import chrome  # noqa: F401  (imported while the program runs, not after it has ended)
+    remove_stale_wake_boards()      # here, while the program starts: not on its way
 
     signal_log = []
     status = _wait(child, sigs, signal, report_r, signal_log)

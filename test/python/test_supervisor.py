@@ -307,6 +307,21 @@ class StreamTest(unittest.TestCase):
                 self.assertEqual(info, "0o600 %d" % (4096 * 24))
                 self.assertFalse(os.path.exists(path), path)
 
+    def test_a_board_left_by_a_killed_supervisor_is_removed_by_the_next_run(self):
+        from interleave import supervisor
+        gone = subprocess.Popen([sys.executable, "-c", "pass"])
+        gone.wait()                 # its pid names no process now (a supervisor killed with SIGKILL)
+        folder = supervisor._wake_board_folder()
+        stale = os.path.join(folder, "interleave-%d-%s.wake" % (gone.pid, "ab" * 16))
+        alive = os.path.join(folder, "interleave-%d-%s.wake" % (os.getpid(), "cd" * 16))   # a running run's
+        for path in (stale, alive):
+            with open(path, "wb"):
+                pass
+            self.addCleanup(lambda p=path: os.path.exists(p) and os.unlink(p))
+        r = trace_script(write_program(self, "print('ok')\n"))
+        self.assertEqual((r.returncode, r.stdout.strip()), (0, "ok"), r.stderr)
+        self.assertEqual((os.path.exists(stale), os.path.exists(alive)), (False, True))
+
     def test_wrong_token_is_rejected(self):
         from interleave.collector import Collector
         c = Collector("right")
