@@ -69,19 +69,15 @@ def traced_cmd(name, mode, out=None, stream=None):
     return cmd + [os.path.join(HERE, "timed.py"), os.path.join(HERE, name + ".py")]
 
 
-class CountingReceiver(object):
-    """Accepts wire connections and counts bytes and events (what a live host would receive). Bytes are
-    counted as they cross the socket (compressed, when the hello says "z":"deflate"); events are
-    counted from the inflated lines."""
+class Sink(object):
+    """A live receiver that reads and discards (for the "live" column: the run as the extension makes
+    it, --stream through the supervisor's relay, without the cost of a host parsing what arrives)."""
 
     def __init__(self):
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(64)
         self.addr = "127.0.0.1:%d" % self.sock.getsockname()[1]
-        self.bytes = 0
-        self.events = 0
-        self.lock = threading.Lock()
         threading.Thread(target=self.accept, daemon=True).start()
 
     def accept(self):
@@ -91,6 +87,23 @@ class CountingReceiver(object):
             except OSError:
                 return
             threading.Thread(target=self.read, args=(c,), daemon=True).start()
+
+    def read(self, c):
+        while c.recv(1 << 16):
+            pass
+        c.close()
+
+
+class CountingReceiver(Sink):
+    """Accepts wire connections and counts bytes and events (what a live host would receive). Bytes are
+    counted as they cross the socket (compressed, when the hello says "z":"deflate"); events are
+    counted from the inflated lines."""
+
+    def __init__(self):
+        self.bytes = 0
+        self.events = 0
+        self.lock = threading.Lock()
+        Sink.__init__(self)
 
     def read(self, c):
         f = c.makefile("rb")
@@ -114,32 +127,6 @@ class CountingReceiver(object):
         with self.lock:
             self.bytes += n
             self.events += ev
-
-
-class Sink(object):
-    """A live receiver that reads and discards (for the "live" column: the run as the extension makes
-    it, --stream through the supervisor's relay, without the cost of a host parsing what arrives)."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.addr = "127.0.0.1:%d" % self.sock.getsockname()[1]
-        threading.Thread(target=self.accept, daemon=True).start()
-
-    def accept(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self.read, args=(c,), daemon=True).start()
-
-    @staticmethod
-    def read(c):
-        while c.recv(1 << 16):
-            pass
-        c.close()
 
 
 def wire_bytes(name, mode):

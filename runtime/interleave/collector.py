@@ -178,16 +178,21 @@ _PHASES = P.PHASES
 _NS = P.PACKED_NS
 
 
+def _unpacked(raw, epoch):
+    """A packed record's fields, times in µs since the run's epoch (records in ns, protocol.PACKED_NS,
+    converted). Raises struct.error when raw is not one."""
+    code, ph, ts, tid, obj, corr, sid, dur, aid = _unpack(raw)
+    if ph & _NS:
+        return code, ph & ~_NS, (ts - epoch) // 1000, tid, obj, corr, sid, dur // 1000, aid
+    return code, ph, ts, tid, obj, corr, sid, dur, aid
+
+
 def expand_packed(raw, args, epoch):
     """A packed record (bytes, see recorder.pack) as its wire tuple, or None when it is not one.
     args: the connection's args table (id -> dict, from the batches' "args"); epoch: the run's clock
     origin (monotonic ns), for records in ns (protocol.PACKED_NS)."""
     try:
-        code, ph, ts, tid, obj, corr, sid, dur, aid = _unpack(raw)
-        if ph & _NS:
-            ph &= ~_NS
-            ts = (ts - epoch) // 1000
-            dur //= 1000
+        code, ph, ts, tid, obj, corr, sid, dur, aid = _unpacked(raw, epoch)
         if aid:
             return (code, _PHASES[ph], ts, tid, obj, corr, sid, dur, args[aid])
         return (code, _PHASES[ph], ts, tid, obj, corr, sid, dur)
@@ -233,20 +238,7 @@ def decode_event(raw, pid, strings, args=None, epoch=0):
         a = None
     if type(ev_pid) is not int or ev_pid < 0:
         return None
-    ev = {"k": spec[0], "ph": ph, "ts": ts, "pid": ev_pid or pid, "tid": tid}
-    if obj:
-        ev["obj"] = obj
-    if corr:
-        ev["corr"] = corr
-    if loc:
-        s = strings.get(loc)
-        if s is not None:
-            ev["loc"] = s
-    if ph == "X":
-        ev["dur"] = dur
-    if a:
-        ev["a"] = a
-    return ev
+    return _event(spec[0], ph, ts, ev_pid or pid, tid, obj, corr, loc, dur, a, strings)
 
 
 def _decode_packed(raw, pid, strings, args, epoch):
@@ -255,11 +247,7 @@ def _decode_packed(raw, pid, strings, args, epoch):
     int, so only what it does not guarantee is checked: a known kind and phase, tid and dur not
     negative, an args id the connection's table has (its values are dicts, see read_table)."""
     try:
-        code, ph, ts, tid, obj, corr, loc, dur, aid = _unpack(raw)
-        if ph & _NS:
-            ph &= ~_NS
-            ts = (ts - epoch) // 1000
-            dur //= 1000
+        code, ph, ts, tid, obj, corr, loc, dur, aid = _unpacked(raw, epoch)
         ph = _PHASES[ph]
         a = args[aid] if aid else None
     except (struct.error, IndexError, KeyError, TypeError):
@@ -267,7 +255,12 @@ def _decode_packed(raw, pid, strings, args, epoch):
     spec = _KIND_PHASES.get(code)
     if spec is None or ph not in spec[1] or tid < 0 or dur < 0:
         return None
-    ev = {"k": spec[0], "ph": ph, "ts": ts, "pid": pid, "tid": tid}
+    return _event(spec[0], ph, ts, pid, tid, obj, corr, loc, dur, a, strings)
+
+
+def _event(kind, ph, ts, pid, tid, obj, corr, loc, dur, a, strings):
+    """The TraceEvent of checked fields: absent ones (0, no text for the location, empty args) left out."""
+    ev = {"k": kind, "ph": ph, "ts": ts, "pid": pid, "tid": tid}
     if obj:
         ev["obj"] = obj
     if corr:
