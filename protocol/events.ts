@@ -78,7 +78,7 @@ export const KINDS = {
   // ---- locks and synchronisation ---------------------------------------------------------------
   /** obj: the primitive. a: { type: 'Lock'|'RLock'|'Condition'|'Semaphore'|'BoundedSemaphore'|'Event'|'Barrier'|'mp.Lock'|'mp.RLock'|..., name?, value? }. */
   'lock.create': { code: 20, cat: 'lock', phases: ['i'], label: 'create' },
-  /** From request to acquisition. e a: { ok: boolean, timeout?: boolean }. */
+  /** From request to acquisition. b (or X) a: { holder?: tid of the thread that held the lock when the wait began (threading locks) }; e a: { ok: boolean, timeout?: boolean }. */
   'lock.wait': { code: 21, cat: 'lock', phases: ['b', 'e', 'X'], label: 'wait for lock' },
   /** From acquisition to release. b a: { depth? } (RLock recursion). */
   'lock.hold': { code: 22, cat: 'lock', phases: ['b', 'e', 'X'], label: 'hold lock' },

@@ -87,6 +87,7 @@ class ThreadingTraceTest(unittest.TestCase):
         w = waits[0]
         self.assertEqual(w["tid"], names["contender"])
         self.assertTrue(w["a"]["ok"])
+        self.assertEqual(w["a"]["holder"], names["holder"])     # who held it when the wait began
         self.assertGreaterEqual(w["dur"], 40000)  # it waited while the holder slept 50 ms
         holds = sorted(r.of("lock.hold", obj=lock_obj), key=lambda e: e["ts"])
         self.assertEqual([e["tid"] for e in holds], [names["holder"], names["contender"]])

@@ -101,6 +101,17 @@ export function arrowCaption(a: Arrow): string {
   return text;
 }
 
+/** An event arg as the details pane shows it: text as it is, anything else as JSON; a thread id the
+ * runtime names (a lock wait's `holder`) with its thread's lane name beside it. */
+export function argText(model: TimelineModel, ev: TraceEvent, k: string, v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (k === 'holder' && typeof v === 'number') {
+    const lane = model.lane(`${ev.pid}/${v}`);
+    if (lane) return `${v} — ${lane.name}`;
+  }
+  return JSON.stringify(v);
+}
+
 export function renderDetails(host: HTMLElement, model: TimelineModel, s: Selection | undefined, actions: PanelActions): void {
   clear(host);
   if (!s) {
@@ -132,7 +143,7 @@ export function renderDetails(host: HTMLElement, model: TimelineModel, s: Select
     }
     for (const [k, v] of Object.entries(ev.a ?? {})) {
       if (k === 'stack' || k === 'threads') continue;
-      const text = typeof v === 'string' ? v : JSON.stringify(v);
+      const text = argText(model, ev, k, v);
       // Payload previews are shown verbatim, as text, in a pre so repr() quoting stays visible.
       const cell = k === 'preview' ? el('td', {}, el('pre', { class: 'preview' }, text)) : el('td', {}, text);
       table.append(el('tr', {}, el('th', {}, k), cell));

@@ -318,19 +318,25 @@ class TracedLock(object):
         ident = _get_ident()
         t0 = _now()
         obj = self._obj
+        # Who held it as the wait began (its thread's kernel id), exactly: past its budget the holder's
+        # own hold is only counted, so the timeline could not tell from the holds.
+        holder = native_of.get(self._owner)
         if timeout is None or timeout < 0 or timeout > SPIN_MIN_TIMEOUT:
             for _ in range(SPINS):
                 _yield_gil()
                 if self._acq(False):
                     self._owner = ident
                     loc = rec.user_loc(2)
-                    _emit("lock.wait", "X", obj=obj, loc=loc, ts=t0, dur=_now() - t0, a={"ok": True})
+                    a = {"ok": True}
+                    if holder:
+                        a["holder"] = holder
+                    _emit("lock.wait", "X", obj=obj, loc=loc, ts=t0, dur=_now() - t0, a=a)
                     self._recorded_hold(ident, loc)
                     return True
             if timeout is not None and timeout >= 0:
                 timeout = max(0.0, timeout - (_now() - t0) / 1e6)
         loc = rec.user_loc(2)
-        _emit("lock.wait", "b", obj=obj, loc=loc, ts=t0)
+        _emit("lock.wait", "b", obj=obj, loc=loc, ts=t0, a={"holder": holder} if holder else None)
         dl.wait_begin(ident, self, timeout is None or timeout < 0)
         ok = False
         try:

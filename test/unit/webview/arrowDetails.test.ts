@@ -1,7 +1,7 @@
 import * as assert from 'assert';
 import type { Args } from '../../../protocol';
 import { TimelineModel } from '../../../webview/model';
-import { arrowCaption, arrowPayload, describe as describeSelection } from '../../../webview/ui/panels';
+import { argText, arrowCaption, arrowPayload, describe as describeSelection } from '../../../webview/ui/panels';
 
 describe('webview panels: an arrow in the tooltip and the details pane', () => {
   const A = 20, B = 30, CHAN = 7;
@@ -44,3 +44,19 @@ describe('webview panels: an arrow in the tooltip and the details pane', () => {
     assert.deepStrictEqual(d.eventLabels, ['from event', 'to event']);
   });
 });
+
+describe('webview panels: event args in the details pane', () => {
+  it("names a lock wait's holder by its thread, and leaves other numbers and unknown threads as they are", () => {
+    const m = new TimelineModel();
+    m.append([
+      { k: 'thread.name', ph: 'i', ts: 0, pid: 5, tid: 7, a: { name: 'worker-7' } },
+      { k: 'lock.wait', ph: 'X', ts: 10, dur: 5, pid: 5, tid: 8, obj: 3, a: { ok: true, holder: 7 } },
+    ]);
+    const wait = { k: 'lock.wait' as const, ph: 'X' as const, ts: 10, dur: 5, pid: 5, tid: 8, obj: 3 };
+    assert.strictEqual(argText(m, wait, 'holder', 7), '7 — worker-7');
+    assert.strictEqual(argText(m, wait, 'holder', 99), '99');
+    assert.strictEqual(argText(m, wait, 'ok', true), 'true');
+    assert.strictEqual(argText(m, wait, 'preview', "'x'"), "'x'");
+  });
+});
+
