@@ -177,10 +177,11 @@ def remove_stale_wake_boards():
         return
     for name in names:
         m = re.match(r"interleave-(\d+)-[0-9a-f]+\.wake$", name)
-        if not m or int(m.group(1)) == os.getpid():
+        pid = int(m.group(1)) if m else 0
+        if not pid or pid == os.getpid():
             continue
         try:
-            os.kill(int(m.group(1)), 0)
+            os.kill(pid, 0)
             continue
         except ProcessLookupError:
             pass

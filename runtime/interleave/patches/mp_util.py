@@ -84,7 +84,7 @@ def _wake_board():
 
 def record_wake(prim, obj, corr, ts, key):
     """The waker's side: prim (obj) was set/notified/finished at ts, by its sync.notify `corr`."""
-    b = _board if _board is not None else _wake_board()
+    b = _wake_board()
     if b:
         _SLOT.pack_into(b, (obj % P.WAKE_BOARD_SLOTS) * _SLOT.size, obj, corr, ts)
     else:
@@ -93,7 +93,7 @@ def record_wake(prim, obj, corr, ts, key):
 
 def woken_by(prim, obj, t0, key):
     """The woken side: the corr of prim's last wake-up if it happened since t0 (the wait's start), else 0."""
-    b = _board if _board is not None else _wake_board()
+    b = _wake_board()
     if b:
         o, corr, ts = _SLOT.unpack_from(b, (obj % P.WAKE_BOARD_SLOTS) * _SLOT.size)
         if o != obj:
