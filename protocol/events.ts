@@ -78,8 +78,8 @@ export const KINDS = {
   // ---- locks and synchronisation ---------------------------------------------------------------
   /** obj: the primitive. a: { type: 'Lock'|'RLock'|'Condition'|'Semaphore'|'BoundedSemaphore'|'Event'|'Barrier'|'mp.Lock'|'mp.RLock'|..., name?, value? }. */
   'lock.create': { code: 20, cat: 'lock', phases: ['i'], label: 'create' },
-  /** From request to acquisition. b (or X) a: { holder?: tid of the thread that held the lock when the wait began (threading locks) }; e a: { ok: boolean, timeout?: boolean }. */
-  'lock.wait': { code: 21, cat: 'lock', phases: ['b', 'e', 'X'], label: 'wait for lock' },
+  /** From request to acquisition. b (or X) a: { holder?: tid of the thread that held the lock when the wait began (threading locks) }; e a: { ok: boolean, timeout?: boolean }. corr on `e` (or X): the lock.release that let it in. */
+  'lock.wait': { code: 21, cat: 'lock', phases: ['b', 'e', 'X'], flow: { e: 'dst', X: 'dst' }, label: 'wait for lock' },
   /** From acquisition to release. b a: { depth? } (RLock recursion). */
   'lock.hold': { code: 22, cat: 'lock', phases: ['b', 'e', 'X'], label: 'hold lock' },
   /** A non-blocking acquire or a timed acquire that failed. a: { timeout? }. */
@@ -88,6 +88,8 @@ export const KINDS = {
   'sync.wait': { code: 24, cat: 'lock', phases: ['b', 'e', 'X'], flow: { e: 'dst', X: 'dst' }, label: 'wait' },
   /** Condition.notify[_all] / Event.set / last Barrier arrival / the JoinableQueue.task_done that finished the last task (what 'task_done'). a: { what, n? }. corr fans out to every woken waiter. */
   'sync.notify': { code: 25, cat: 'lock', phases: ['i'], flow: { i: 'fanout' }, label: 'notify' },
+  /** The release of a threading Lock, RLock or Semaphore that let a waiting thread in (releases nobody waited for are not recorded as such: see lock.hold). corr fans out to the lock.wait `e` (or X) of the waiter(s) it let in. a: { approx?: true } — the releaser's hold was only counted (default mode, past the budget), so the release was not timed: ts is when the waiter got the lock. */
+  'lock.release': { code: 26, cat: 'lock', phases: ['i'], flow: { i: 'fanout' }, label: 'release to waiter' },
 
   // ---- messages (queue = in-process, ipc = across processes) -----------------------------------
   /** obj: the channel. a: { type: 'queue.Queue'|'queue.LifoQueue'|'queue.PriorityQueue'|'queue.SimpleQueue'|'mp.Queue'|'mp.SimpleQueue'|'mp.JoinableQueue'|'Pipe'|'asyncio.Queue'|'os.pipe', name?, duplex?, maxsize? }. */

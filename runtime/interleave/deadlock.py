@@ -60,6 +60,14 @@ def primitives():
         return []
 
 
+def waitables():
+    """The instrumented primitives that are not locks (Semaphore, Event, Barrier, Condition...)."""
+    try:
+        return list(_waitables.values())
+    except RuntimeError:
+        return []
+
+
 def _obj_of(prim):
     return getattr(prim, "_obj", 0) or getattr(prim, "_il_obj", 0) or 0
 

@@ -51,7 +51,13 @@ class SyncPrimitivesSample(unittest.TestCase):
         self.assertEqual(len(holds), 4)
         self.assertEqual(len({h["tid"] for h in holds}), 4)
         self.assertEqual(overlap_max(holds), 2)
-        self.assertGreaterEqual(len(r.intervals("lock.wait", obj=sem)), 1)
+        waits = r.intervals("lock.wait", obj=sem)
+        self.assertGreaterEqual(len(waits), 1)
+        # each wait ends linked to the release that let the worker in, on the releasing worker's lane
+        for w in waits:
+            [rel] = [e for e in r.of("lock.release", obj=sem) if e["corr"] == w.get("ecorr")]
+            self.assertNotEqual(rel["tid"], w["tid"])
+            self.assertTrue(any(h["tid"] == rel["tid"] and abs(h["ts"] + h["dur"] - rel["ts"]) < 2000 for h in holds))
         self.assertIn("2", r.stdout)
 
     def test_event_set_releases_both_waiters(self):
@@ -138,4 +144,136 @@ class HoldRecording(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r)
         [hold] = r.of("lock.hold")   # a begin without end (the trace file closes it at the end of the run)
         self.assertTrue(hold["loc"].endswith(":%d" % self.line(EXIT_HOLDING, "# NEVER")), hold)
+        assert_complete(self, r)
+
+
+LET_IN = r"""
+import threading, time
+from interleave import deadlock
+
+lock = threading.Lock()
+go = threading.Event()
+
+def holder():
+    for _ in range(500):          # past the per-lock budget: from here on its holds are only counted
+        with lock:
+            pass
+    with lock:
+        go.wait()                 # RELEASE (the with's end lets the contender in)
+
+def contender():
+    with lock:                    # WAIT
+        pass
+
+h = threading.Thread(target=holder, name="holder"); h.start()
+while not lock.locked() or not h.is_alive():
+    time.sleep(0.001)
+c = threading.Thread(target=contender, name="contender"); c.start()
+while c.ident not in deadlock._waiting:
+    time.sleep(0.001)
+go.set()
+h.join(); c.join()
+
+# A Condition over an RLock: the woken waiter takes the lock back from the notifier (RLock._acquire_restore).
+rl = threading.RLock()
+cond = threading.Condition(rl)
+box = []
+
+def consumer():
+    with cond:
+        while not box:
+            cond.wait()           # REACQUIRE
+
+k = threading.Thread(target=consumer, name="consumer"); k.start()
+while not cond._waiters:
+    time.sleep(0.001)
+with cond:
+    box.append(1)
+    cond.notify()
+    while not rl._hw:             # until the consumer waits for the lock (the runtime's own count)
+        time.sleep(0.001)
+k.join()
+
+# Two threads in a tight loop: the holder releases many times while the other is being woken. (A short
+# switch interval makes the interpreter switch threads while one holds the lock, often.)
+import sys
+sys.setswitchinterval(0.00005)
+def loop():
+    for _ in range(20000):
+        with lock:
+            pass
+
+ts = [threading.Thread(target=loop, name="loop%d" % i) for i in range(2)]
+for t in ts: t.start()
+for t in ts: t.join()
+"""
+
+
+class ReleaseToWaiter(unittest.TestCase):
+    """A contended wait's end is linked (corr) to the lock.release that let the waiter in, recorded on
+    the releasing thread's lane, also when that thread's holds are only counted (default mode)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.r = None
+
+    def trace(self):
+        if ReleaseToWaiter.r is None:
+            from support import write_program
+            ReleaseToWaiter.r = trace_script(write_program(self, LET_IN), mode="default")
+        r = ReleaseToWaiter.r
+        self.assertEqual(r.returncode, 0, r)
+        return r
+
+    def line(self, marker):
+        return [i + 1 for i, l in enumerate(LET_IN.splitlines()) if marker in l][0]
+
+    def lock_obj(self, r, type_name):
+        return [e["obj"] for e in r.of("lock.create") if e["a"]["type"] == type_name][0]
+
+    def test_counted_holders_release_is_linked_to_the_wait(self):
+        r = self.trace()
+        names = r.threads()
+        lock = self.lock_obj(r, "Lock")
+        [wait] = [w for w in r.intervals("lock.wait", obj=lock) if w["tid"] == names["contender"]]
+        self.assertTrue(wait["loc"].endswith(":%d" % self.line("# WAIT")), wait)
+        self.assertEqual(wait["a"]["holder"], names["holder"])
+        # the holder's holds were past the budget: none of its own is recorded around the release
+        self.assertFalse([h for h in r.intervals("lock.hold", obj=lock) if h["tid"] == names["holder"]
+                          and h["ts"] > wait["ts"]])
+        [rel] = [e for e in r.of("lock.release", obj=lock) if e.get("corr") == wait.get("ecorr")]
+        self.assertEqual(rel["tid"], names["holder"])
+        # a counted hold's release is not timed (that would cost every release while a thread waits):
+        # it is placed at the wait's end, and says so
+        self.assertEqual(rel["a"], {"approx": True})
+        self.assertLessEqual(wait["ts"], rel["ts"])
+        self.assertLessEqual(rel["ts"], wait["ts"] + wait["dur"])
+
+    def test_condition_waiter_taking_the_rlock_back_is_linked_to_the_notifiers_release(self):
+        r = self.trace()
+        names = r.threads()
+        rl = self.lock_obj(r, "RLock")
+        waits = [w for w in r.intervals("lock.wait", obj=rl) if w["tid"] == names["consumer"]]
+        self.assertEqual(len(waits), 1, waits)
+        [rel] = r.of("lock.release", obj=rl)
+        self.assertEqual(rel["tid"], r.of("process.start")[0]["pid"])      # the main thread notified, then released
+        self.assertEqual(waits[0].get("ecorr", waits[0].get("corr")), rel["corr"])
+        self.assertNotIn("a", rel)      # the notifier's hold was recorded: its release is timed exactly
+
+    def test_each_release_record_belongs_to_one_wait(self):
+        # Releases nobody waits for are not recorded, and a holder that releases again and again while
+        # the waiter wakes leaves one record: the last release before the waiter got the lock.
+        r = self.trace()
+        names = r.threads()
+        lock = self.lock_obj(r, "Lock")
+        loopers = {names["loop0"], names["loop1"]}
+        waits = [w for w in r.intervals("lock.wait", obj=lock) if w["tid"] in loopers]
+        ends = [w.get("ecorr", w.get("corr")) for w in waits]
+        self.assertTrue(any(ends), waits)
+        rels = [e for e in r.of("lock.release", obj=lock) if e["tid"] in loopers]
+        self.assertEqual(sorted(e["corr"] for e in rels), sorted(c for c in ends if c))
+        for e in rels:
+            [w] = [w for w in waits if w.get("ecorr", w.get("corr")) == e["corr"]]
+            self.assertNotEqual(e["tid"], w["tid"])
+            self.assertLessEqual(e["ts"], w["ts"] + w["dur"])
         assert_complete(self, r)

@@ -82,7 +82,7 @@ class ThreadingTraceTest(unittest.TestCase):
         r = self.trace()
         names = r.threads()
         lock_obj = [e for e in r.of("lock.create") if e["a"]["type"] == "Lock"][0]["obj"]
-        waits = [e for e in r.of("lock.wait", obj=lock_obj)]
+        waits = r.intervals("lock.wait", obj=lock_obj)
         self.assertEqual(len(waits), 1, waits)
         w = waits[0]
         self.assertEqual(w["tid"], names["contender"])
@@ -94,6 +94,12 @@ class ThreadingTraceTest(unittest.TestCase):
         # the contender's hold starts when its wait ends, after the holder's hold ended
         self.assertGreaterEqual(holds[1]["ts"], holds[0]["ts"] + holds[0]["dur"])
         self.assertAlmostEqual(holds[1]["ts"], w["ts"] + w["dur"], delta=1000)
+        # the holder's release let the contender in: one lock.release on the holder's lane, linked to the wait's end
+        [let_in] = r.of("lock.release", obj=lock_obj)
+        self.assertEqual(let_in["tid"], names["holder"])
+        self.assertEqual(w["ecorr"], let_in["corr"])
+        self.assertNotIn("a", let_in)       # timed exactly (not a.approx): the holder's hold was recorded
+        self.assertAlmostEqual(let_in["ts"], holds[0]["ts"] + holds[0]["dur"], delta=1000)
         line = [i for i, text in enumerate(PROGRAM.split("\n"), 1) if text == "    with lock:"][1]
         self.assertTrue(w["loc"].endswith(":%d" % line), w["loc"])
         assert_complete(self, r)

@@ -68,7 +68,7 @@ export function tickGroup(k: Kind): number {
   switch (k) {
     case 'msg.send': case 'msg.recv': return 0;
     case 'exception': case 'lock.fail': return 1;
-    case 'sync.notify': return 2;
+    case 'sync.notify': case 'lock.release': return 2;
     case 'pool.submit': case 'pool.result': return 3;
     case 'shared.write': return 4;
     case 'shared.read': return 5;
@@ -78,7 +78,7 @@ export function tickGroup(k: Kind): number {
 
 /** Instants worth a tick on their lane (definitions like lock.create only name things). */
 export const DRAWN_INSTANTS: ReadonlySet<Kind> = new Set<Kind>([
-  'msg.send', 'msg.recv', 'exception', 'lock.fail', 'sync.notify', 'pool.submit', 'pool.result',
+  'msg.send', 'msg.recv', 'exception', 'lock.fail', 'sync.notify', 'lock.release', 'pool.submit', 'pool.result',
   'shared.read', 'shared.write', 'process.signal', 'process.spawn', 'thread.spawn', 'async.spawn',
   'greenlet.switch', 'local.bind', 'generic.instant', 'deadlock', 'lock.inversion', 'pool.op',
 ]);
@@ -86,7 +86,7 @@ export const DRAWN_INSTANTS: ReadonlySet<Kind> = new Set<Kind>([
 /** Instants the bounded model may fold into density counts once the event budget is spent. */
 export const FOLDABLE: ReadonlySet<Kind> = new Set<Kind>([
   'lock.wait', 'lock.hold', 'msg.send', 'msg.recv', 'shared.read', 'shared.write', 'async.step',
-  'generic.slice', 'generic.instant', 'local.bind', 'greenlet.switch', 'lock.fail',
+  'generic.slice', 'generic.instant', 'local.bind', 'greenlet.switch', 'lock.fail', 'lock.release',
 ]);
 
 /** Arrow kind from the source event's kind. */
@@ -96,14 +96,14 @@ export function arrowKind(from: Kind): ArrowKind {
     case 'pool.submit': case 'pool.task': return 'task';
     case 'thread.spawn': case 'process.spawn': case 'async.spawn': return 'spawn';
     case 'thread.run': case 'process.exit': return 'join';
-    case 'sync.notify': return 'wake';
+    case 'sync.notify': case 'lock.release': return 'wake';
     default: return 'flow';
   }
 }
 
 /** Kinds whose `obj` is a lock-like primitive (coloured per lock, summarised per lock). */
 export function isLockKind(k: Kind): boolean {
-  return k === 'lock.wait' || k === 'lock.hold' || k === 'lock.fail' || k === 'lock.create' || k === 'sync.wait';
+  return k === 'lock.wait' || k === 'lock.hold' || k === 'lock.fail' || k === 'lock.create' || k === 'sync.wait' || k === 'lock.release';
 }
 
 /** Per-kind flags, so folding an event in costs one property lookup rather than a set lookup per rule. */

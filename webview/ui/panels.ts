@@ -109,6 +109,9 @@ export function argText(model: TimelineModel, ev: TraceEvent, k: string, v: unkn
     const lane = model.lane(`${ev.pid}/${v}`);
     if (lane) return `${v} — ${lane.name}`;
   }
+  if (k === 'approx' && v === true && ev.k === 'lock.release') {
+    return 'yes — the releasing hold was only counted, so this is when the waiter got the lock';
+  }
   return JSON.stringify(v);
 }
 

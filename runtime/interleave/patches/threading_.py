@@ -108,6 +108,44 @@ def _yield_gil():
 #: began the next in between) reports that next hold live with its own data, never another hold's.
 HOLD_LIVE_US = 20000
 
+#: Who let a waiter in. A thread that waits for a lock registers (_await_handoff); while one is
+#: registered, a recorded hold's release notes when and by which thread it happened (the recorded path
+#: is already the slow one). The waiter, once it has the lock, records the release that let it in as a
+#: lock.release sharing a corr with its wait's end: the timeline draws the arrow from the releasing
+#: thread to the waiter. The waiter records it, not the releaser: only the last release before the
+#: acquisition let it in.
+#: Counted holds (default mode, past the budget) keep their release untouched: in a tight loop the
+#: holder releases thousands of times while the other thread waits (half of all releases in
+#: bench/runtime/lock_loop.py), and a note on each cost that loop about 10 %. The waiter tells from the
+#: counted run (_run_tid, _run: see _new_run) whether a counted hold came after the last noted
+#: release; if so, its thread let the waiter in, at a time only known to be before the waiter got the
+#: lock: the release is recorded at the wait's end, marked a.approx.
+_hmx = _raw_lock()      # guards the waiter counts (taken by waiters only: the slow path)
+
+
+def _let_in(prim, obj, since, hts, hby, memo_attr, approx=False):
+    """The corr linking a waiter's wait end to the release that let it in: the release at hts
+    (monotonic ns) by the thread of ident hby, if it came after `since`, the wait's start. Records that
+    release once (approx: its time is the waiter's acquisition, see above); 0 if there was none to link
+    (a release that raced with the waiter's registration). Never raises."""
+    try:
+        tid = native_of.get(hby)
+        if hts < since or not tid:
+            return 0
+        memo = getattr(prim, memo_attr)
+        if memo and memo[0] == hts:
+            return memo[1]      # one release can let several waiters in (Semaphore.release(n)): shared
+        corr = _new_id()
+        setattr(prim, memo_attr, (hts, corr))
+        _emit("lock.release", "i", obj=obj, corr=corr, ts=(hts - _EPOCH) // 1000, tid=tid,
+              a=_APPROX if approx else None)
+        return corr
+    except Exception:
+        return 0
+
+
+_APPROX = {"approx": True}
+
 
 def report_open_holds(final=False):
     """Called by the flusher (and at exit, final=True): emits the begin of every recorded hold that has
@@ -193,7 +231,7 @@ def _new_for(cls_ref, plain_args=None):
 class TracedLock(object):
     """A user Lock: the same behaviour as _thread.lock, with wait and hold recorded."""
     __slots__ = ("_lk", "_acq", "_rel", "_obj", "_owner", "_rec", "_bud", "_cnt", "_run_tid", "_run", "_ver",
-                 "_otid", "_tok", "__weakref__")
+                 "_otid", "_tok", "_hw", "_hts", "_hby", "_hrun", "_hcorr", "__weakref__")
     _type = "Lock"
 
     def __init__(self, lk=None):
@@ -211,6 +249,11 @@ class TracedLock(object):
         self._ver = 0
         self._otid = 0
         self._tok = []
+        self._hw = 0            # threads waiting for it (see _await_handoff)
+        self._hts = 0           # the last release noted for them: monotonic ns, thread ident,
+        self._hby = 0           # and the counted run as it was then
+        self._hrun = None
+        self._hcorr = None      # (hts, corr) of the last release recorded (see _let_in)
         _emit("lock.create", "i", obj=self._obj, loc=rec.user_loc(2), a={"type": self._type})
         dl.register(self)
 
@@ -314,10 +357,36 @@ class TracedLock(object):
             _emit_span(_HOLD, (t0 - _EPOCH) // 1000, tid, self._obj, loc)
         dl.released(owner, self)
 
+    def _await_handoff(self):
+        """A thread starts waiting for the lock: recorded releases are noted from now on (see _hmx).
+        Returns the wait's start (monotonic ns) for _handed."""
+        since = _mono_ns()      # before the count: every release that sees it is later
+        with _hmx:
+            self._hw += 1
+        return since
+
+    def _handed(self, since, ok):
+        """The waiter stops waiting (ok: it has the lock): the corr of the release that let it in, or 0."""
+        with _hmx:
+            self._hw -= 1
+        if not ok:
+            return 0
+        if self._hrun != (self._run_tid, self._run):
+            # A counted hold came after the last noted release: its thread let the waiter in (see _hmx).
+            return _let_in(self, self._obj, since, _mono_ns(), self._run_tid, "_hcorr", True)
+        return _let_in(self, self._obj, since, self._hts, self._hby, "_hcorr")
+
+    def _note_release(self, ident):
+        """A recorded release while a thread waits (see _hmx)."""
+        self._hby = ident
+        self._hts = _mono_ns()
+        self._hrun = (self._run_tid, self._run)
+
     def _contended(self, timeout):
         ident = _get_ident()
         t0 = _now()
         obj = self._obj
+        since = self._await_handoff()
         # Who held it as the wait began (its thread's kernel id), exactly: past its budget the holder's
         # own hold is only counted, so the timeline could not tell from the holds.
         holder = native_of.get(self._owner)
@@ -330,7 +399,8 @@ class TracedLock(object):
                     a = {"ok": True}
                     if holder:
                         a["holder"] = holder
-                    _emit("lock.wait", "X", obj=obj, loc=loc, ts=t0, dur=_now() - t0, a=a)
+                    corr = self._handed(since, True)
+                    _emit("lock.wait", "X", obj=obj, corr=corr, loc=loc, ts=t0, dur=_now() - t0, a=a)
                     self._recorded_hold(ident, loc)
                     return True
             if timeout is not None and timeout >= 0:
@@ -346,7 +416,8 @@ class TracedLock(object):
             a = {"ok": ok}
             if not ok and timeout is not None and timeout >= 0:
                 a["timeout"] = True
-            _emit("lock.wait", "e", obj=obj, a=a)
+            corr = self._handed(since, ok)
+            _emit("lock.wait", "e", obj=obj, corr=corr, a=a)
         if ok:
             self._owner = ident
             self._recorded_hold(ident, loc)
@@ -367,6 +438,8 @@ class TracedLock(object):
         owner = self._owner
         # _claim_hold, inlined: this is every recorded hold's end.
         self._rec = False
+        if self._hw:
+            self._note_release(_get_ident())    # (a Lock may be released by another thread than its owner)
         tok = self._tok
         try:
             t0, tid, loc = tok.pop()
@@ -416,6 +489,8 @@ class TracedLock(object):
         self._owner = None
         self._rec = False
         self._tok = []
+        self._hw = self._hts = self._hby = 0
+        self._hrun = self._hcorr = None
 
     def counts(self):
         """[(thread ident, counted holds so far)], the current run included (see _new_run)."""
@@ -558,6 +633,8 @@ class TracedRLock(TracedLock):
     def _release_save(self):
         owner = self._owner
         claimed = self._claim_hold() if self._rec else None
+        if self._hw:
+            self._note_release(owner)     # a thread waits for it (see _hmx)
         tid = self._otid
         state = self._lk._release_save()
         depth = self._depth
@@ -575,14 +652,20 @@ class TracedRLock(TracedLock):
     def _acquire_restore(self, saved):
         state, depth = saved
         t0 = _now()
-        self._lk._acquire_restore(state)
+        since = self._await_handoff()
+        try:
+            self._lk._acquire_restore(state)
+        except BaseException:
+            self._handed(since, False)
+            raise
         t1 = _now()
         ident = _get_ident()
         self._owner = ident
         self._depth = depth
         self._nested = [False] * (depth - 1)
+        corr = self._handed(since, t1 - t0 > 20)
         if t1 - t0 > 20:
-            _emit("lock.wait", "X", obj=self._obj, ts=t0, dur=t1 - t0, a={"ok": True})
+            _emit("lock.wait", "X", obj=self._obj, corr=corr, ts=t0, dur=t1 - t0, a={"ok": True})
         self._recorded_hold(ident, None)
 
     def _recursion_count(self):
@@ -712,6 +795,8 @@ def _make_semaphore_class(base, type_name):
                 self._il_obj = _new_id()
                 self._il_holds = {}
                 self._il_bud = _budget0()
+                self._il_hw = self._il_hts = self._il_hby = 0     # see _hmx
+                self._il_hcorr = None
                 _emit("lock.create", "i", obj=self._il_obj, loc=rec.user_loc(1), a={"type": type_name, "value": value})
                 dl.register_waitable(self)
 
@@ -732,16 +817,22 @@ def _make_semaphore_class(base, type_name):
             ident = _get_ident()
             loc = rec.user_loc(1)
             _emit("lock.wait", "b", obj=obj, loc=loc)
+            since = _mono_ns()
+            with _hmx:
+                self._il_hw += 1       # its releases are noted from now on (see _hmx)
             dl.wait_begin(ident, self, timeout is None)
             ok = False
             try:
                 ok = _sliced_wait(lambda t: base.acquire(self, True, t), timeout)
             finally:
                 dl.wait_end(ident)
+                with _hmx:
+                    self._il_hw -= 1
                 a = {"ok": bool(ok)}
                 if not ok:
                     a["timeout"] = True
-                _emit("lock.wait", "e", obj=obj, a=a)
+                corr = _let_in(self, obj, since, self._il_hts, self._il_hby, "_il_hcorr") if ok else 0
+                _emit("lock.wait", "e", obj=obj, corr=corr, a=a)
             if ok:
                 self._il_hold(loc)
             else:
@@ -758,6 +849,12 @@ def _make_semaphore_class(base, type_name):
 
         def release(self, n=1):
             obj = self._il_obj
+            if obj and self._il_hw:
+                # A thread waits (see _hmx). Noted before the release wakes it; under the
+                # semaphore's own lock, so two releases' notes cannot mix.
+                with self._cond:
+                    self._il_hby = _get_ident()
+                    self._il_hts = _mono_ns()
             r = base.release(self, n)
             if obj:
                 h = self._il_holds
@@ -1074,9 +1171,16 @@ def _after_fork_child():
     _main_ident = _get_ident()
     native_of.clear()
     native_of[_main_ident] = _get_native_id()
+    global _hmx
+    _hmx = _raw_lock()     # (another thread may have held it at the fork)
     for prim in dl.primitives():
         if isinstance(prim, TracedLock):
             prim._reset_counts()
+            # The threads that waited for it are gone with the fork.
+            prim._hw = 0
+    for prim in dl.waitables():
+        if getattr(prim, "_il_hw", 0):
+            prim._il_hw = 0
 
 
 def _lock_counts():

@@ -58,5 +58,12 @@ describe('webview panels: event args in the details pane', () => {
     assert.strictEqual(argText(m, wait, 'ok', true), 'true');
     assert.strictEqual(argText(m, wait, 'preview', "'x'"), "'x'");
   });
+
+  it('says what an untimed release (a.approx) stands for', () => {
+    const m = new TimelineModel();
+    const rel = { k: 'lock.release' as const, ph: 'i' as const, ts: 15, pid: 5, tid: 7, obj: 3, corr: 4 };
+    assert.match(argText(m, rel, 'approx', true), /only counted.*when the waiter got the lock/);
+    assert.strictEqual(argText(m, { ...rel, k: 'lock.fail' }, 'approx', true), 'true');
+  });
 });
 

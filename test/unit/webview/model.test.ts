@@ -221,6 +221,21 @@ describe('webview model: arrows and markers', () => {
     assert.deepStrictEqual(kinds, [`join:${P}/5->${P}/${P}`, `spawn:${P}/${P}->${P}/5`, `wake:${P}/${P}->${P}/5`, `wake:${P}/${P}->${P}/6`]);
   });
 
+  it('draws a wake arrow from the release that let a waiter in to the end of its lock wait (b/e or one X)', () => {
+    const m = new TimelineModel();
+    m.append([
+      ev({ k: 'lock.wait', ph: 'b', ts: 10, tid: 5, obj: 8, a: { holder: 6 } }),
+      ev({ k: 'lock.release', ph: 'i', ts: 30, tid: 6, obj: 8, corr: 4 }),
+      ev({ k: 'lock.wait', ph: 'e', ts: 32, tid: 5, obj: 8, corr: 4, a: { ok: true } }),
+      // a short wait is recorded whole, when it ends: its corr belongs to its end
+      ev({ k: 'lock.release', ph: 'i', ts: 50, tid: 5, obj: 8, corr: 9 }),
+      ev({ k: 'lock.wait', ph: 'X', ts: 40, dur: 11, tid: 6, obj: 8, corr: 9, a: { ok: true } }),
+    ]);
+    const arrows = m.arrows.spans.items.filter((a) => a.alive)
+      .map((a) => `${a.kind}:${a.fromLane}@${a.from.ts}->${a.toLane}@${a.to.ts}`).sort();
+    assert.deepStrictEqual(arrows, [`wake:${P}/5@50->${P}/6@51`, `wake:${P}/6@30->${P}/5@32`]);
+  });
+
   it('links a pool task recorded as one X (as the runtime records a short task) from its submit and to its result', () => {
     const m = new TimelineModel();
     m.append([
