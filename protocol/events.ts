@@ -88,7 +88,7 @@ export const KINDS = {
   'sync.wait': { code: 24, cat: 'lock', phases: ['b', 'e', 'X'], flow: { e: 'dst', X: 'dst' }, label: 'wait' },
   /** Condition.notify[_all] / Event.set / last Barrier arrival / the JoinableQueue.task_done that finished the last task (what 'task_done'). a: { what, n? }. corr fans out to every woken waiter. */
   'sync.notify': { code: 25, cat: 'lock', phases: ['i'], flow: { i: 'fanout' }, label: 'notify' },
-  /** The release of a threading Lock, RLock or Semaphore that let a waiting thread in (releases nobody waited for are not recorded as such: see lock.hold). corr fans out to the lock.wait `e` (or X) of the waiter(s) it let in. a: { approx?: true } — the releaser's hold was only counted (default mode, past the budget), so the release was not timed: ts is when the waiter got the lock. */
+  /** The release of a threading Lock, RLock or Semaphore, or of a multiprocessing lock (Lock, RLock, Semaphore, a Value's lock: then maybe in another process than the waiter), that let a waiting thread in (releases nobody waited for are not recorded as such: see lock.hold). corr fans out to the lock.wait `e` (or X) of the waiter(s) it let in. a: { approx?: true } — the releaser's hold was only counted (default mode, past the budget), so the release was not timed: ts is when the waiter got the lock. */
   'lock.release': { code: 26, cat: 'lock', phases: ['i'], flow: { i: 'fanout' }, label: 'release to waiter' },
 
   // ---- messages (queue = in-process, ipc = across processes) -----------------------------------

@@ -76,10 +76,12 @@ LAUNCH_SEPARATOR = "\x1f"
 ENV_WIRE_ENC = "INTERLEAVE_WIRE_ENC"
 ENC_MARSHAL = "marshal"
 #: The run's wake board (runtime-internal): a file the supervisor makes for the run and removes at its
-#: end, WAKE_BOARD_SLOTS slots of (obj, corr, ts) that every process of the run may map (patches/mp_util.py).
+#: end, WAKE_BOARD_SLOTS slots of (obj, corr, ts) that every process of the run may map, then as many
+#: lock slots of (waiters, obj, ts, pid, tid): see patches/mp_util.py.
 ENV_WAKE_BOARD = "INTERLEAVE_WAKE_BOARD"
 WAKE_BOARD_SLOTS = 4096
 WAKE_SLOT_FORMAT = "<qqq"
+LOCK_SLOT_FORMAT = "<qqqqq"
 #: The hello field announcing the framing (program -> supervisor) and the compression (supervisor ->
 #: extension host, protocol/wire.ts WireHello.z).
 HELLO_ENC = "enc"

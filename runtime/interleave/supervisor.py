@@ -156,7 +156,8 @@ def make_wake_board(token):
         return None
     try:
         import _struct
-        os.ftruncate(fd, P.WAKE_BOARD_SLOTS * _struct.calcsize(P.WAKE_SLOT_FORMAT))
+        os.ftruncate(fd, P.WAKE_BOARD_SLOTS * (_struct.calcsize(P.WAKE_SLOT_FORMAT) +
+                                               _struct.calcsize(P.LOCK_SLOT_FORMAT)))
     except OSError:
         os.close(fd)
         os.unlink(path)

@@ -85,6 +85,62 @@ class ContendedLock(unittest.TestCase):
                 self.assertGreaterEqual(timed_out[0]["dur"], 40000)
 
 
+LET_IN = r'''
+import multiprocessing as mp, time
+from interleave.patches import mp_util
+
+def hold(lock, started, go):
+    with lock:
+        started.set()
+        go.wait()
+    # RELEASE (the with's end)
+
+def wait(lock):
+    with lock:          # WAIT
+        pass
+
+if __name__ == "__main__":
+    lock = mp.Lock()
+    started, go = mp.Event(), mp.Event()
+    holder = mp.Process(target=hold, args=(lock, started, go), name="holder")
+    holder.start()
+    started.wait()
+    waiter = mp.Process(target=wait, args=(lock,), name="waiter")
+    waiter.start()
+    board, slot = mp_util.lock_slot(lock._il_lock)
+    while not board[slot]:      # until the waiter has counted itself in (the runtime's own count)
+        time.sleep(0.001)
+    go.set()
+    holder.join(); waiter.join()
+'''
+
+
+class LockLetIn(unittest.TestCase):
+    """The release that let a waiter in is linked to its wait's end when the two are in different
+    processes, as for threading locks (the run's wake board carries the release's time and thread)."""
+
+    def test_release_in_one_process_links_to_the_wait_it_ended_in_another(self):
+        for method in ("fork", "spawn"):
+            with self.subTest(method=method):
+                r = run_with_method(self, write_program(self, LET_IN), method)
+                self.assertEqual(r.returncode, 0, r)
+                main = program_pid(r)
+                kids = {e["a"]["name"]: e["pid"] for e in r.of("process.start") if e["pid"] != main}
+                [obj] = [e["obj"] for e in r.of("lock.create", type="mp.Lock")]
+                [w] = [w for w in spans(r, "lock.wait", obj=obj) if w["pid"] == kids["waiter"]]
+                self.assertTrue(w["a"]["ok"])
+                self.assertTrue(w["loc"].endswith("prog.py:%d" % line_of(LET_IN, "WAIT")), w)
+                [rel] = r.of("lock.release", obj=obj)
+                self.assertEqual((rel["pid"], rel["tid"]), (kids["holder"], kids["holder"]))
+                self.assertEqual(w.get("ecorr"), rel["corr"])
+                # the release is when the holder's hold ended, within the waiter's wait
+                [h] = [h for h in spans(r, "lock.hold", obj=obj) if h["pid"] == kids["holder"]]
+                self.assertAlmostEqual(rel["ts"], h["ts"] + h["dur"], delta=2000)
+                self.assertLessEqual(w["ts"], rel["ts"])
+                self.assertLessEqual(rel["ts"], w["ts"] + w["dur"])
+                assert_complete(self, r)
+
+
 class ManagerSample(unittest.TestCase):
     def test_proxy_calls(self):
         r = trace_script(require_sample(self, "mp_manager.py"))

@@ -14,6 +14,7 @@ import _thread
 
 from interleave import recorder as rec
 from interleave.patches.mp_util import created_by_user, derived_id, record_wake, woken_by
+from interleave.patches import mp_util
 
 _TRANSPARENT = ("multiprocessing/context.py", "multiprocessing/sharedctypes.py")
 _tls = _thread._local()
@@ -21,6 +22,9 @@ _get_tid = _thread.get_native_id
 _LOCK_TYPES = {"Lock": "mp.Lock", "RLock": "mp.RLock", "Semaphore": "mp.Semaphore",
                "BoundedSemaphore": "mp.BoundedSemaphore"}
 _MARK = "-il"
+_mono_ns = __import__("time").monotonic_ns
+_EPOCH = rec._EPOCH
+_NOTE = __import__("struct").Struct("<qqqq")     # a lock slot after its waiter count: obj, ts, pid, tid
 
 
 def _id_from_name(name):
@@ -35,6 +39,10 @@ def _instrument(lock, obj):
     c_release = sl.release
     holds = {}     # tid -> stack of (individually recorded?, t0)
     is_rlock = type(lock).__name__ == "RLock"
+    # Its slot on the run's wake board, for who let a waiter in (mp_util.lock_let_in): mapped now, so a
+    # release reads one byte. A fork child keeps the mapping; a spawn child instruments its own copy.
+    board, slot = mp_util.lock_slot(obj)
+    note_at = slot + 8
 
     def acquire(block=True, timeout=None):
         if not rec._active or rec.is_in_runtime():
@@ -52,18 +60,44 @@ def _instrument(lock, obj):
             rec.emit("lock.fail", "i", obj=obj, loc=loc)
             return False
         rec.emit("lock.wait", "b", obj=obj, loc=loc)
+        since = _mono_ns()      # before counting in: every release that sees the count is later
+        if board:
+            mp_util.count_waiter(board, slot, 1)
         ok = False
         try:
             ok = c_acquire(block, timeout)
         finally:
-            rec.emit("lock.wait", "e", obj=obj, a={"ok": bool(ok), "timeout": not ok} if not ok else {"ok": True})
+            corr = _let_in(obj, since, ok) if board else 0
+            rec.emit("lock.wait", "e", obj=obj, corr=corr,
+                     a={"ok": bool(ok), "timeout": not ok} if not ok else {"ok": True})
         if ok:
             t0 = rec.now()
             rec.emit("lock.hold", "b", obj=obj, loc=loc, ts=t0)
             holds.setdefault(_get_tid(), []).append((True, t0))
         return ok
 
+    def _let_in(obj, since, ok):
+        """The waiter stops waiting (ok: with the lock): the corr of the release that let it in
+        (recorded here, on the releaser's lane, whatever its process), or 0. Never raises."""
+        try:
+            mp_util.count_waiter(board, slot, -1)
+            note = mp_util.lock_let_in(board, slot, obj, since) if ok else None
+        except Exception:
+            return 0
+        if note is None:
+            return 0
+        ts, pid, tid = note
+        corr = rec.new_id()
+        rec.emit("lock.release", "i", obj=obj, corr=corr, ts=(ts - _EPOCH) // 1000, pid=pid, tid=tid)
+        return corr
+
     def release():
+        if board and board[slot]:
+            # A waiter is counted in: note this release for it, before the release can wake it.
+            try:
+                _NOTE.pack_into(board, note_at, obj, _mono_ns(), rec._pid, _get_tid())
+            except Exception:
+                pass
         c_release()
         try:
             if not rec._active:

@@ -60,6 +60,9 @@ def backpressure():
 # supervisor) a wake-up is remembered in the primitive itself, for the waits of its own process.
 _board = None     # the mapped board; False when this process has none
 _SLOT = _struct.Struct(P.WAKE_SLOT_FORMAT)
+_LOCK_SLOT = _struct.Struct(P.LOCK_SLOT_FORMAT)
+_LOCKS_AT = P.WAKE_BOARD_SLOTS * _SLOT.size        # where the lock slots begin
+_COUNT = _struct.Struct("<q")
 
 
 def _wake_board():
@@ -73,7 +76,7 @@ def _wake_board():
                 import mmap
                 fd = _os.open(path, _os.O_RDWR | getattr(_os, "O_CLOEXEC", 0))
                 try:
-                    b = mmap.mmap(fd, P.WAKE_BOARD_SLOTS * _SLOT.size)     # shared with every mapper
+                    b = mmap.mmap(fd, _LOCKS_AT + P.WAKE_BOARD_SLOTS * _LOCK_SLOT.size)   # shared with every mapper
                 finally:
                     _os.close(fd)
             except (OSError, ValueError, ImportError):
@@ -104,6 +107,36 @@ def woken_by(prim, obj, t0, key):
             return 0
         corr, ts = last
     return corr if ts >= t0 else 0
+
+
+# ---- who let a waiter in, across processes -------------------------------------------------------
+# A multiprocessing lock's waiter and the release that lets it in may be in different processes. As for
+# threading locks (threading_.py _hmx), the waiter records that release itself, from a note the
+# releaser leaves while a waiter is counted in: here in the board's lock slot of the lock's obj,
+# (waiters, obj, ts, pid, tid). A release reads one byte of the count (about 50 ns); only while it is
+# not zero does it write its note. The count is not updated atomically across processes: two waiters
+# counting themselves in at the same moment can lose one update, which at worst costs a link (a count
+# left too low) or a few notes nobody reads (too high; it never goes below zero).
+def lock_slot(obj):
+    """(the mapped board, the offset of obj's lock slot), or (None, 0) without a board."""
+    b = _wake_board()
+    if not b:
+        return None, 0
+    return b, _LOCKS_AT + (obj % P.WAKE_BOARD_SLOTS) * _LOCK_SLOT.size
+
+
+def count_waiter(b, off, delta):
+    n = _COUNT.unpack_from(b, off)[0] + delta
+    _COUNT.pack_into(b, off, n if n > 0 else 0)
+
+
+def lock_let_in(b, off, obj, since):
+    """The waiter has the lock: (ts, pid, tid) of the release noted in its slot since `since` (the wait's
+    start, monotonic ns), else None."""
+    _n, o, ts, pid, tid = _LOCK_SLOT.unpack_from(b, off)
+    if o != obj or ts < since or not pid:
+        return None
+    return ts, pid, tid
 
 
 class Patches(object):
