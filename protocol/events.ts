@@ -76,7 +76,7 @@ export const KINDS = {
   'exception': { code: 15, cat: 'thread', phases: ['i'], label: 'exception' },
 
   // ---- locks and synchronisation ---------------------------------------------------------------
-  /** obj: the primitive. a: { type: 'Lock'|'RLock'|'Condition'|'Semaphore'|'BoundedSemaphore'|'Event'|'Barrier'|'mp.Lock'|'mp.RLock'|..., name?, value? }. */
+  /** obj: the primitive. a: { type: 'Lock'|'RLock'|'Condition'|'Semaphore'|'BoundedSemaphore'|'Event'|'Barrier'|'mp.Lock'|'mp.RLock'|'asyncio.Lock'|'asyncio.Event'|..., name?, value?, task? }. */
   'lock.create': { code: 20, cat: 'lock', phases: ['i'], label: 'create' },
   /** From request to acquisition. b (or X) a: { holder?: tid of the thread that held the lock when the wait began (threading locks) }; e a: { ok: boolean, timeout?: boolean }. corr on `e` (or X): the lock.release that let it in. */
   'lock.wait': { code: 21, cat: 'lock', phases: ['b', 'e', 'X'], flow: { e: 'dst', X: 'dst' }, label: 'wait for lock' },
@@ -86,9 +86,9 @@ export const KINDS = {
   'lock.fail': { code: 23, cat: 'lock', phases: ['i'], label: 'acquire failed' },
   /** Condition.wait / Event.wait / Barrier.wait (threading or multiprocessing), JoinableQueue.join ('join', obj: the queue). a: { what: 'condition'|'event'|'barrier'|'join', ok? }. corr on `e`: the notify that woke it. */
   'sync.wait': { code: 24, cat: 'lock', phases: ['b', 'e', 'X'], flow: { e: 'dst', X: 'dst' }, label: 'wait' },
-  /** Condition.notify[_all] / Event.set / last Barrier arrival / the JoinableQueue.task_done that finished the last task (what 'task_done'). a: { what, n? }. corr fans out to every woken waiter. */
+  /** Condition.notify[_all] / Event.set / last Barrier arrival / the JoinableQueue.task_done that finished the last task (what 'task_done'). a: { what, n?, task? }. corr fans out to every woken waiter (sync.wait, or async.wait of an asyncio task). */
   'sync.notify': { code: 25, cat: 'lock', phases: ['i'], flow: { i: 'fanout' }, label: 'notify' },
-  /** The release of a threading Lock, RLock or Semaphore, or of a multiprocessing lock (Lock, RLock, Semaphore, a Value's lock: then maybe in another process than the waiter), that let a waiting thread in (releases nobody waited for are not recorded as such: see lock.hold). corr fans out to the lock.wait `e` (or X) of the waiter(s) it let in. a: { approx?: true } — the releaser's hold was only counted (default mode, past the budget), so the release was not timed: ts is when the waiter got the lock. */
+  /** The release of a threading Lock, RLock or Semaphore, of a multiprocessing lock (Lock, RLock, Semaphore, a Value's lock: then maybe in another process than the waiter) or of an asyncio Lock or Semaphore (a.task: the releasing task), that let a waiter in (releases nobody waited for are not recorded as such: see lock.hold). corr fans out to the lock.wait `e` (or X) of the waiting thread(s), or the async.wait of the waiting task(s), it let in. a: { approx?: true } — the releaser's hold was only counted (default mode, past the budget), so the release was not timed: ts is when the waiter got the lock. */
   'lock.release': { code: 26, cat: 'lock', phases: ['i'], flow: { i: 'fanout' }, label: 'release to waiter' },
 
   // ---- messages (queue = in-process, ipc = across processes) -----------------------------------
@@ -139,8 +139,8 @@ export const KINDS = {
   'async.task': { code: 60, cat: 'asyncio', phases: ['b', 'e'], flow: { b: 'dst' }, label: 'task' },
   /** One run step of a task (between suspensions). */
   'async.step': { code: 61, cat: 'asyncio', phases: ['b', 'e', 'X'], label: 'step' },
-  /** Task suspended on an awaitable. a: { what: 'sleep'|'queue.get'|'queue.put'|'lock'|'event'|'future'|'gather'|... }. */
-  'async.wait': { code: 62, cat: 'asyncio', phases: ['b', 'e', 'X'], label: 'await' },
+  /** Task suspended on an awaitable. a: { what: 'sleep'|'queue.get'|'queue.put'|'lock'|'event'|'condition'|'future'|'gather'|... }. corr on `e` (or X): the asyncio Lock/Semaphore release (lock.release) or Event.set/Condition.notify (sync.notify) that woke it. */
+  'async.wait': { code: 62, cat: 'asyncio', phases: ['b', 'e', 'X'], flow: { e: 'dst', X: 'dst' }, label: 'await' },
   /** A callback or step that blocked the event loop longer than the threshold. a: { callback }. */
   'async.slow': { code: 63, cat: 'asyncio', phases: ['X'], label: 'blocked the loop' },
   /** Creator side of asyncio.create_task / ensure_future. a: { name }. corr links to async.task `b`. */

@@ -139,7 +139,7 @@ KINDS = {
     "local.bind": (55, "local", "i", {}, "thread-local"),
     "async.task": (60, "asyncio", "be", {"b":"dst"}, "task"),
     "async.step": (61, "asyncio", "beX", {}, "step"),
-    "async.wait": (62, "asyncio", "beX", {}, "await"),
+    "async.wait": (62, "asyncio", "beX", {"e":"dst","X":"dst"}, "await"),
     "async.slow": (63, "asyncio", "X", {}, "blocked the loop"),
     "async.spawn": (64, "asyncio", "i", {"i":"src"}, "create task"),
     "greenlet.run": (70, "greenlet", "be", {}, "greenlet"),

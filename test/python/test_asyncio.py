@@ -158,6 +158,79 @@ class SlowAndStates(unittest.TestCase):
         self.assertIn("event", wait_of("event-waiter"))
 
 
+WOKEN = r'''
+import asyncio
+
+async def main():
+    lock = asyncio.Lock()
+    await lock.acquire()
+    waiter = asyncio.create_task(lock.acquire(), name="lock-waiter")
+    await asyncio.sleep(0.01)
+    lock.release()                 # RELEASE
+    await waiter
+    lock.release()
+    ev = asyncio.Event()
+    ws = [asyncio.create_task(ev.wait(), name="event-waiter-%d" % i) for i in range(2)]
+    await asyncio.sleep(0.01)
+    ev.set()                       # SET
+    await asyncio.gather(*ws)
+    cond = asyncio.Condition()
+    box = []
+    async def consumer():
+        async with cond:
+            await cond.wait_for(lambda: box)
+    c = asyncio.create_task(consumer(), name="cond-waiter")
+    await asyncio.sleep(0.01)
+    async with cond:
+        box.append(1)
+        cond.notify_all()          # NOTIFY
+    await c
+    sem = asyncio.BoundedSemaphore(1)
+    await sem.acquire()
+    s = asyncio.create_task(sem.acquire(), name="sem-waiter")
+    await asyncio.sleep(0.01)
+    sem.release()                  # SEM
+    await s
+    sem.release()
+
+asyncio.run(main())
+'''
+
+
+class WokenBy(unittest.TestCase):
+    """A task waiting on an asyncio Lock, Event, Condition or Semaphore: its async.wait ends linked to
+    the release or notify that woke it, recorded on the waking task's lane."""
+
+    def test_release_set_and_notify_link_to_the_tasks_they_woke(self):
+        path = write_program(self, WOKEN)
+        r = trace_script(path)
+        self.assertEqual(r.returncode, 0, r)
+        tasks = tasks_by_name(r)
+        main = tasks["Task-1"]["obj"]
+        created = {e["a"]["type"]: e for e in r.of("lock.create")}
+        # the program's primitives, not the Lock inside its Condition
+        self.assertEqual(sorted(created), ["asyncio.BoundedSemaphore", "asyncio.Condition", "asyncio.Event",
+                                           "asyncio.Lock"])
+        wakers = {e["corr"]: e for e in r.of("lock.release") + r.of("sync.notify")}
+        for name, kind, prim, what, mark in (
+                ("lock-waiter", "lock.release", "asyncio.Lock", "lock", "# RELEASE"),
+                ("event-waiter-0", "sync.notify", "asyncio.Event", "event", "# SET"),
+                ("event-waiter-1", "sync.notify", "asyncio.Event", "event", "# SET"),
+                ("cond-waiter", "sync.notify", "asyncio.Condition", "condition", "# NOTIFY"),
+                ("sem-waiter", "lock.release", "asyncio.BoundedSemaphore", "lock", "# SEM")):
+            with self.subTest(task=name):
+                [w] = [w for w in spans(r, "async.wait", obj=tasks[name]["obj"]) if w["a"]["what"] == what]
+                waker = wakers[w["corr"]]
+                self.assertEqual((waker["k"], waker["obj"], waker["a"]["task"]), (kind, created[prim]["obj"], main))
+                self.assertTrue(waker["loc"].endswith(":%d" % line_of(path, mark)), waker)
+                self.assertLessEqual(w["ts"], waker["ts"])
+                self.assertLessEqual(waker["ts"], w["ts"] + w["dur"])
+        # one Event.set woke both waiters: one notify, fanned out
+        self.assertEqual(len(r.of("sync.notify", what="event")), 1)
+        self.assertEqual(r.of("sync.notify", what="event")[0]["a"]["n"], 2)
+        assert_complete(self, r)
+
+
 SYNC_PUT = r'''
 import asyncio
 

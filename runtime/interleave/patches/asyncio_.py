@@ -89,7 +89,8 @@ _WHAT = {
 # attribute and tests its type and sign:
 #   int > 0                  started, running or ready: the task's obj
 #   int < 0                  created, not started yet: -(spawn << _OBJ_BITS | obj), spawn as packed below
-#   (obj, wait_from, what)   suspended on something worth an async.wait when it resumes
+#   (obj, wait_from, what[, prim])   suspended on something worth an async.wait when it resumes; prim:
+#                            the asyncio Lock/Semaphore/Event/Condition it waits for (see _woken_by)
 #   _IGNORED                 asyncio's own machinery (asyncio.run's shutdown_asyncgens ...)
 # A task made without create_task (asyncio.Task(coro) called directly) has none: it is met at its first step.
 _IGNORED = "ignored"
@@ -193,10 +194,11 @@ def _coro_name(task, coro=None):
 
 
 def _waiting_for(task):
-    """What a suspended task awaits: the innermost coroutine of its await chain, or the future."""
+    """What a suspended task awaits: the innermost coroutine of its await chain, or the future; with
+    the primitive when it is an asyncio lock, semaphore, event or condition: (what, prim or None)."""
     fut = getattr(task, "_fut_waiter", None)
     if fut is None:
-        return None        # a bare yield (sleep(0)): rescheduled at once, not a wait
+        return None, None        # a bare yield (sleep(0)): rescheduled at once, not a wait
     try:
         c = task.get_coro()
         inner = c
@@ -215,15 +217,21 @@ def _waiting_for(task):
             if "asyncio" in fname:
                 what = _WHAT.get(key)
                 if what:
-                    return what
+                    prim = None
+                    if key[0] == "locks.py":
+                        # The primitive is the waiting method's self (its frame is suspended, not gone).
+                        prim = inner.cr_frame.f_locals.get("self")
+                        if what == "event" and isinstance(prim, _Condition):
+                            what = "condition"      # Condition.wait (Event.wait has the same name)
+                    return what, prim
     except Exception:
         pass
     if isinstance(fut, _Task):
-        return "task"
+        return "task", None
     tn = type(fut).__name__
     if tn == "_GatheringFuture":
-        return "gather"
-    return "future"
+        return "gather", None
+    return "future", None
 
 
 def _wrap_create_task(orig):
@@ -501,8 +509,9 @@ def _before_step(task, st):
     now = _mono()
     if type(st) is int:
         return _start(task, -st, now)
-    obj, wait_from, what = st
-    _put((_C_WAIT, "X", (wait_from - _EPOCH) // 1000, _tid(), obj, 0, 0,
+    obj, wait_from, what = st[0], st[1], st[2]
+    corr = _woken_by(st[3], wait_from) if len(st) > 3 else 0
+    _put((_C_WAIT, "X", (wait_from - _EPOCH) // 1000, _tid(), obj, corr, 0,
           (now - wait_from) // 1000, {"what": what}))
     task._il_state = obj
     return obj
@@ -510,9 +519,74 @@ def _before_step(task, st):
 
 def _suspended(task, obj, t1):
     if task._fut_waiter is not None:
-        what = _waiting_for(task)
+        what, prim = _waiting_for(task)
         if what is not None:
-            task._il_state = (obj, t1, what)
+            task._il_state = (obj, t1, what) if prim is None else (obj, t1, what, prim)
+
+
+# ---- who woke a task: asyncio Lock/Semaphore release, Event.set, Condition.notify ----------------------
+# The waker records its release (lock.release) or notify (sync.notify) with a corr when a task waits,
+# on its own task's lane (a.task), and leaves (corr, ts) on the primitive; the woken task's async.wait
+# carries that corr when it resumes after it: the timeline draws the arrow from waker to woken task.
+_PRIM_TYPES = {"Lock": "asyncio.Lock", "Semaphore": "asyncio.Semaphore",
+               "BoundedSemaphore": "asyncio.BoundedSemaphore", "Event": "asyncio.Event",
+               "Condition": "asyncio.Condition"}
+_Condition = type(None)     # asyncio.Condition once installed
+
+
+def _woken_by(prim, wait_from):
+    try:
+        w = prim.__dict__.get("_il_wake")
+        return w[0] if w is not None and w[1] >= wait_from else 0
+    except Exception:
+        return 0
+
+
+def _wrap_prim_init(orig):
+    def __init__(self, *args, **kwargs):
+        # Decided by the outermost __init__ (BoundedSemaphore's calls Semaphore's), from its caller: the
+        # program's primitives, not the ones asyncio makes for itself (a Condition's own Lock).
+        user = False
+        if "_il_obj" not in self.__dict__:
+            try:
+                self._il_obj = 0
+                if rec._active and not rec.is_in_runtime():
+                    from interleave.patches.mp_util import created_by_user
+                    user = created_by_user()
+            except Exception:
+                user = False
+        orig(self, *args, **kwargs)
+        if user:
+            try:
+                self._il_obj = rec.new_id()
+                name = type(self).__name__
+                a = {"type": _PRIM_TYPES.get(name) or "asyncio." + name}
+                rec.emit("lock.create", "i", obj=self._il_obj, loc=rec.user_loc(), a=_on_task(a))
+            except Exception:
+                pass
+    return __init__
+
+
+def _wrap_waker(orig, kind, what):
+    """Lock/Semaphore.release (kind lock.release), Event.set and Condition.notify (sync.notify, what)."""
+    def waker(self, *args, **kwargs):
+        try:
+            obj = self.__dict__.get("_il_obj")
+            waiters = self._waiters
+            if obj and waiters and rec._active and (what != "event" or not self._value):
+                n = sum(1 for f in waiters if not f.done())
+                if n:
+                    corr = rec.new_id()
+                    t = _mono()
+                    self._il_wake = (corr, t)
+                    a = {"what": what, "n": n} if what else {}
+                    rec.emit(kind, "i", obj=obj, corr=corr, ts=(t - _EPOCH) // 1000, loc=rec.user_loc(),
+                             a=_on_task(a) or None)
+        except Exception:
+            pass
+        return orig(self, *args, **kwargs)
+    waker.__doc__ = orig.__doc__
+    return waker
 
 
 def _slow(handle, t0, task, obj):
@@ -607,6 +681,18 @@ def install():
     _patches.set(base_events.BaseEventLoop, "create_task",
                  _wrap_create_task(base_events.BaseEventLoop.__dict__["create_task"]))
     _patches.set(events.Handle, "_run", _wrap_run(events.Handle.__dict__["_run"]))
+    from asyncio import locks
+    global _Condition
+    _Condition = locks.Condition
+    for name in ("Lock", "Semaphore", "BoundedSemaphore", "Event", "Condition"):
+        cls = getattr(locks, name)
+        if "__init__" in cls.__dict__:
+            _patches.set(cls, "__init__", _wrap_prim_init(cls.__dict__["__init__"]))
+    _patches.set(locks.Lock, "release", _wrap_waker(locks.Lock.__dict__["release"], "lock.release", None))
+    _patches.set(locks.Semaphore, "release", _wrap_waker(locks.Semaphore.__dict__["release"], "lock.release", None))
+    _patches.set(locks.Event, "set", _wrap_waker(locks.Event.__dict__["set"], "sync.notify", "event"))
+    _patches.set(locks.Condition, "notify", _wrap_waker(locks.Condition.__dict__["notify"], "sync.notify",
+                                                          "condition"))
     from asyncio import queues
     Q = queues.Queue
     _patches.set(Q, "__init__", _wrap_queue_init(Q.__dict__["__init__"]))
