@@ -48,6 +48,9 @@ describe('timeline report in Chromium', function () {
     // 50 rounds per thread, each round one hold of the lock
     assert.ok(summary.states.hold >= 100, `holds: ${summary.states.hold}`);
     assert.ok(summary.states.wait > 0, 'the two threads contended, so some waits were recorded');
+    // each wait that ended with the lock is linked from the other worker's release that let it in
+    const wakes = summary.arrowKinds.wake ?? 0;
+    assert.ok(wakes > 0 && wakes <= summary.states.wait, `wake arrows ${wakes} for ${summary.states.wait} waits`);
     assert.strictEqual(summary.drawn.intervals, summary.intervals, 'fit-all draws every interval');
     await page.close();
   });
