@@ -568,24 +568,33 @@ def _wrap_prim_init(orig):
 
 
 def _wrap_waker(orig, kind, what):
-    """Lock/Semaphore.release (kind lock.release), Event.set and Condition.notify (sync.notify, what)."""
+    """Lock/Semaphore.release (kind lock.release), Event.set and Condition.notify (sync.notify, what).
+    Recorded after the original returns (a release or notify that raises woke nobody): the woken tasks
+    run later, in callbacks of their own."""
     def waker(self, *args, **kwargs):
+        n = 0
         try:
             obj = self.__dict__.get("_il_obj")
             waiters = self._waiters
             if obj and waiters and rec._active and (what != "event" or not self._value):
                 n = sum(1 for f in waiters if not f.done())
-                if n:
-                    corr = rec.new_id()
-                    t = _mono()
-                    self._il_wake = (corr, t)
-                    a = {"what": what, "n": n} if what else {}
-                    rec.emit(kind, "i", obj=obj, corr=corr, ts=(t - _EPOCH) // 1000, loc=rec.user_loc(),
-                             a=_on_task(a) or None)
         except Exception:
-            pass
-        return orig(self, *args, **kwargs)
-    waker.__doc__ = orig.__doc__
+            n = 0
+        r = orig(self, *args, **kwargs)
+        if n:
+            try:
+                if what == "condition":
+                    n = min(n, args[0] if args else kwargs.get("n", 1))     # notify(n) wakes at most n
+                corr = rec.new_id()
+                t = _mono()
+                self._il_wake = (corr, t)
+                a = {"what": what, "n": n} if what else {}
+                rec.emit(kind, "i", obj=obj, corr=corr, ts=(t - _EPOCH) // 1000, loc=rec.user_loc(),
+                         a=_on_task(a) or None)
+            except Exception:
+                pass
+        return r
+    waker.__name__, waker.__qualname__, waker.__doc__ = orig.__name__, orig.__qualname__, orig.__doc__
     return waker
 
 
