@@ -373,6 +373,9 @@ class TracedLock(object):
             return 0
         if self._hrun != (self._run_tid, self._run):
             # A counted hold came after the last noted release: its thread let the waiter in (see _hmx).
+            # (Unless that is the waiter's own run from before: then the release was not noted.)
+            if self._run_tid == _get_ident():
+                return 0
             return _let_in(self, self._obj, since, _mono_ns(), self._run_tid, "_hcorr", True)
         return _let_in(self, self._obj, since, self._hts, self._hby, "_hcorr")
 
