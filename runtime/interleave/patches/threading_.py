@@ -654,8 +654,8 @@ class TracedRLock(TracedLock):
 
     def _acquire_restore(self, saved):
         state, depth = saved
-        t0 = _now()
         since = self._await_handoff()
+        t0 = _now()     # (after: the registration is not part of the wait)
         try:
             self._lk._acquire_restore(state)
         except BaseException:
