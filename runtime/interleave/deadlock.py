@@ -268,6 +268,13 @@ def _report(reason, idents):
     rec.emit("deadlock", "i", tid=threads[0]["tid"] if threads else pid, a={"reason": reason, "threads": threads})
     _print_report(reason, threads)
     if _on_exit:
+        if not _is_main_process():
+            # This process's exit code alone would not end the run: the supervisor is told on the board.
+            try:
+                from .patches import mp_util
+                mp_util.flag_run(P.FLAG_DEADLOCK_EXIT)
+            except Exception:
+                pass
         rec.shutdown()
         from . import boot
         (boot._orig_os_exit or os._exit)(P.DEADLOCK_EXIT_CODE)
@@ -278,7 +285,7 @@ def _report(reason, idents):
 
 
 def _type_name(prim):
-    n = type(prim).__name__
+    n = getattr(prim, "_il_type", None) or type(prim).__name__
     return {"lock": "Lock"}.get(n, n)
 
 
@@ -293,8 +300,29 @@ def _stack(frame):
     return out
 
 
+def _is_main_process():
+    """The program's main process (the supervisor's child), whose exit code is the run's."""
+    sup = os.environ.get(P.ENV_SUPERVISOR_PID)
+    return sup is None or str(os.getppid()) == sup
+
+
+def _process_label():
+    """' in process "p1" (pid 123)' for a multiprocessing child, '' for the program's main process:
+    each process of a run watches its own threads, so a deadlock between processes is reported by
+    each of them."""
+    try:
+        mp = sys.modules.get("multiprocessing.process")
+        if mp is not None:
+            name = mp.current_process().name
+            if name != "MainProcess":
+                return ' in process "%s" (pid %d)' % (name, os.getpid())
+    except Exception:
+        pass
+    return ""
+
+
 def _print_report(reason, threads):
-    lines = ["", "interleave: DEADLOCK detected (%s)" % (
+    lines = ["", "interleave: DEADLOCK detected%s (%s)" % (_process_label(),
         "threads wait for each other in a cycle" if reason == "cycle"
         else "every thread has been blocked for more than %gs" % _timeout)]
     for t in threads:
@@ -310,7 +338,11 @@ def _print_report(reason, threads):
         for s in t["stack"][-6:]:
             lines.append("      at " + s)
     if _on_exit:
-        lines.append("interleave: ending the run (--on-deadlock exit, exit code %d)" % P.DEADLOCK_EXIT_CODE)
+        if _is_main_process():
+            lines.append("interleave: ending the run (--on-deadlock exit, exit code %d)" % P.DEADLOCK_EXIT_CODE)
+        else:
+            lines.append("interleave: ending this process; the run will end with exit code %d (--on-deadlock exit)"
+                         % P.DEADLOCK_EXIT_CODE)
     try:
         sys.stderr.write("\n".join(lines) + "\n")
         sys.stderr.flush()

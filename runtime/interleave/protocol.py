@@ -77,11 +77,15 @@ ENV_WIRE_ENC = "INTERLEAVE_WIRE_ENC"
 ENC_MARSHAL = "marshal"
 #: The run's wake board (runtime-internal): a file the supervisor makes for the run and removes at its
 #: end, WAKE_BOARD_SLOTS slots of (obj, corr, ts) that every process of the run may map, then as many
-#: lock slots of (waiters, obj, ts, pid, tid): see patches/mp_util.py.
+#: lock slots of (waiters, obj, ts, pid, tid): see patches/mp_util.py; then BOARD_FLAGS_SIZE bytes of
+#: flags for the supervisor (the first: FLAG_DEADLOCK_EXIT when a process other than the program's
+#: main one ended itself on a deadlock, --on-deadlock exit: the run then ends with DEADLOCK_EXIT_CODE).
 ENV_WAKE_BOARD = "INTERLEAVE_WAKE_BOARD"
 WAKE_BOARD_SLOTS = 4096
 WAKE_SLOT_FORMAT = "<qqq"
 LOCK_SLOT_FORMAT = "<qqqqq"
+BOARD_FLAGS_SIZE = 8
+FLAG_DEADLOCK_EXIT = 1
 #: The hello field announcing the framing (program -> supervisor) and the compression (supervisor ->
 #: extension host, protocol/wire.ts WireHello.z).
 HELLO_ENC = "enc"

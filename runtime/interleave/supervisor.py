@@ -157,7 +157,7 @@ def make_wake_board(token):
     try:
         import _struct
         os.ftruncate(fd, P.WAKE_BOARD_SLOTS * (_struct.calcsize(P.WAKE_SLOT_FORMAT) +
-                                               _struct.calcsize(P.LOCK_SLOT_FORMAT)))
+                                               _struct.calcsize(P.LOCK_SLOT_FORMAT)) + P.BOARD_FLAGS_SIZE)
     except OSError:
         os.close(fd)
         os.unlink(path)
@@ -223,6 +223,18 @@ class Setup(object):
         self.wake_board = make_wake_board(self.token)
         if self.wake_board:
             env[P.ENV_WAKE_BOARD] = self.wake_board
+
+    def deadlock_exit_requested(self):
+        """Whether a process of the run ended itself on a deadlock (--on-deadlock exit; the program's
+        main process says so by its own exit code): its flag on the wake board (see protocol)."""
+        if not self.wake_board:
+            return False
+        try:
+            with open(self.wake_board, "rb") as f:
+                f.seek(-P.BOARD_FLAGS_SIZE, os.SEEK_END)
+                return bool(f.read(1)[0] & P.FLAG_DEADLOCK_EXIT)
+        except (OSError, IndexError):
+            return False
 
     def remove_wake_board(self):
         if self.wake_board:
@@ -334,6 +346,12 @@ def _supervise(setup, child):
             pass
         return 128 + signum
     signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
+    if code != P.DEADLOCK_EXIT_CODE and setup.deadlock_exit_requested():
+        # A child process ended itself on a deadlock: the run ends as a deadlock of the main process
+        # would (the program's own exit code stays in the trace).
+        sys.stderr.write("interleave: a process of the run deadlocked (--on-deadlock exit): exit code %d\n"
+                         % P.DEADLOCK_EXIT_CODE)
+        return P.DEADLOCK_EXIT_CODE
     return code
 
 

@@ -58,6 +58,26 @@ for t in ts: t.join()
 '''
 
 
+PROCESSES = r'''
+import multiprocessing as mp
+
+def take(first, second, both, name):
+    with first:
+        both.wait()            # each process holds its first lock
+        with second:           # BLOCKS: the other process holds it
+            print(name, "got both")
+
+if __name__ == "__main__":
+    a, b = mp.Lock(), mp.Lock()
+    both = mp.Barrier(2)
+    ps = [mp.Process(target=take, args=(a, b, both, "p1"), name="p1"),
+          mp.Process(target=take, args=(b, a, both, "p2"), name="p2")]
+    for p in ps: p.start()
+    for p in ps: p.join()
+    print("exit codes", [p.exitcode for p in ps])
+'''
+
+
 class DeadlockTest(unittest.TestCase):
     def test_cycle_between_counted_holds(self):
         # Past the budget a hold is counted, not recorded; the watchdog must still see who holds each
@@ -107,6 +127,41 @@ class DeadlockTest(unittest.TestCase):
         kinds = sorted(t["waitType"] for t in dl["a"]["threads"])
         self.assertEqual(kinds, ["Condition", "Thread"])
         self.assertIn("blocked for more than 0.3s", r.stderr)
+
+    def test_processes_blocked_on_each_others_locks(self):
+        # Each process watches its own threads: both children report, each naming the lock it waits for
+        # and the one it holds (the timeline links the two reports into the cycle). With --on-deadlock
+        # exit each child ends itself, and the run ends with the deadlock exit code although the
+        # program's main process exits normally once its children have gone.
+        from test_mp import run_with_method
+        from test_mp_support import program_pid
+        for method in ("fork", "spawn"):
+            with self.subTest(method=method):
+                r = run_with_method(self, write_program(self, PROCESSES), method,
+                                    extra_options=["--deadlock-timeout", "0.5", "--on-deadlock", "exit"], timeout=60)
+                self.assertEqual(r.returncode, DEADLOCK_EXIT_CODE, r)
+                self.assertIn("exit codes [%d, %d]" % (DEADLOCK_EXIT_CODE, DEADLOCK_EXIT_CODE), r.stdout)
+                main = program_pid(r)
+                self.assertEqual([e["a"]["code"] for e in r.of("process.exit") if e["pid"] == main], [0])
+                kids = {e["a"]["name"]: e["pid"] for e in r.of("process.start") if e["pid"] != main}
+                locks = sorted(e["obj"] for e in r.of("lock.create", type="mp.Lock"))
+                reports = r.of("deadlock")
+                self.assertEqual(sorted(d["pid"] for d in reports), sorted([kids["p1"], kids["p2"]]))
+                waits = {}
+                for d in reports:
+                    self.assertEqual(d["a"]["reason"], "all-blocked")
+                    [t] = d["a"]["threads"]
+                    self.assertEqual(t["waitType"], "mp.Lock")
+                    self.assertEqual(len(t["holding"]), 1)
+                    self.assertTrue(t["stack"][-1].endswith("in take"), t["stack"])
+                    waits[d["pid"]] = (t["waitingFor"], t["holding"][0])
+                # a cycle: what each waits for, the other holds
+                (w1, h1), (w2, h2) = waits[kids["p1"]], waits[kids["p2"]]
+                self.assertEqual((w1, w2), (h2, h1))
+                self.assertEqual(sorted([w1, w2]), locks)
+                for name in ("p1", "p2"):
+                    self.assertIn('DEADLOCK detected in process "%s"' % name, r.stderr)
+                self.assertIn("the run will end with exit code %d" % DEADLOCK_EXIT_CODE, r.stderr)
 
     def test_report_mode_keeps_the_program_running(self):
         src = ALL_BLOCKED.replace("cond.wait()", "cond.wait(1.0)")

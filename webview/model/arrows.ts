@@ -60,17 +60,35 @@ export class ArrowIndex {
     this.dirty.clear();
   }
 
-  /** Red arrows of a deadlock: each blocked thread → the holder of what it waits for. */
+  /** The threads of every deadlock report so far, with the time of their report. */
+  private readonly deadlocked: { ts: number; t: DeadlockThread }[] = [];
+  private readonly deadlockLinks = new Set<string>();
+
+  /**
+   * Red arrows of a deadlock: each blocked thread → the holder of what it waits for. Each process
+   * watches its own threads, so processes deadlocked on each other's locks send one report each: a
+   * waiter is also linked to a holder named by another report (at the later report's time).
+   */
   deadlock(ev: TraceEvent, threads: readonly DeadlockThread[]): void {
-    for (const t of threads) {
+    const fresh = threads.map((t) => ({ ts: ev.ts, t }));
+    const all = [...this.deadlocked, ...fresh];
+    for (const w of all) {
+      const t = w.t;
       if (t.waitingFor === undefined) continue;
-      for (const h of threads) {
+      for (const hh of all) {
+        const h = hh.t;
+        if (!fresh.includes(w) && !fresh.includes(hh)) continue;   // linked when the later one came
         if (h === t || !Array.isArray(h.holding) || !h.holding.includes(t.waitingFor)) continue;
-        const from: TraceEvent = { k: 'deadlock', ph: 'i', ts: ev.ts, pid: t.pid, tid: t.tid, obj: t.waitingFor };
-        const to: TraceEvent = { k: 'deadlock', ph: 'i', ts: ev.ts, pid: h.pid, tid: h.tid, obj: t.waitingFor };
+        const key = `${t.pid}/${t.tid}>${h.pid}/${h.tid}#${t.waitingFor}`;
+        if (this.deadlockLinks.has(key)) continue;
+        this.deadlockLinks.add(key);
+        const ts = Math.max(w.ts, hh.ts);
+        const from: TraceEvent = { k: 'deadlock', ph: 'i', ts, pid: t.pid, tid: t.tid, obj: t.waitingFor };
+        const to: TraceEvent = { k: 'deadlock', ph: 'i', ts, pid: h.pid, tid: h.tid, obj: t.waitingFor };
         this.insert({ from, to, fromLane: `${t.pid}/${t.tid}`, toLane: `${h.pid}/${h.tid}`, kind: 'deadlock', alive: true });
       }
     }
+    this.deadlocked.push(...fresh);
   }
 
   private insert(a: Arrow): void {

@@ -13,6 +13,7 @@ import zlib
 import _thread
 
 from interleave import recorder as rec
+from interleave import deadlock as dl
 from interleave.patches.mp_util import created_by_user, derived_id, record_wake, woken_by
 from interleave.patches import mp_util
 
@@ -32,6 +33,24 @@ def _id_from_name(name):
 
 
 # ---- locks ------------------------------------------------------------------------------------------
+class _Owned(object):
+    """A multiprocessing lock as the deadlock watchdog sees it in this process (deadlock.py reads _obj,
+    _owner, _il_type): which of this process's threads holds it (another process's holder is not
+    known here). With it, a thread blocked on the lock counts as blocked, so a process whose threads
+    all wait (two processes taking two locks in opposite orders) is reported, and a cycle among this
+    process's threads through such locks is found."""
+    __slots__ = ("_obj", "_owner", "_depth", "_il_type", "__weakref__")
+
+    def __init__(self, obj, type_name):
+        self._obj = obj
+        self._owner = None
+        self._depth = 0
+        self._il_type = type_name
+
+
+_get_ident = _thread.get_ident
+
+
 def _instrument(lock, obj):
     """Replaces the lock's bound acquire/release (SemLock binds the C methods per instance)."""
     sl = lock._semlock
@@ -43,6 +62,8 @@ def _instrument(lock, obj):
     # release reads one byte. A fork child keeps the mapping; a spawn child instruments its own copy.
     board, slot = mp_util.lock_slot(obj)
     note_at = slot + 8
+    owned = _Owned(obj, _LOCK_TYPES.get(type(lock).__name__, "mp." + type(lock).__name__))
+    dl.register(owned)
 
     def acquire(block=True, timeout=None):
         if not rec._active or rec.is_in_runtime():
@@ -54,6 +75,8 @@ def _instrument(lock, obj):
                 a = {"depth": sl._count()} if is_rlock else None
                 rec.emit("lock.hold", "b", obj=obj, loc=rec.user_loc(), ts=t0, a=a)
             holds.setdefault(_get_tid(), []).append((indiv, t0))
+            owned._owner = _get_ident()
+            owned._depth += 1
             return True
         loc = rec.user_loc()
         if not block:
@@ -64,13 +87,18 @@ def _instrument(lock, obj):
         if board:
             mp_util.count_waiter(board, slot, 1)
         ok = False
+        ident = _get_ident()
+        dl.wait_begin(ident, owned, block and timeout is None)
         try:
             ok = c_acquire(block, timeout)
         finally:
+            dl.wait_end(ident)
             corr = _let_in(obj, since, ok) if board else 0
             rec.emit("lock.wait", "e", obj=obj, corr=corr,
                      a={"ok": bool(ok), "timeout": not ok} if not ok else {"ok": True})
         if ok:
+            owned._owner = ident
+            owned._depth += 1
             t0 = rec.now()
             rec.emit("lock.hold", "b", obj=obj, loc=loc, ts=t0)
             holds.setdefault(_get_tid(), []).append((True, t0))
@@ -99,6 +127,10 @@ def _instrument(lock, obj):
             except Exception:
                 pass
         c_release()
+        owned._depth -= 1
+        if owned._depth <= 0:
+            owned._depth = 0
+            owned._owner = None
         try:
             if not rec._active:
                 return
@@ -116,6 +148,7 @@ def _instrument(lock, obj):
             pass
 
     lock._il_lock = obj
+    lock._il_owned = owned        # (the watchdog keeps only a weak reference)
     lock.acquire = acquire
     lock.release = release
 

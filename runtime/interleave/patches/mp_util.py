@@ -62,6 +62,7 @@ _board = None     # the mapped board; False when this process has none
 _SLOT = _struct.Struct(P.WAKE_SLOT_FORMAT)
 _LOCK_SLOT = _struct.Struct(P.LOCK_SLOT_FORMAT)
 _LOCKS_AT = P.WAKE_BOARD_SLOTS * _SLOT.size        # where the lock slots begin
+_FLAGS_AT = _LOCKS_AT + P.WAKE_BOARD_SLOTS * _LOCK_SLOT.size
 _COUNT = _struct.Struct("<q")
 
 
@@ -76,7 +77,7 @@ def _wake_board():
                 import mmap
                 fd = _os.open(path, _os.O_RDWR | getattr(_os, "O_CLOEXEC", 0))
                 try:
-                    b = mmap.mmap(fd, _LOCKS_AT + P.WAKE_BOARD_SLOTS * _LOCK_SLOT.size)   # shared with every mapper
+                    b = mmap.mmap(fd, _FLAGS_AT + P.BOARD_FLAGS_SIZE)     # shared with every mapper
                 finally:
                     _os.close(fd)
             except (OSError, ValueError, ImportError):
@@ -137,6 +138,15 @@ def lock_let_in(b, off, obj, since):
     if o != obj or ts < since or not pid:
         return None
     return ts, pid, tid
+
+
+def flag_run(flag):
+    """Sets one of the run's flags for the supervisor (protocol FLAG_*). False without a board."""
+    b = _wake_board()
+    if not b:
+        return False
+    b[_FLAGS_AT] = b[_FLAGS_AT] | flag
+    return True
 
 
 class Patches(object):

@@ -251,6 +251,23 @@ describe('webview model: arrows and markers', () => {
     assert.strictEqual(m.lane(`${P}/102`)!.pool, 900);
   });
 
+  it('links processes deadlocked on each other\'s locks across their separate reports', () => {
+    const m = new TimelineModel();
+    // two processes, each reporting its own blocked main thread (each watches only its own threads)
+    m.append([{ k: 'deadlock', ph: 'i', ts: 50, pid: 7, tid: 7, a: { reason: 'all-blocked', threads: [
+      { pid: 7, tid: 7, name: 'MainThread', waitingFor: 11, holding: [10], stack: [] }] } }]);
+    assert.strictEqual(m.arrows.spans.items.length, 0, 'the holder of 11 is not known yet');
+    m.append([{ k: 'deadlock', ph: 'i', ts: 60, pid: 8, tid: 8, a: { reason: 'all-blocked', threads: [
+      { pid: 8, tid: 8, name: 'MainThread', waitingFor: 10, holding: [11], stack: [] }] } }]);
+    const d = m.arrows.spans.items.map((a) => `${a.kind}:${a.fromLane}->${a.toLane}@${a.from.ts}`).sort();
+    assert.deepStrictEqual(d, ['deadlock:7/7->8/8@60', 'deadlock:8/8->7/7@60']);
+    assert.strictEqual(m.markers.length, 2);
+    // a repeated report adds no second arrow
+    m.append([{ k: 'deadlock', ph: 'i', ts: 70, pid: 8, tid: 8, a: { reason: 'all-blocked', threads: [
+      { pid: 8, tid: 8, name: 'MainThread', waitingFor: 10, holding: [11], stack: [] }] } }]);
+    assert.strictEqual(m.arrows.spans.items.length, 2);
+  });
+
   it('marks a deadlock with its cycle lanes, stacks, and red arrows waiter → holder', () => {
     const m = new TimelineModel();
     m.append([ev({ k: 'deadlock', ph: 'i', ts: 50, a: { reason: 'cycle', threads: [
