@@ -159,7 +159,7 @@ export const KINDS = {
   'cpu.process': { code: 81, cat: 'cpu', phases: ['C'], label: 'process CPU' },
 
   // ---- deadlocks -----------------------------------------------------------------------------
-  /** a: { reason: 'cycle'|'all-blocked', threads: DeadlockThread[] }. */
+  /** a: { reason: 'cycle'|'all-blocked', threads: DeadlockThread[] }. Each process reports its own threads: processes blocked on each other's multiprocessing locks report separately, and readers link a waiter's waitingFor to the holding of a thread in another report (webview/model/arrows.ts). */
   'deadlock': { code: 90, cat: 'deadlock', phases: ['i'], label: 'deadlock' },
   /** Two locks taken in opposite orders (a potential deadlock). a: { locks: [obj, obj], first: string[] (locs), second: string[] }. */
   'lock.inversion': { code: 91, cat: 'deadlock', phases: ['i'], label: 'lock-order inversion' },
