@@ -161,7 +161,7 @@ export const KINDS = {
   // ---- deadlocks -----------------------------------------------------------------------------
   /** a: { reason: 'cycle'|'all-blocked', threads: DeadlockThread[] }. Each process reports its own threads: processes blocked on each other's multiprocessing locks report separately, and readers link a waiter's waitingFor to the holding of a thread in another report (webview/model/arrows.ts). */
   'deadlock': { code: 90, cat: 'deadlock', phases: ['i'], label: 'deadlock' },
-  /** Two locks taken in opposite orders (a potential deadlock). a: { locks: [obj, obj], first: string[] (locs), second: string[] }. */
+  /** Two locks taken in opposite orders (a potential deadlock), by threads of one process or, for multiprocessing locks, by two processes (reported by the later one; first: the other process's locations). a: { locks: [obj, obj], first: string[] (locs), second: string[] }. */
   'lock.inversion': { code: 91, cat: 'deadlock', phases: ['i'], label: 'lock-order inversion' },
 
   // ---- aggregation (default mode counts instead of recording) -----------------------------------

@@ -126,6 +126,9 @@ def acquired(ident, prim, loc):
                 continue
             _edges[(a, b)] = (hloc, loc)
             rev = _edges.get((b, a))
+            if rev is None and getattr(prim, "_il_shared", False) and getattr(h, "_il_shared", False):
+                # Two multiprocessing locks: the opposite order may have been taken in another process.
+                rev = _shared_order(a, b, hloc, loc)
             if rev is not None:
                 pair = (min(a, b), max(a, b))
                 if pair not in _reported_pairs:
@@ -137,6 +140,16 @@ def acquired(ident, prim, loc):
         held.append((prim, loc))
     except Exception:
         pass
+
+
+def _shared_order(a, b, aloc, bloc):
+    """Publishes this process's order a -> b on the run's wake board and returns the (b's, a's)
+    locations of the opposite order if another process has taken it, else None (mp_util.order_seen)."""
+    try:
+        from .patches import mp_util
+        return mp_util.order_seen(a, b, aloc, bloc)
+    except Exception:
+        return None
 
 
 def released(ident, prim):

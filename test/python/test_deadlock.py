@@ -78,6 +78,22 @@ if __name__ == "__main__":
 '''
 
 
+PROCESS_INVERSION = r'''
+import multiprocessing as mp
+
+def take(first, second):
+    with first:            # OUTER
+        with second:       # INNER
+            pass
+
+if __name__ == "__main__":
+    a, b = mp.Lock(), mp.Lock()
+    p = mp.Process(target=take, args=(a, b), name="ab"); p.start(); p.join()
+    p = mp.Process(target=take, args=(b, a), name="ba"); p.start(); p.join()
+    print("finished")
+'''
+
+
 class DeadlockTest(unittest.TestCase):
     def test_cycle_between_counted_holds(self):
         # Past the budget a hold is counted, not recorded; the watchdog must still see who holds each
@@ -162,6 +178,30 @@ class DeadlockTest(unittest.TestCase):
                 for name in ("p1", "p2"):
                     self.assertIn('DEADLOCK detected in process "%s"' % name, r.stderr)
                 self.assertIn("the run will end with exit code %d" % DEADLOCK_EXIT_CODE, r.stderr)
+
+    def test_lock_order_inversion_between_processes_without_hang(self):
+        # Two processes take the same two multiprocessing locks in opposite orders, one after the other:
+        # this run does not hang, another could. The later one reports the inversion, with where each
+        # process took each lock.
+        from test_mp import run_with_method
+        from test_mp_support import program_pid
+        for method in ("fork", "spawn"):
+            with self.subTest(method=method):
+                r = run_with_method(self, write_program(self, PROCESS_INVERSION), method)
+                self.assertEqual(r.returncode, 0, r)
+                self.assertIn("finished", r.stdout)
+                main = program_pid(r)
+                kids = {e["a"]["name"]: e["pid"] for e in r.of("process.start") if e["pid"] != main}
+                [inv] = r.of("lock.inversion")
+                self.assertEqual(inv["pid"], kids["ba"])
+                locks = sorted(e["obj"] for e in r.of("lock.create", type="mp.Lock"))
+                self.assertEqual(sorted(inv["a"]["locks"]), locks)
+                lines = lambda locs: [int(l.rsplit(":", 1)[1]) for l in locs]
+                outer, inner = (PROCESS_INVERSION.splitlines().index(l) + 1 for l in
+                                [l for l in PROCESS_INVERSION.splitlines() if "# OUTER" in l or "# INNER" in l])
+                self.assertEqual(lines(inv["a"]["first"]), [outer, inner])
+                self.assertEqual(lines(inv["a"]["second"]), [outer, inner])
+                self.assertEqual(r.of("deadlock"), [])
 
     def test_report_mode_keeps_the_program_running(self):
         src = ALL_BLOCKED.replace("cond.wait()", "cond.wait(1.0)")

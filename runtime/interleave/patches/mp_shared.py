@@ -40,6 +40,7 @@ class _Owned(object):
     all wait (two processes taking two locks in opposite orders) is reported, and a cycle among this
     process's threads through such locks is found."""
     __slots__ = ("_obj", "_owner", "_depth", "_il_type", "__weakref__")
+    _il_shared = True           # other processes may take it too (see deadlock.acquired)
 
     def __init__(self, obj, type_name):
         self._obj = obj
@@ -71,11 +72,14 @@ def _instrument(lock, obj):
         if c_acquire(False):
             indiv = rec.budget(obj)
             t0 = rec.now()
+            ident = _get_ident()
             if indiv:
                 a = {"depth": sl._count()} if is_rlock else None
-                rec.emit("lock.hold", "b", obj=obj, loc=rec.user_loc(), ts=t0, a=a)
-            holds.setdefault(_get_tid(), []).append((indiv, t0))
-            owned._owner = _get_ident()
+                loc = rec.user_loc()
+                rec.emit("lock.hold", "b", obj=obj, loc=loc, ts=t0, a=a)
+                dl.acquired(ident, owned, loc)      # the order graph (see deadlock.acquired)
+            holds.setdefault(_get_tid(), []).append((indiv, t0, ident))
+            owned._owner = ident
             owned._depth += 1
             return True
         loc = rec.user_loc()
@@ -101,7 +105,8 @@ def _instrument(lock, obj):
             owned._depth += 1
             t0 = rec.now()
             rec.emit("lock.hold", "b", obj=obj, loc=loc, ts=t0)
-            holds.setdefault(_get_tid(), []).append((True, t0))
+            dl.acquired(ident, owned, loc)
+            holds.setdefault(_get_tid(), []).append((True, t0, ident))
         return ok
 
     def _let_in(obj, since, ok):
@@ -139,9 +144,10 @@ def _instrument(lock, obj):
                 stack = next((s for s in holds.values() if s), None)   # released by another thread
             if not stack:
                 return
-            indiv, t0 = stack.pop()
+            indiv, t0, ident = stack.pop()
             if indiv:
                 rec.emit("lock.hold", "e", obj=obj)
+                dl.released(ident, owned)
             else:
                 rec.count(obj, "lock", rec.now() - t0)
         except Exception:

@@ -62,7 +62,10 @@ _board = None     # the mapped board; False when this process has none
 _SLOT = _struct.Struct(P.WAKE_SLOT_FORMAT)
 _LOCK_SLOT = _struct.Struct(P.LOCK_SLOT_FORMAT)
 _LOCKS_AT = P.WAKE_BOARD_SLOTS * _SLOT.size        # where the lock slots begin
-_FLAGS_AT = _LOCKS_AT + P.WAKE_BOARD_SLOTS * _LOCK_SLOT.size
+_ORDER_SLOT = _struct.Struct(P.ORDER_SLOT_FORMAT)
+_ORDERS_AT = _LOCKS_AT + P.WAKE_BOARD_SLOTS * _LOCK_SLOT.size
+_FLAGS_AT = _ORDERS_AT + P.ORDER_SLOTS * _ORDER_SLOT.size
+_PAIR = _struct.Struct("<qq")
 _COUNT = _struct.Struct("<q")
 
 
@@ -138,6 +141,52 @@ def lock_let_in(b, off, obj, since):
     if o != obj or ts < since or not pid:
         return None
     return ts, pid, tid
+
+
+# ---- lock orders across processes -----------------------------------------------------------------
+# deadlock.acquired keeps the order in which this process's threads take locks one inside another and
+# reports an inversion; two processes taking two multiprocessing locks in opposite orders can deadlock
+# just the same (one run may hang, another not). So each order between two such locks, the first time a
+# process takes it, is also put on the board's order table (a, b, pid, where each was taken), where the
+# other processes of the run look for the opposite one. Open addressing from a hash of the pair; a full
+# table, or two processes writing one slot at the same moment, costs an inversion report, nothing else.
+def _order_slot(a, b, i):
+    return _ORDERS_AT + ((hash((a, b)) + i) % P.ORDER_SLOTS) * _ORDER_SLOT.size
+
+
+def _text(loc):
+    return (loc or "").encode("utf-8", "replace")[:120]
+
+
+def order_seen(a, b, aloc, bloc):
+    """This process took b while holding a (at aloc, bloc): published for the others. Returns the
+    locations (b's, a's) of the opposite order if another process took it, else None."""
+    board = _wake_board()
+    if not board:
+        return None
+    pid = _os.getpid()
+    found = None
+    for i in range(P.ORDER_SLOTS):        # the opposite order, (b, a), from another process
+        off = _order_slot(b, a, i)
+        x, y = _PAIR.unpack_from(board, off)
+        if x == 0:
+            break
+        if x == b and y == a:
+            _x, _y, p, bl, al = _ORDER_SLOT.unpack_from(board, off)
+            if p != pid:
+                found = (bl.rstrip(b"\0").decode("utf-8", "replace"), al.rstrip(b"\0").decode("utf-8", "replace"))
+                break
+    for i in range(P.ORDER_SLOTS):        # ours, in the first free slot (or already there)
+        off = _order_slot(a, b, i)
+        x, y = _PAIR.unpack_from(board, off)
+        if x == a and y == b:
+            break
+        if x == 0:
+            # The locations and pid before the pair: a reader that sees the pair sees the rest.
+            _struct.pack_into("<q120s120s", board, off + 16, pid, _text(aloc), _text(bloc))
+            _PAIR.pack_into(board, off, a, b)
+            break
+    return found
 
 
 def flag_run(flag):
