@@ -236,17 +236,47 @@ def _check_all_blocked():
         return
     t = monotonic()
     T = sys.modules.get("threading")
-    for ident in live:
+    frames = None
+    blocked = []
+    for ident, thread in live.items():
         w = _waiting.get(ident)
-        if w is None or t - w[2] < _timeout:
+        if w is None:
+            if frames is None:
+                frames = sys._current_frames()
+            if _idle_machinery(thread, frames.get(ident)):
+                continue
+            return
+        if t - w[2] < _timeout:
             return
         if T is not None and isinstance(w[0], T.Thread) and w[0].ident not in live:
             return      # a join whose thread has ended (or is ending): it returns once it is scheduled
-    key = frozenset((ident, id(_waiting[ident][0])) for ident in live)
+        blocked.append(ident)
+    if not blocked:
+        return
+    key = frozenset((ident, id(_waiting[ident][0])) for ident in blocked)
     if key in _reported:
         return
     _reported.add(key)
-    _report("all-blocked", list(live))
+    _report("all-blocked", blocked)
+
+
+def _idle_machinery(thread, frame):
+    """A thread the standard library started for its own work (a multiprocessing queue's feeder, say)
+    waiting on one of its own threading primitives, with none of the program's code on its stack: it
+    does nothing until a program thread gives it work, so it does not keep the program's threads from
+    being all blocked. (Threads the program started, a Timer among them, and threads running the
+    program's code or blocked in I/O are never counted as idle.)"""
+    if frame is None or getattr(thread, "_il_kind", None) != "worker":
+        return False
+    code = frame.f_code
+    if not (code.co_name == "wait" and code.co_filename.endswith("threading.py")):
+        return False
+    f = frame
+    while f is not None:
+        if rec._classify(f.f_code.co_filename) == rec._USER:
+            return False
+        f = f.f_back
+    return True
 
 
 def _report(reason, idents):

@@ -61,7 +61,8 @@ for t in ts: t.join()
 PROCESSES = r'''
 import multiprocessing as mp
 
-def take(first, second, both, name):
+def take(first, second, both, q, name):
+    q.put(name)                # the process now has a feeder thread too (idle: not in the way)
     with first:
         both.wait()            # each process holds its first lock
         with second:           # BLOCKS: the other process holds it
@@ -70,8 +71,9 @@ def take(first, second, both, name):
 if __name__ == "__main__":
     a, b = mp.Lock(), mp.Lock()
     both = mp.Barrier(2)
-    ps = [mp.Process(target=take, args=(a, b, both, "p1"), name="p1"),
-          mp.Process(target=take, args=(b, a, both, "p2"), name="p2")]
+    q = mp.Queue()
+    ps = [mp.Process(target=take, args=(a, b, both, q, "p1"), name="p1"),
+          mp.Process(target=take, args=(b, a, both, q, "p2"), name="p2")]
     for p in ps: p.start()
     for p in ps: p.join()
     print("exit codes", [p.exitcode for p in ps])
