@@ -19,7 +19,6 @@ from interleave.patches import mp_util
 
 _TRANSPARENT = ("multiprocessing/context.py", "multiprocessing/sharedctypes.py")
 _tls = _thread._local()
-_get_tid = _thread.get_native_id
 _LOCK_TYPES = {"Lock": "mp.Lock", "RLock": "mp.RLock", "Semaphore": "mp.Semaphore",
                "BoundedSemaphore": "mp.BoundedSemaphore"}
 _MARK = "-il"
@@ -57,7 +56,7 @@ def _instrument(lock, obj):
     sl = lock._semlock
     c_acquire = sl.acquire
     c_release = sl.release
-    holds = {}     # tid -> stack of (individually recorded?, t0)
+    holds = {}     # thread ident -> stack of (individually recorded?, t0, ident)  (idents: get_native_id is a system call)
     is_rlock = type(lock).__name__ == "RLock"
     # Its slot on the run's wake board, for who let a waiter in (mp_util.lock_let_in): mapped now, so a
     # release reads one byte. A fork child keeps the mapping; a spawn child instruments its own copy.
@@ -67,7 +66,7 @@ def _instrument(lock, obj):
     dl.register(owned)
 
     def acquire(block=True, timeout=None):
-        if not rec._active or rec.is_in_runtime():
+        if not rec._active or rec._tls.busy:       # (rec.is_in_runtime(), inline)
             return c_acquire(block, timeout)
         if c_acquire(False):
             indiv = rec.budget(obj)
@@ -78,7 +77,7 @@ def _instrument(lock, obj):
                 loc = rec.user_loc()
                 rec.emit("lock.hold", "b", obj=obj, loc=loc, ts=t0, a=a)
                 dl.acquired(ident, owned, loc)      # the order graph (see deadlock.acquired)
-            holds.setdefault(_get_tid(), []).append((indiv, t0, ident))
+            holds.setdefault(ident, []).append((indiv, t0, ident))
             owned._owner = ident
             owned._depth += 1
             return True
@@ -106,7 +105,7 @@ def _instrument(lock, obj):
             t0 = rec.now()
             rec.emit("lock.hold", "b", obj=obj, loc=loc, ts=t0)
             dl.acquired(ident, owned, loc)
-            holds.setdefault(_get_tid(), []).append((True, t0, ident))
+            holds.setdefault(ident, []).append((True, t0, ident))
         return ok
 
     def _let_in(obj, since, ok):
@@ -128,7 +127,7 @@ def _instrument(lock, obj):
         if board and board[slot]:
             # A waiter is counted in: note this release for it, before the release can wake it.
             try:
-                _NOTE.pack_into(board, note_at, obj, _mono_ns(), rec._pid, _get_tid())
+                _NOTE.pack_into(board, note_at, obj, _mono_ns(), rec._pid, rec.native_id())
             except Exception:
                 pass
         c_release()
@@ -139,7 +138,7 @@ def _instrument(lock, obj):
         try:
             if not rec._active:
                 return
-            stack = holds.get(_get_tid())
+            stack = holds.get(_get_ident())
             if not stack:
                 stack = next((s for s in holds.values() if s), None)   # released by another thread
             if not stack:
