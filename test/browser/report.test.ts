@@ -67,6 +67,8 @@ describe('timeline report in Chromium', function () {
     const lockRow = (await page.locator('.summary table.grid').first().locator('tr').nth(1).locator('td').allTextContents());
     assert.strictEqual(Number(lockRow[1]), summary.states.hold, `acquisitions in ${lockRow.join(' | ')}`);
     assert.ok(lockRow[6].includes('deposit') && lockRow[6].includes('withdraw'), 'both threads own the lock at times');
+    // each waiting worker was let in by the other's release: hand-offs with their median wake-up time
+    assert.match(lockRow[7], /^[1-9]\d* \(\d/, `hand-offs in ${lockRow.join(' | ')}`);
     const pixel = () => page.evaluate(() => Array.from(document.querySelector<HTMLCanvasElement>('.viewport canvas')!.getContext('2d')!.getImageData(3, 3, 1, 1).data.slice(0, 3)));
     await page.emulateMedia({ colorScheme: 'light' });
     await page.waitForFunction(() => true);

@@ -19,6 +19,13 @@ export interface LockSummary {
   /** contended / acquisitions, in percent. */
   contentionPct: number;
   owners: string[];
+  /** Releases that let a waiter in (lock.release → its wait's end). */
+  handoffs: number;
+  /**
+   * Median time from such a release to the waiter having the lock (the waiter's wake-up), over the
+   * releases that were timed (not a.approx); undefined when none was.
+   */
+  medianHandoffUs?: number;
 }
 
 export interface ThreadSummary {
@@ -53,12 +60,12 @@ export interface Summary {
 
 export function summarize(model: TimelineModel): Summary {
   const now = model.now;
-  const locks = new Map<number, LockSummary & { ownerSet: Set<string> }>();
+  const locks = new Map<number, LockSummary & { ownerSet: Set<string>; latencies: number[] }>();
   const lock = (obj: number) => {
     let s = locks.get(obj);
     if (!s) {
       const o = model.objects.get(obj);
-      s = { obj, name: model.objName(obj), type: o?.type ?? 'lock', acquisitions: 0, contended: 0, totalWaitUs: 0, maxWaitUs: 0, totalHoldUs: 0, contentionPct: 0, owners: [], ownerSet: new Set() };
+      s = { obj, name: model.objName(obj), type: o?.type ?? 'lock', acquisitions: 0, contended: 0, totalWaitUs: 0, maxWaitUs: 0, totalHoldUs: 0, contentionPct: 0, owners: [], ownerSet: new Set(), handoffs: 0, latencies: [] };
       locks.set(obj, s);
     }
     return s;
@@ -119,11 +126,20 @@ export function summarize(model: TimelineModel): Summary {
     if (lane.cpu && lane.cpu.values.length) t.cpuPct = mean(lane.cpu);
     threads.push(t);
   }
+  // Hand-offs: the arrows from a release to the end of the wait it let in.
+  for (const a of model.arrows.spans.items) {
+    if (!a.alive || a.from.k !== 'lock.release' || a.from.obj === undefined) continue;
+    const s = lock(a.from.obj);
+    s.handoffs++;
+    if (a.from.a?.approx !== true) s.latencies.push(Math.max(0, a.to.ts - a.from.ts));
+  }
   const wallUs = Number.isFinite(model.minTs) ? Math.max(0, model.maxTs - model.minTs) : 0;
-  const lockList = [...locks.values()].map(({ ownerSet, ...s }) => {
+  const lockList = [...locks.values()].map(({ ownerSet, latencies, ...s }) => {
     // A contended acquisition is also counted as a hold; waits that timed out never held.
     const acquisitions = Math.max(s.acquisitions, s.contended);
-    return { ...s, acquisitions, owners: [...ownerSet].sort(), contentionPct: acquisitions ? (100 * s.contended) / acquisitions : 0 };
+    const out: LockSummary = { ...s, acquisitions, owners: [...ownerSet].sort(), contentionPct: acquisitions ? (100 * s.contended) / acquisitions : 0 };
+    if (latencies.length) out.medianHandoffUs = median(latencies);
+    return out;
   });
   lockList.sort((a, b) => b.totalWaitUs - a.totalWaitUs || b.acquisitions - a.acquisitions);
   threads.sort((a, b) => b.blockedUs - a.blockedUs);
@@ -152,4 +168,10 @@ function mean(c: Counter): number {
   let s = 0;
   for (const v of c.values) s += v;
   return s / c.values.length;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }

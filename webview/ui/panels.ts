@@ -182,8 +182,9 @@ export function renderSummary(host: HTMLElement, model: TimelineModel, actions: 
   host.append(facts);
 
   host.append(el('h4', {}, `Locks (${s.locks.length})`));
-  host.append(table(['lock', 'acq.', 'contention', 'total wait', 'max wait', 'total hold', 'owners'], s.locks.map((l) => ({
-    cells: [l.name, String(l.acquisitions), fmtPct(l.contentionPct), fmtDuration(l.totalWaitUs), fmtDuration(l.maxWaitUs), fmtDuration(l.totalHoldUs), l.owners.join(', ')],
+  host.append(table(['lock', 'acq.', 'contention', 'total wait', 'max wait', 'total hold', 'owners', 'hand-offs (median wake)'], s.locks.map((l) => ({
+    cells: [l.name, String(l.acquisitions), fmtPct(l.contentionPct), fmtDuration(l.totalWaitUs), fmtDuration(l.maxWaitUs), fmtDuration(l.totalHoldUs), l.owners.join(', '),
+      l.handoffs ? `${l.handoffs}${l.medianHandoffUs === undefined ? '' : ` (${fmtDuration(l.medianHandoffUs)})`}` : '—'],
     onClick: () => actions.selectLock(l.obj),
   }))));
   host.append(el('h4', {}, `Threads (${s.threads.length})`));

@@ -308,6 +308,24 @@ describe('webview model: aggregation and the event budget', () => {
     assert.strictEqual(Math.round(s.contentionPct * 100) / 100, Math.round((100 / 41) * 100) / 100);
   });
 
+  it('counts hand-offs per lock and their median wake-up, leaving untimed releases out of the median', () => {
+    const m = new TimelineModel();
+    m.append([
+      ev({ k: 'lock.create', ph: 'i', ts: 0, obj: 1, a: { type: 'Lock', name: 'L' } }),
+      ev({ k: 'lock.wait', ph: 'X', ts: 10, dur: 30, tid: 2, obj: 1, corr: 5 }),
+      ev({ k: 'lock.release', ph: 'i', ts: 36, tid: 3, obj: 1, corr: 5 }),          // woke it 4 µs later
+      ev({ k: 'lock.wait', ph: 'X', ts: 50, dur: 40, tid: 3, obj: 1, corr: 6 }),
+      ev({ k: 'lock.release', ph: 'i', ts: 80, tid: 2, obj: 1, corr: 6 }),          // 10 µs
+      ev({ k: 'lock.wait', ph: 'X', ts: 100, dur: 20, tid: 2, obj: 1, corr: 7 }),
+      ev({ k: 'lock.release', ph: 'i', ts: 120, tid: 3, obj: 1, corr: 7, a: { approx: true } }),
+    ]);
+    const s = summarize(m).locks[0];
+    assert.deepStrictEqual([s.handoffs, s.medianHandoffUs, s.contended], [3, 7, 3]);
+    const none = new TimelineModel();
+    none.append([ev({ k: 'lock.wait', ph: 'X', ts: 10, dur: 30, tid: 2, obj: 1 })]);
+    assert.deepStrictEqual([summarize(none).locks[0].handoffs, summarize(none).locks[0].medianHandoffUs], [0, undefined]);
+  });
+
   it('past the event limit folds detail into density buckets and keeps lifecycle events', () => {
     const m = new TimelineModel(10);
     const events: TraceEvent[] = [];
