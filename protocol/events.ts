@@ -218,6 +218,7 @@ export interface TraceEvent {
 export interface DeadlockThread {
   pid: number;
   tid: number;
+  /** Empty for a thread of another process in a cycle between processes (that process's report names it). */
   name: string;
   /** The object it waits for, if it waits on an instrumented primitive. */
   waitingFor?: number;

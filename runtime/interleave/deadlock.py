@@ -92,6 +92,21 @@ def wait_begin(ident, prim, forever):
         pass
 
 
+def shared_wait_begin(ident, prim):
+    """A thread blocks without a timeout on a multiprocessing lock: posts the wait, with the
+    multiprocessing locks it holds, on the run's wake board for the other processes' watchdogs (see
+    _check_shared_cycles), and has this one look soon. Returns the slot for mp_util.clear_wait, or -1."""
+    try:
+        from .patches import mp_util
+        holding = [p._obj for p in primitives() if getattr(p, "_il_shared", False) and p._owner == ident]
+        off = mp_util.post_wait(ident, rec.native_id(), prim._obj, holding)
+        if off >= 0 and holding and _started:
+            ticker.soon("deadlock", CYCLE_GRACE)
+        return off
+    except Exception:
+        return -1
+
+
 def wait_end(ident):
     _waiting.pop(ident, None)
 
@@ -211,9 +226,89 @@ def _check():
         if chain and frozenset(chain) not in _reported:
             _reported.add(frozenset(chain))
             _report("cycle", chain)
+    _check_shared_cycles()
     if _timeout > 0:
         _check_all_blocked()
     return None
+
+
+# ---- cycles between processes: threads blocked on each other's multiprocessing locks --------------------
+_seen_shared = set()      # cycles found by the last check (reported when the next finds them again)
+_in_shared_cycle = set()  # this process's threads in a reported cycle (the all-blocked check skips them)
+
+
+def _check_shared_cycles():
+    """Follows, for each of this process's threads blocked for good on a multiprocessing lock, the
+    posted waits of the whole run (mp_util.read_waits): the lock -> the thread that holds it -> the lock
+    that one waits for... back to the start is a deadlock, reported by every process in it (each with its
+    own threads' stacks). Found twice in a row first: a wait slot can be read while being written."""
+    global _seen_shared
+    mine = [i for i, w in list(_waiting.items()) if w[1] and getattr(w[0], "_il_shared", False)]
+    if not mine:
+        _seen_shared = set()
+        return
+    try:
+        from .patches import mp_util
+        waits = mp_util.read_waits()
+    except Exception:
+        return
+    pid = os.getpid()
+    by_thread = {(w[0], w[2]): w for w in waits}
+    holder = {}
+    for w in waits:
+        for o in w[5]:
+            holder[o] = w
+    found = set()
+    for ident in mine:
+        start = by_thread.get((pid, ident))
+        if start is None:
+            continue
+        chain = [start]
+        cur = start
+        while True:
+            h = holder.get(cur[3])
+            if h is None or h in chain[1:]:
+                chain = None
+                break
+            if h is start:
+                break
+            chain.append(h)
+            cur = h
+        if not chain or len(chain) < 2 or len({w[0] for w in chain}) < 2:
+            continue     # none, or within this process (the in-process graph reports that one)
+        key = frozenset((w[0], w[2]) for w in chain)
+        found.add(key)
+        if key in _seen_shared and key not in _reported:
+            _reported.add(key)
+            _in_shared_cycle.update(w[2] for w in chain if w[0] == pid)
+            _report_shared(chain)
+    _seen_shared = found
+    if found:
+        ticker.soon("deadlock", CYCLE_GRACE)     # confirm it without waiting a whole period
+
+
+def _report_shared(chain):
+    """A deadlock between processes: this process's threads with their names and stacks, the others'
+    as their wait slots describe them (their own processes report them in full)."""
+    pid = os.getpid()
+    live = _live_threads()
+    frames = sys._current_frames()
+    threads = []
+    for w in chain:
+        wpid, tid, ident, obj, _since, holding = w
+        entry = {"pid": wpid, "tid": tid, "waitingFor": obj, "holding": list(holding), "waitType": "mp.Lock"}
+        if wpid == pid:
+            t = live.get(ident)
+            entry["name"] = t.name if t is not None else str(ident)
+            entry["stack"] = _stack(frames.get(ident))
+            w0 = _waiting.get(ident)
+            if w0 is not None:
+                entry["waitType"] = _type_name(w0[0])
+        else:
+            entry["name"] = ""        # (its own process's report names it)
+            entry["stack"] = []
+        threads.append(entry)
+    _emit_report("cycle", threads)
 
 
 def _live_threads():
@@ -253,6 +348,8 @@ def _check_all_blocked():
         blocked.append(ident)
     if not blocked:
         return
+    if _in_shared_cycle.issuperset(blocked):
+        return      # already reported as a cycle between processes
     key = frozenset((ident, id(_waiting[ident][0])) for ident in blocked)
     if key in _reported:
         return
@@ -307,8 +404,15 @@ def _report(reason, idents):
             if owner is not None and owner in live:
                 entry["waitingForOwner"] = live[owner].name
         threads.append(entry)
+    _emit_report(reason, threads)
+
+
+def _emit_report(reason, threads):
+    """The deadlock event, the report on stderr, and the end of the run (--on-deadlock exit) or a flush."""
+    pid = os.getpid()
+    mine = [t for t in threads if t["pid"] == pid] or threads
     # Put the marker on a deadlocked thread's lane, not on the watchdog's (which the timeline does not show).
-    rec.emit("deadlock", "i", tid=threads[0]["tid"] if threads else pid, a={"reason": reason, "threads": threads})
+    rec.emit("deadlock", "i", tid=mine[0]["tid"] if mine else pid, a={"reason": reason, "threads": threads})
     _print_report(reason, threads)
     if _on_exit:
         if not _is_main_process():
@@ -370,7 +474,10 @@ def _print_report(reason, threads):
         else "every thread has been blocked for more than %gs" % _timeout)]
     for t in threads:
         what = t.get("waitType", "?")
-        line = '  thread "%s" (tid %d) waits for %s' % (t["name"], t["tid"], what)
+        if t["pid"] != os.getpid():
+            line = "  in process %d, thread %d waits for %s" % (t["pid"], t["tid"], what)
+        else:
+            line = '  thread "%s" (tid %d) waits for %s' % (t["name"], t["tid"], what)
         if t.get("waitingFor"):
             line += " #%d" % t["waitingFor"]
         if t.get("waitingForOwner"):

@@ -89,6 +89,11 @@ LOCK_SLOT_FORMAT = "<qqqqq"
 #: processes (patches/mp_util.py order_seen).
 ORDER_SLOTS = 256
 ORDER_SLOT_FORMAT = "<qqq120s120s"
+#: Then WAIT_SLOTS slots of (pid, tid, thread ident, obj, since, 8 objs): a thread blocked without a
+#: timeout on a multiprocessing lock (obj, since monotonic ns) and the multiprocessing locks it holds,
+#: for deadlock cycles between processes (deadlock.py _check_shared_cycles).
+WAIT_SLOTS = 256
+WAIT_SLOT_FORMAT = "<qqqqq8q"
 BOARD_FLAGS_SIZE = 8
 FLAG_DEADLOCK_EXIT = 1
 #: The hello field announcing the framing (program -> supervisor) and the compression (supervisor ->

@@ -80,6 +80,30 @@ if __name__ == "__main__":
 '''
 
 
+PROCESS_CYCLE = r'''
+import multiprocessing as mp, threading, time
+
+def beat():
+    while True:
+        time.sleep(0.01)       # never blocked: every-thread-blocked cannot be what finds the deadlock
+
+def take(first, second, both, name):
+    threading.Thread(target=beat, daemon=True).start()
+    with first:
+        both.wait()
+        with second:           # BLOCKS
+            print(name, "got both")
+
+if __name__ == "__main__":
+    a, b = mp.Lock(), mp.Lock()
+    both = mp.Barrier(2)
+    ps = [mp.Process(target=take, args=(a, b, both, "p1"), name="p1"),
+          mp.Process(target=take, args=(b, a, both, "p2"), name="p2")]
+    for p in ps: p.start()
+    for p in ps: p.join()
+'''
+
+
 PROCESS_INVERSION = r'''
 import multiprocessing as mp
 
@@ -93,6 +117,15 @@ if __name__ == "__main__":
     p = mp.Process(target=take, args=(a, b), name="ab"); p.start(); p.join()
     p = mp.Process(target=take, args=(b, a), name="ba"); p.start(); p.join()
     print("finished")
+'''
+
+
+IDLE_HELPER = r'''
+import multiprocessing as mp, threading
+if __name__ == "__main__":
+    q = mp.Queue()
+    q.put("x")                 # the queue's feeder thread: started by the standard library, idle after this
+    threading.Event().wait()   # nobody ever sets it
 '''
 
 
@@ -167,8 +200,10 @@ class DeadlockTest(unittest.TestCase):
                 self.assertEqual(sorted(d["pid"] for d in reports), sorted([kids["p1"], kids["p2"]]))
                 waits = {}
                 for d in reports:
-                    self.assertEqual(d["a"]["reason"], "all-blocked")
-                    [t] = d["a"]["threads"]
+                    # the cycle between the processes is usually found first; every thread of the
+                    # process blocked past the timeout finds it too
+                    self.assertIn(d["a"]["reason"], ("cycle", "all-blocked"))
+                    [t] = [t for t in d["a"]["threads"] if t["pid"] == d["pid"]]
                     self.assertEqual(t["waitType"], "mp.Lock")
                     self.assertEqual(len(t["holding"]), 1)
                     self.assertTrue(t["stack"][-1].endswith("in take"), t["stack"])
@@ -180,6 +215,36 @@ class DeadlockTest(unittest.TestCase):
                 for name in ("p1", "p2"):
                     self.assertIn('DEADLOCK detected in process "%s"' % name, r.stderr)
                 self.assertIn("the run will end with exit code %d" % DEADLOCK_EXIT_CODE, r.stderr)
+
+    def test_cycle_between_processes_found_while_other_threads_run(self):
+        # The processes' other threads keep running, so no process is ever all blocked: the watchdogs
+        # follow the run's posted waits (waiter -> lock -> holder -> ...) and each process reports the
+        # cycle, long before the 30 s timeout.
+        from test_mp import run_with_method
+        from test_mp_support import program_pid
+        for method in ("fork", "spawn"):
+            with self.subTest(method=method):
+                r = run_with_method(self, write_program(self, PROCESS_CYCLE), method,
+                                    extra_options=["--deadlock-timeout", "30", "--on-deadlock", "exit"], timeout=60)
+                self.assertEqual(r.returncode, DEADLOCK_EXIT_CODE, r)
+                main = program_pid(r)
+                kids = {e["a"]["name"]: e["pid"] for e in r.of("process.start") if e["pid"] != main}
+                locks = sorted(e["obj"] for e in r.of("lock.create", type="mp.Lock"))
+                kids = [kids["p1"], kids["p2"]]      # (not spawn's resource tracker)
+                reports = r.of("deadlock")
+                self.assertEqual(sorted(d["pid"] for d in reports), sorted(kids))
+                for d in reports:
+                    self.assertEqual(d["a"]["reason"], "cycle")
+                    threads = d["a"]["threads"]
+                    self.assertEqual(sorted(t["pid"] for t in threads), sorted(kids))
+                    self.assertEqual(sorted(t["waitingFor"] for t in threads), locks)
+                    by_pid = {t["pid"]: t for t in threads}
+                    p1, p2 = by_pid[kids[0]], by_pid[kids[1]]
+                    self.assertEqual((p1["waitingFor"], p2["waitingFor"]), (p2["holding"][0], p1["holding"][0]))
+                    # its own thread with its stack, the other process's as its posted wait says
+                    own = by_pid[d["pid"]]
+                    self.assertTrue(own["stack"][-1].endswith("in take"), own["stack"])
+                self.assertIn("threads wait for each other in a cycle", r.stderr)
 
     def test_lock_order_inversion_between_processes_without_hang(self):
         # Two processes take the same two multiprocessing locks in opposite orders, one after the other:
@@ -204,6 +269,15 @@ class DeadlockTest(unittest.TestCase):
                 self.assertEqual(lines(inv["a"]["first"]), [outer, inner])
                 self.assertEqual(lines(inv["a"]["second"]), [outer, inner])
                 self.assertEqual(r.of("deadlock"), [])
+
+    def test_idle_standard_library_helper_threads_do_not_hide_a_hang(self):
+        r = trace_script(write_program(self, IDLE_HELPER),
+                         extra_options=["--deadlock-timeout", "0.3", "--on-deadlock", "exit"], timeout=60)
+        self.assertEqual(r.returncode, DEADLOCK_EXIT_CODE, r)
+        [dl] = r.of("deadlock")
+        self.assertEqual(dl["a"]["reason"], "all-blocked")
+        # the main thread is reported; the idle feeder is not counted, nor listed
+        self.assertEqual([t["waitType"] for t in dl["a"]["threads"]], ["Event"])
 
     def test_report_mode_keeps_the_program_running(self):
         src = ALL_BLOCKED.replace("cond.wait()", "cond.wait(1.0)")

@@ -52,7 +52,8 @@ export function describe(model: TimelineModel, s: Selection): { title: string; f
     case 'marker': {
       const m = s.marker;
       const stacks = (m.threads ?? []).map((t) => ({
-        name: `${t.name} (pid ${t.pid}, tid ${t.tid})${t.waitingFor !== undefined ? ` waits for ${model.objName(t.waitingFor)}` : ''}${t.holding?.length ? `, holds ${t.holding.map((h) => model.objName(h)).join(', ')}` : ''}`,
+        // (a thread of another process in a cycle between processes comes without a name: its lane has one)
+        name: `${t.name || model.lane(`${t.pid}/${t.tid}`)?.name || 'thread'} (pid ${t.pid}, tid ${t.tid})${t.waitingFor !== undefined ? ` waits for ${model.objName(t.waitingFor)}` : ''}${t.holding?.length ? `, holds ${t.holding.map((h) => model.objName(h)).join(', ')}` : ''}`,
         lines: Array.isArray(t.stack) ? t.stack.map(String) : [],
       }));
       const ev = m.ev;

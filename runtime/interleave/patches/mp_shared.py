@@ -91,11 +91,15 @@ def _instrument(lock, obj):
             mp_util.count_waiter(board, slot, 1)
         ok = False
         ident = _get_ident()
-        dl.wait_begin(ident, owned, block and timeout is None)
+        forever = block and timeout is None
+        posted = dl.shared_wait_begin(ident, owned) if forever and board else -1
+        dl.wait_begin(ident, owned, forever)
         try:
             ok = c_acquire(block, timeout)
         finally:
             dl.wait_end(ident)
+            if posted >= 0:
+                mp_util.clear_wait(posted)
             corr = _let_in(obj, since, ok) if board else 0
             rec.emit("lock.wait", "e", obj=obj, corr=corr,
                      a={"ok": bool(ok), "timeout": not ok} if not ok else {"ok": True})

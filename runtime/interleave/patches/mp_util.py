@@ -64,7 +64,10 @@ _LOCK_SLOT = _struct.Struct(P.LOCK_SLOT_FORMAT)
 _LOCKS_AT = P.WAKE_BOARD_SLOTS * _SLOT.size        # where the lock slots begin
 _ORDER_SLOT = _struct.Struct(P.ORDER_SLOT_FORMAT)
 _ORDERS_AT = _LOCKS_AT + P.WAKE_BOARD_SLOTS * _LOCK_SLOT.size
-_FLAGS_AT = _ORDERS_AT + P.ORDER_SLOTS * _ORDER_SLOT.size
+_WAIT_SLOT = _struct.Struct(P.WAIT_SLOT_FORMAT)
+_WAITS_AT = _ORDERS_AT + P.ORDER_SLOTS * _ORDER_SLOT.size
+_FLAGS_AT = _WAITS_AT + P.WAIT_SLOTS * _WAIT_SLOT.size
+_HOLDING = 8          # locks held named per wait slot
 _PAIR = _struct.Struct("<qq")
 _COUNT = _struct.Struct("<q")
 
@@ -187,6 +190,49 @@ def order_seen(a, b, aloc, bloc):
             _PAIR.pack_into(board, off, a, b)
             break
     return found
+
+
+# ---- threads blocked on multiprocessing locks, for deadlock cycles between processes ----------------
+# A thread that blocks without a timeout on a multiprocessing lock posts (pid, tid, ident, obj, since,
+# the multiprocessing locks it holds) in a wait slot, and clears it when the wait ends. Every process's
+# watchdog reads the table to follow waiter -> lock -> holder -> the lock that holder waits for...
+# (deadlock._check_shared_cycles). A slot is written whole by one thread, read by others: a torn read is
+# possible, so a cycle is only reported when two checks in a row find it.
+def post_wait(ident, tid, obj, holding):
+    """Posts this thread's wait; returns the slot's offset for clear_wait, or -1 (no board, no room)."""
+    board = _wake_board()
+    if not board:
+        return -1
+    pid = _os.getpid()
+    h = (list(holding) + [0] * _HOLDING)[:_HOLDING]
+    start = hash((pid, ident)) % P.WAIT_SLOTS
+    for i in range(P.WAIT_SLOTS):
+        off = _WAITS_AT + ((start + i) % P.WAIT_SLOTS) * _WAIT_SLOT.size
+        p, = _COUNT.unpack_from(board, off)
+        if p == 0 or (p == pid and _COUNT.unpack_from(board, off + 16)[0] == ident):
+            _WAIT_SLOT.pack_into(board, off, pid, tid, ident, obj, _mono_ns(), *h)
+            return off
+    return -1
+
+
+def clear_wait(off):
+    if off >= 0:
+        b = _wake_board()
+        if b:
+            _COUNT.pack_into(b, off, 0)
+
+
+def read_waits():
+    """[(pid, tid, ident, obj, since, holding objs)] of every posted wait of the run."""
+    board = _wake_board()
+    out = []
+    if not board:
+        return out
+    for i in range(P.WAIT_SLOTS):
+        v = _WAIT_SLOT.unpack_from(board, _WAITS_AT + i * _WAIT_SLOT.size)
+        if v[0]:
+            out.append((v[0], v[1], v[2], v[3], v[4], tuple(x for x in v[5:] if x)))
+    return out
 
 
 def flag_run(flag):
