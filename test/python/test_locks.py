@@ -57,7 +57,8 @@ class SyncPrimitivesSample(unittest.TestCase):
         for w in waits:
             [rel] = [e for e in r.of("lock.release", obj=sem) if e["corr"] == w.get("ecorr")]
             self.assertNotEqual(rel["tid"], w["tid"])
-            self.assertTrue(any(h["tid"] == rel["tid"] and abs(h["ts"] + h["dur"] - rel["ts"]) < 2000 for h in holds))
+            # a release that ended one of the releasing worker's holds (noted just before its end was taken)
+            self.assertTrue(any(h["tid"] == rel["tid"] and h["ts"] <= rel["ts"] <= h["ts"] + h["dur"] for h in holds))
         self.assertIn("2", r.stdout)
 
     def test_event_set_releases_both_waiters(self):
