@@ -442,7 +442,11 @@ class TracedLock(object):
         # _claim_hold, inlined: this is every recorded hold's end.
         self._rec = False
         if self._hw:
-            self._note_release(_get_ident())    # (a Lock may be released by another thread than its owner)
+            # _note_release, inlined: in a tight loop a thread waits through about half the releases.
+            # (A Lock may be released by another thread than its owner: the releaser is noted.)
+            self._hby = _get_ident()
+            self._hts = _mono_ns()
+            self._hrun = (self._run_tid, self._run)
         tok = self._tok
         try:
             t0, tid, loc = tok.pop()
