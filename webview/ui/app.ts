@@ -646,7 +646,8 @@ export class TimelineApp {
     const th = this.theme;
     const hatch = (c: string) => `repeating-linear-gradient(135deg, ${c} 0 2px, transparent 2px 5px)`;
     const items: [string, string][] = [
-      ['running', th.state.running],
+      // A thread's lifetime: what it waits on inside the standard library (an idle queue feeder) is not traced.
+      ['running (or waiting on something not traced)', th.state.running],
       ['holding a lock (colour per lock)', `linear-gradient(90deg, ${lockColour(0)} 50%, ${lockColour(1)} 50%)`],
       ['waiting for a lock', hatch(lockColour(0))],
       ['blocked (queue, join, event, condition)', th.state.blocked],
