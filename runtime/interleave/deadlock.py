@@ -335,6 +335,11 @@ def _check_all_blocked():
     blocked = []
     for ident, thread in live.items():
         w = _waiting.get(ident)
+        if w is not None and getattr(w[0], "_il_shared", False) and _owner_of(w[0]) is None:
+            # Waiting for a multiprocessing lock that no thread of this process holds: another process
+            # may release it (one holding it through a long computation is no deadlock). Deadlocks
+            # between processes are found as cycles (_check_shared_cycles).
+            return
         if w is None:
             if frames is None:
                 frames = sys._current_frames()
