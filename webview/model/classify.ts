@@ -68,7 +68,7 @@ export function tickGroup(k: Kind): number {
   switch (k) {
     case 'msg.send': case 'msg.recv': return 0;
     case 'exception': case 'lock.fail': return 1;
-    case 'sync.notify': case 'lock.release': return 2;
+    case 'sync.notify': return 2;
     case 'pool.submit': case 'pool.result': return 3;
     case 'shared.write': return 4;
     case 'shared.read': return 5;
@@ -76,9 +76,13 @@ export function tickGroup(k: Kind): number {
   }
 }
 
-/** Instants worth a tick on their lane (definitions like lock.create only name things). */
+/**
+ * Instants worth a tick on their lane (definitions like lock.create only name things). A lock.release
+ * gets none: it is where its wake arrow starts, at the end of a hold, and a tick there would take the
+ * clicks meant for the hold.
+ */
 export const DRAWN_INSTANTS: ReadonlySet<Kind> = new Set<Kind>([
-  'msg.send', 'msg.recv', 'exception', 'lock.fail', 'sync.notify', 'lock.release', 'pool.submit', 'pool.result',
+  'msg.send', 'msg.recv', 'exception', 'lock.fail', 'sync.notify', 'pool.submit', 'pool.result',
   'shared.read', 'shared.write', 'process.signal', 'process.spawn', 'thread.spawn', 'async.spawn',
   'greenlet.switch', 'local.bind', 'generic.instant', 'deadlock', 'lock.inversion', 'pool.op',
 ]);
@@ -86,7 +90,7 @@ export const DRAWN_INSTANTS: ReadonlySet<Kind> = new Set<Kind>([
 /** Instants the bounded model may fold into density counts once the event budget is spent. */
 export const FOLDABLE: ReadonlySet<Kind> = new Set<Kind>([
   'lock.wait', 'lock.hold', 'msg.send', 'msg.recv', 'shared.read', 'shared.write', 'async.step',
-  'generic.slice', 'generic.instant', 'local.bind', 'greenlet.switch', 'lock.fail', 'lock.release',
+  'generic.slice', 'generic.instant', 'local.bind', 'greenlet.switch', 'lock.fail',
 ]);
 
 /** Arrow kind from the source event's kind. */
