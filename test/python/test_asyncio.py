@@ -165,13 +165,13 @@ async def main():
     lock = asyncio.Lock()
     await lock.acquire()
     waiter = asyncio.create_task(lock.acquire(), name="lock-waiter")
-    await asyncio.sleep(0.01)
+    await asyncio.sleep(0)         # one turn of the loop: the new task runs until it waits
     lock.release()                 # RELEASE
     await waiter
     lock.release()
     ev = asyncio.Event()
     ws = [asyncio.create_task(ev.wait(), name="event-waiter-%d" % i) for i in range(2)]
-    await asyncio.sleep(0.01)
+    await asyncio.sleep(0)         # one turn of the loop: the new task runs until it waits
     ev.set()                       # SET
     await asyncio.gather(*ws)
     cond = asyncio.Condition()
@@ -180,7 +180,7 @@ async def main():
         async with cond:
             await cond.wait_for(lambda: box)
     c = asyncio.create_task(consumer(), name="cond-waiter")
-    await asyncio.sleep(0.01)
+    await asyncio.sleep(0)         # one turn of the loop: the new task runs until it waits
     async with cond:
         box.append(1)
         cond.notify_all()          # NOTIFY
@@ -188,7 +188,7 @@ async def main():
     sem = asyncio.BoundedSemaphore(1)
     await sem.acquire()
     s = asyncio.create_task(sem.acquire(), name="sem-waiter")
-    await asyncio.sleep(0.01)
+    await asyncio.sleep(0)         # one turn of the loop: the new task runs until it waits
     sem.release()                  # SEM
     await s
     sem.release()
