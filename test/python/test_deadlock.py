@@ -151,6 +151,19 @@ if __name__ == "__main__":
 '''
 
 
+def runs_by_start_method(testcase, program, **kwargs):
+    """Traces program under fork and spawn, each in its own subTest: yields (the result, its child
+    processes by name, the objs of its multiprocessing Locks)."""
+    from test_mp import run_with_method
+    from test_mp_support import program_pid
+    for method in ("fork", "spawn"):
+        with testcase.subTest(method=method):
+            r = run_with_method(testcase, write_program(testcase, program), method, **kwargs)
+            main = program_pid(r)
+            kids = {e["a"]["name"]: e["pid"] for e in r.of("process.start") if e["pid"] != main}
+            yield r, kids, sorted(e["obj"] for e in r.of("lock.create", type="mp.Lock"))
+
+
 class DeadlockTest(unittest.TestCase):
     def test_cycle_between_counted_holds(self):
         # Past the budget a hold is counted, not recorded; the watchdog must still see who holds each
@@ -206,90 +219,71 @@ class DeadlockTest(unittest.TestCase):
         # and the one it holds (the timeline links the two reports into the cycle). With --on-deadlock
         # exit each child ends itself, and the run ends with the deadlock exit code although the
         # program's main process exits normally once its children have gone.
-        from test_mp import run_with_method
         from test_mp_support import program_pid
-        for method in ("fork", "spawn"):
-            with self.subTest(method=method):
-                r = run_with_method(self, write_program(self, PROCESSES), method,
-                                    extra_options=["--deadlock-timeout", "0.5", "--on-deadlock", "exit"], timeout=60)
-                self.assertEqual(r.returncode, DEADLOCK_EXIT_CODE, r)
-                self.assertIn("exit codes [%d, %d]" % (DEADLOCK_EXIT_CODE, DEADLOCK_EXIT_CODE), r.stdout)
-                main = program_pid(r)
-                self.assertEqual([e["a"]["code"] for e in r.of("process.exit") if e["pid"] == main], [0])
-                kids = {e["a"]["name"]: e["pid"] for e in r.of("process.start") if e["pid"] != main}
-                locks = sorted(e["obj"] for e in r.of("lock.create", type="mp.Lock"))
-                reports = r.of("deadlock")
-                self.assertEqual(sorted(d["pid"] for d in reports), sorted([kids["p1"], kids["p2"]]))
-                waits = {}
-                for d in reports:
-                    # (not "every thread blocked": a process waiting for another's lock may be let in)
-                    self.assertEqual(d["a"]["reason"], "cycle")
-                    [t] = [t for t in d["a"]["threads"] if t["pid"] == d["pid"]]
-                    self.assertEqual(t["waitType"], "mp.Lock")
-                    self.assertEqual(len(t["holding"]), 1)
-                    self.assertTrue(t["stack"][-1].endswith("in take"), t["stack"])
-                    waits[d["pid"]] = (t["waitingFor"], t["holding"][0])
-                # a cycle: what each waits for, the other holds
-                (w1, h1), (w2, h2) = waits[kids["p1"]], waits[kids["p2"]]
-                self.assertEqual((w1, w2), (h2, h1))
-                self.assertEqual(sorted([w1, w2]), locks)
-                for name in ("p1", "p2"):
-                    self.assertIn('DEADLOCK detected in process "%s"' % name, r.stderr)
-                self.assertIn("the run will end with exit code %d" % DEADLOCK_EXIT_CODE, r.stderr)
+        for r, kids, locks in runs_by_start_method(
+                self, PROCESSES, extra_options=["--deadlock-timeout", "0.5", "--on-deadlock", "exit"], timeout=60):
+            self.assertEqual(r.returncode, DEADLOCK_EXIT_CODE, r)
+            self.assertIn("exit codes [%d, %d]" % (DEADLOCK_EXIT_CODE, DEADLOCK_EXIT_CODE), r.stdout)
+            main = program_pid(r)
+            self.assertEqual([e["a"]["code"] for e in r.of("process.exit") if e["pid"] == main], [0])
+            reports = r.of("deadlock")
+            self.assertEqual(sorted(d["pid"] for d in reports), sorted([kids["p1"], kids["p2"]]))
+            waits = {}
+            for d in reports:
+                # (not "every thread blocked": a process waiting for another's lock may be let in)
+                self.assertEqual(d["a"]["reason"], "cycle")
+                [t] = [t for t in d["a"]["threads"] if t["pid"] == d["pid"]]
+                self.assertEqual(t["waitType"], "mp.Lock")
+                self.assertEqual(len(t["holding"]), 1)
+                self.assertTrue(t["stack"][-1].endswith("in take"), t["stack"])
+                waits[d["pid"]] = (t["waitingFor"], t["holding"][0])
+            # a cycle: what each waits for, the other holds
+            (w1, h1), (w2, h2) = waits[kids["p1"]], waits[kids["p2"]]
+            self.assertEqual((w1, w2), (h2, h1))
+            self.assertEqual(sorted([w1, w2]), locks)
+            for name in ("p1", "p2"):
+                self.assertIn('DEADLOCK detected in process "%s"' % name, r.stderr)
+            self.assertIn("the run will end with exit code %d" % DEADLOCK_EXIT_CODE, r.stderr)
 
     def test_cycle_between_processes_found_while_other_threads_run(self):
         # The processes' other threads keep running, so no process is ever all blocked: the watchdogs
         # follow the run's posted waits (waiter -> lock -> holder -> ...) and each process reports the
         # cycle, long before the 30 s timeout.
-        from test_mp import run_with_method
-        from test_mp_support import program_pid
-        for method in ("fork", "spawn"):
-            with self.subTest(method=method):
-                r = run_with_method(self, write_program(self, PROCESS_CYCLE), method,
-                                    extra_options=["--deadlock-timeout", "30", "--on-deadlock", "exit"], timeout=60)
-                self.assertEqual(r.returncode, DEADLOCK_EXIT_CODE, r)
-                main = program_pid(r)
-                kids = {e["a"]["name"]: e["pid"] for e in r.of("process.start") if e["pid"] != main}
-                locks = sorted(e["obj"] for e in r.of("lock.create", type="mp.Lock"))
-                kids = [kids["p1"], kids["p2"]]      # (not spawn's resource tracker)
-                reports = r.of("deadlock")
-                self.assertEqual(sorted(d["pid"] for d in reports), sorted(kids))
-                for d in reports:
-                    self.assertEqual(d["a"]["reason"], "cycle")
-                    threads = d["a"]["threads"]
-                    self.assertEqual(sorted(t["pid"] for t in threads), sorted(kids))
-                    self.assertEqual(sorted(t["waitingFor"] for t in threads), locks)
-                    by_pid = {t["pid"]: t for t in threads}
-                    p1, p2 = by_pid[kids[0]], by_pid[kids[1]]
-                    self.assertEqual((p1["waitingFor"], p2["waitingFor"]), (p2["holding"][0], p1["holding"][0]))
-                    # its own thread with its stack, the other process's as its posted wait says
-                    own = by_pid[d["pid"]]
-                    self.assertTrue(own["stack"][-1].endswith("in take"), own["stack"])
-                self.assertIn("threads wait for each other in a cycle", r.stderr)
+        for r, kids, locks in runs_by_start_method(
+                self, PROCESS_CYCLE, extra_options=["--deadlock-timeout", "30", "--on-deadlock", "exit"], timeout=60):
+            self.assertEqual(r.returncode, DEADLOCK_EXIT_CODE, r)
+            kids = [kids["p1"], kids["p2"]]      # (not spawn's resource tracker)
+            reports = r.of("deadlock")
+            self.assertEqual(sorted(d["pid"] for d in reports), sorted(kids))
+            for d in reports:
+                self.assertEqual(d["a"]["reason"], "cycle")
+                threads = d["a"]["threads"]
+                self.assertEqual(sorted(t["pid"] for t in threads), sorted(kids))
+                self.assertEqual(sorted(t["waitingFor"] for t in threads), locks)
+                by_pid = {t["pid"]: t for t in threads}
+                p1, p2 = by_pid[kids[0]], by_pid[kids[1]]
+                self.assertEqual((p1["waitingFor"], p2["waitingFor"]), (p2["holding"][0], p1["holding"][0]))
+                # its own thread with its stack, the other process's as its posted wait says
+                own = by_pid[d["pid"]]
+                self.assertTrue(own["stack"][-1].endswith("in take"), own["stack"])
+            self.assertIn("threads wait for each other in a cycle", r.stderr)
 
     def test_lock_order_inversion_between_processes_without_hang(self):
         # Two processes take the same two multiprocessing locks in opposite orders, one after the other:
         # this run does not hang, another could. The later one reports the inversion, with where each
         # process took each lock.
-        from test_mp import run_with_method
-        from test_mp_support import program_pid
-        for method in ("fork", "spawn"):
-            with self.subTest(method=method):
-                r = run_with_method(self, write_program(self, PROCESS_INVERSION), method)
-                self.assertEqual(r.returncode, 0, r)
-                self.assertIn("finished", r.stdout)
-                main = program_pid(r)
-                kids = {e["a"]["name"]: e["pid"] for e in r.of("process.start") if e["pid"] != main}
-                [inv] = r.of("lock.inversion")
-                self.assertEqual(inv["pid"], kids["ba"])
-                locks = sorted(e["obj"] for e in r.of("lock.create", type="mp.Lock"))
-                self.assertEqual(sorted(inv["a"]["locks"]), locks)
-                lines = lambda locs: [int(l.rsplit(":", 1)[1]) for l in locs]
-                outer, inner = (PROCESS_INVERSION.splitlines().index(l) + 1 for l in
-                                [l for l in PROCESS_INVERSION.splitlines() if "# OUTER" in l or "# INNER" in l])
-                self.assertEqual(lines(inv["a"]["first"]), [outer, inner])
-                self.assertEqual(lines(inv["a"]["second"]), [outer, inner])
-                self.assertEqual(r.of("deadlock"), [])
+        for r, kids, locks in runs_by_start_method(self, PROCESS_INVERSION):
+            self.assertEqual(r.returncode, 0, r)
+            self.assertIn("finished", r.stdout)
+            [inv] = r.of("lock.inversion")
+            self.assertEqual(inv["pid"], kids["ba"])
+            self.assertEqual(sorted(inv["a"]["locks"]), locks)
+            lines = lambda locs: [int(l.rsplit(":", 1)[1]) for l in locs]
+            outer, inner = (PROCESS_INVERSION.splitlines().index(l) + 1 for l in
+                            [l for l in PROCESS_INVERSION.splitlines() if "# OUTER" in l or "# INNER" in l])
+            self.assertEqual(lines(inv["a"]["first"]), [outer, inner])
+            self.assertEqual(lines(inv["a"]["second"]), [outer, inner])
+            self.assertEqual(r.of("deadlock"), [])
 
     def test_a_process_waiting_for_another_process_s_long_hold_is_not_a_deadlock(self):
         # The waiter's only thread waits far past the timeout, but the lock is held by another process,

@@ -100,7 +100,7 @@ def _instrument(lock, obj):
             dl.wait_end(ident)
             if posted >= 0:
                 mp_util.clear_wait(posted)
-            corr = _let_in(obj, since, ok) if board else 0
+            corr = _linked_release(obj, since, ok) if board else 0
             rec.emit("lock.wait", "e", obj=obj, corr=corr,
                      a={"ok": bool(ok), "timeout": not ok} if not ok else {"ok": True})
         if ok:
@@ -112,7 +112,7 @@ def _instrument(lock, obj):
             holds.setdefault(ident, []).append((True, t0, ident))
         return ok
 
-    def _let_in(obj, since, ok):
+    def _linked_release(obj, since, ok):
         """The waiter stops waiting (ok: with the lock): the corr of the release that let it in
         (recorded here, on the releaser's lane, whatever its process), or 0. Never raises."""
         try:
