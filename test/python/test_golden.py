@@ -63,6 +63,10 @@ while not cond._waiters:
 with cond:
     box.append("payload")
     cond.notify_all()
+    # Until the woken consumer waits to take the lock back (the runtime's own count): it always waits
+    # then, so the trace's shape does not depend on how the threads were scheduled.
+    while not cond._lock._hw:
+        time.sleep(0.001)
 q.put({"n": 1})
 bar.wait()
 k.join()
