@@ -159,7 +159,7 @@ export const KINDS = {
   'cpu.process': { code: 81, cat: 'cpu', phases: ['C'], label: 'process CPU' },
 
   // ---- deadlocks -----------------------------------------------------------------------------
-  /** a: { reason: 'cycle'|'all-blocked', threads: DeadlockThread[] }. Each process reports its own threads: processes blocked on each other's multiprocessing locks report separately, and readers link a waiter's waitingFor to the holding of a thread in another report (webview/model/arrows.ts). */
+  /** a: { reason: 'cycle'|'all-blocked', threads: DeadlockThread[], scope?: 'run', processes?: number[], hint?: string }. Each process reports its own threads: processes blocked on each other's multiprocessing locks report separately, and readers link a waiter's waitingFor to the holding of a thread in another report (webview/model/arrows.ts). scope 'run': every thread of every process of the run is blocked, some on another process (a multiprocessing queue's get, a pipe, a process's join, a lock held elsewhere); `processes` lists the processes in it (this one first; each reports its own threads), `hint` says why when the runtime knows a usual cause (a queue's feeder thread writing what nobody reads; no other process left alive). */
   'deadlock': { code: 90, cat: 'deadlock', phases: ['i'], label: 'deadlock' },
   /** Two locks taken in opposite orders (a potential deadlock), by threads of one process or, for multiprocessing locks, by two processes (reported by the later one; first: the other process's locations). a: { locks: [obj, obj], first: string[] (locs), second: string[] }. */
   'lock.inversion': { code: 91, cat: 'deadlock', phases: ['i'], label: 'lock-order inversion' },
@@ -222,6 +222,10 @@ export interface DeadlockThread {
   name: string;
   /** The object it waits for, if it waits on an instrumented primitive. */
   waitingFor?: number;
+  /** What it waits in: the primitive's type, 'Thread.join', 'Process.join', 'multiprocessing.Queue.get', 'Connection.recv', 'pipe read', 'pipe write'. */
+  waitType?: string;
+  /** For a Process.join: the joined process's pid. */
+  waitingForProcess?: number;
   holding: number[];
   /** Innermost frame last, `path:line in function`. */
   stack: string[];

@@ -36,6 +36,7 @@ _reported = set()
 _candidates = []
 _started = False
 _timeout = 5.0
+_period = 0.5
 _on_exit = False
 
 
@@ -105,6 +106,26 @@ def shared_wait_begin(ident, prim):
         return off
     except Exception:
         return -1
+
+
+class RemoteWait(object):
+    """A wait that only another process can end: a multiprocessing queue's get, a Pipe connection's
+    recv, a process's join (pid: the joined child). Not "blocked" for this process alone (the other
+    side may be busy); blocked when every process of the run is (see _check_run_blocked)."""
+    __slots__ = ("_il_obj", "_il_type", "pid")
+
+    def __init__(self, what, obj, pid):
+        self._il_type = what
+        self._il_obj = obj
+        self.pid = pid
+
+
+def remote_wait_begin(ident, what, obj=0, pid=0):
+    """A thread blocks in a RemoteWait (what: its name in reports); wait_end(ident) ends it."""
+    try:
+        _waiting[ident] = (RemoteWait(what, obj, pid), True, monotonic())
+    except Exception:
+        pass
 
 
 def wait_end(ident):
@@ -215,8 +236,21 @@ def start():
     _waiting.clear()
     _held.clear()
     _started = True
-    period = min(max(_timeout / 4.0, 0.05), 0.5) if _timeout > 0 else 0.5
+    global _period
+    _period = period = min(max(_timeout / 4.0, 0.05), 0.5) if _timeout > 0 else 0.5
     ticker.every("deadlock", period, _check, first=period)
+    if _clear_process_state not in rec.live_reporters:
+        rec.live_reporters.append(_clear_process_state)
+
+
+def _clear_process_state(final):
+    """At the process's final flush: its slot on the board is free again (see _post_state)."""
+    if final:
+        try:
+            from .patches import mp_util
+            mp_util.clear_process_state(os.getpid())
+        except Exception:
+            pass
 
 
 def _check():
@@ -326,6 +360,11 @@ def _live_threads():
 
 
 def _check_all_blocked():
+    """Whether every live thread of this process is blocked: posts the answer on the board for the
+    other processes (_post_state), reports a deadlock of this process alone when its threads wait on
+    each other, and checks the whole run (_check_run_blocked) when some wait is one only another
+    process can end (a multiprocessing queue, pipe, lock held elsewhere, or a process's join)."""
+    global _run_seen
     live = _live_threads()
     if not live:
         return
@@ -333,25 +372,50 @@ def _check_all_blocked():
     T = sys.modules.get("threading")
     frames = None
     blocked = []
+    remote = False
+    running = False
+    since = 0.0
     for ident, thread in live.items():
         w = _waiting.get(ident)
-        if w is not None and getattr(w[0], "_il_shared", False) and _owner_of(w[0]) is None:
-            # Waiting for a multiprocessing lock that no thread of this process holds: another process
-            # may release it (one holding it through a long computation is no deadlock). Deadlocks
-            # between processes are found as cycles (_check_shared_cycles).
-            return
         if w is None:
             if frames is None:
                 frames = sys._current_frames()
-            if _idle_machinery(thread, frames.get(ident)):
+            frame = frames.get(ident)
+            if _idle_machinery(thread, frame):
                 continue
-            return
-        if t - w[2] < _timeout:
-            return
-        if T is not None and isinstance(w[0], T.Thread) and w[0].ident not in live:
-            return      # a join whose thread has ended (or is ending): it returns once it is scheduled
+            stuck = _stuck_in_pipe(ident, thread, frame, t)
+            if stuck is None:
+                running = True
+                break
+            remote = True
+            since = max(since, stuck)
+            blocked.append(ident)
+            continue
+        prim = w[0]
+        if type(prim) is RemoteWait or (getattr(prim, "_il_shared", False) and _owner_of(prim) is None):
+            # Only another process can end it (for a multiprocessing lock: none of our threads holds it).
+            if type(prim) is RemoteWait and prim.pid and not _process_alive(prim.pid):
+                running = True     # a join whose process has ended: it returns once it is scheduled
+                break
+            remote = True
+        elif T is not None and isinstance(prim, T.Thread) and prim.ident not in live:
+            running = True         # a join whose thread has ended (or is ending): it returns soon
+            break
+        since = max(since, w[2])
         blocked.append(ident)
-    if not blocked:
+    for ident in [i for i in _stuck if i not in live]:
+        del _stuck[ident]
+    running = running or not blocked
+    # A helper process (all its blocked threads wait for requests) is blocked for the others' checks,
+    # and has nothing to report itself: posted as such (HELPER: neither waited for by _linger nor named
+    # among the processes of a deadlock).
+    helper = not running and all(ident in _stuck and _stuck[ident][2] == HELPER_WAIT for ident in blocked)
+    _post_state(0.0 if running else since, t, HELPER if helper else 0)
+    if running or helper or t - since < _timeout:
+        _run_seen = None
+        return
+    if remote:
+        _check_run_blocked(blocked, t)
         return
     if _in_shared_cycle.issuperset(blocked):
         return      # already reported as a cycle between processes
@@ -360,6 +424,118 @@ def _check_all_blocked():
         return
     _reported.add(key)
     _report("all-blocked", blocked)
+
+
+def _post_state(since, t, reported=0):
+    try:
+        from .patches import mp_util
+        mp_util.post_process_state(os.getpid(), int(since * 1e9), int(t * 1e9), reported)
+    except Exception:
+        pass
+
+
+def _process_alive(pid):
+    try:
+        from .patches import mp_util
+        return mp_util.process_alive(pid)
+    except Exception:
+        return True
+
+
+# ---- the whole run blocked: every thread of every process waits, some on another process ----------------
+_run_seen = None      # (what the last check found, when): reported when the next check finds it again
+
+
+def _check_run_blocked(blocked, t):
+    """This process's threads are all blocked, some on other processes: a deadlock if every other live
+    process of the run says the same on the board (each watchdog posts its process's state at every
+    check), for longer than the timeout. Reported when two checks in a row find it, and only after
+    every other process has posted again in between (a state read once may be one its process has just
+    left). Each process in it reports its own threads."""
+    global _run_seen
+    try:
+        from .patches import mp_util
+        states = mp_util.read_process_states()
+    except Exception:
+        return
+    now = int(t * 1e9)
+    horizon = now - int(_timeout * 1e9)
+    fresh = now - int(max(4 * _period, 1.0) * 1e9)
+    me = os.getpid()
+    others = []
+    for pid, since, checked, reported in states:
+        if pid == me or not mp_util.process_alive(pid):
+            continue
+        if since == 0 or since > horizon or checked < fresh:
+            # Running, not blocked for long enough, or its watchdog has not posted lately (a process
+            # starting, or stuck in a call that holds the GIL): not known to be blocked.
+            _run_seen = None
+            return
+        others.append((pid, checked, reported))
+    key = (frozenset((ident, id(_waiting[ident][0]) if ident in _waiting else 0) for ident in blocked),
+           frozenset(o[0] for o in others))
+    if _run_seen is None or _run_seen[0] != key:
+        _run_seen = (key, now)
+        return
+    if any(o[1] <= _run_seen[1] for o in others):
+        return        # not every process has looked again since: next check
+    if key in _reported:
+        return
+    _reported.add(key)
+    _report("all-blocked", blocked, run=sorted(o[0] for o in others if o[2] != HELPER))
+
+
+#: Threads in a multiprocessing pipe's read or write: ident -> ((frame id, instruction offset), since
+#: when it has been there, "pipe read" or "pipe write", whether it is a queue's feeder), see _stuck_in_pipe.
+_stuck = {}
+
+
+def _stuck_in_pipe(ident, thread, frame, t):
+    """Since when the thread has been in the same read or write of a multiprocessing pipe (a get that
+    found the start of a message whose rest never comes, a feeder writing what nobody reads: the pipe is
+    full), else None. The read or write is a system call under that frame, which only another process
+    can end. (A message so large that its transfer outlasts the timeout looks the same: the frame does
+    not change while the bytes flow.)"""
+    if frame is None:
+        return None
+    code = frame.f_code
+    if code.co_name in ("_recv", "_send") and code.co_filename.endswith(_CONNECTION_PY):
+        what = "pipe write" if code.co_name == "_send" else "pipe read"
+    elif _helper_process_wait(frame):
+        what = HELPER_WAIT
+    else:
+        _stuck.pop(ident, None)
+        return None
+    where = (id(frame), frame.f_lasti)
+    s = _stuck.get(ident)
+    if s is None or s[0] != where:
+        feeding = what == "pipe write" and getattr(thread, "_il_kind", None) == "worker"
+        s = _stuck[ident] = (where, t, what, feeding)
+    return s[1]
+
+
+_CONNECTION_PY = os.path.join("multiprocessing", "connection.py")
+#: The waits of the standard library's helper processes for their next request (see _helper_process_wait).
+HELPER_WAIT = "request"
+#: A helper process's "reported" on the board (1: a process that has reported its part of a deadlock).
+HELPER = 2
+_HELPER_MAINS = (os.path.join("multiprocessing", "resource_tracker.py"), os.path.join("multiprocessing", "forkserver.py"))
+
+
+def _helper_process_wait(frame):
+    """Whether the thread is the main loop of a helper process the standard library starts for itself
+    (spawn's resource tracker, the fork server), waiting for a request, with none of the program's code
+    on its stack: such a process does nothing until another asks, so it never keeps the run from
+    being blocked, and has no part of its own to report."""
+    f = frame
+    while f is not None:
+        code = f.f_code
+        if code.co_name == "main" and code.co_filename.endswith(_HELPER_MAINS):
+            return True       # (what called it: the -c command the helper was started with)
+        if rec._classify(code.co_filename) == rec._USER:
+            return False
+        f = f.f_back
+    return False
 
 
 def _idle_machinery(thread, frame):
@@ -381,7 +557,16 @@ def _idle_machinery(thread, frame):
     return True
 
 
-def _report(reason, idents):
+#: Said with a run-wide report when a queue's feeder thread is stuck writing (see _stuck_in_pipe).
+FEEDER_HINT = ("a multiprocessing queue's feeder thread cannot write what this process put on the queue, "
+               "because no process reads it; a process that put items on a queue does not end until they "
+               "are written (Python docs, \"Joining processes that use queues\"): get the items before "
+               "joining the process that put them")
+ALONE_HINT = "no other process of the run is alive to put, send, release or end what these threads wait for"
+
+
+def _report(reason, idents, run=None):
+    """run: for a deadlock of the whole run, the other processes' pids (each reports its own threads)."""
     frames = sys._current_frames()
     live = _live_threads()
     threads = []
@@ -408,17 +593,34 @@ def _report(reason, idents):
             owner = _owner_of(w[0])
             if owner is not None and owner in live:
                 entry["waitingForOwner"] = live[owner].name
+            if type(w[0]) is RemoteWait and w[0].pid:
+                entry["waitingForProcess"] = w[0].pid
+        elif ident in _stuck:
+            entry["waitType"] = _stuck[ident][2]
         threads.append(entry)
-    _emit_report(reason, threads)
+    extra = None
+    if run is not None:
+        extra = {"scope": "run", "processes": [pid] + list(run)}
+        if any(ident in _stuck and _stuck[ident][3] and ident not in _waiting for ident in idents):
+            extra["hint"] = FEEDER_HINT
+        elif not run:
+            extra["hint"] = ALONE_HINT
+    _emit_report(reason, threads, extra)
 
 
-def _emit_report(reason, threads):
-    """The deadlock event, the report on stderr, and the end of the run (--on-deadlock exit) or a flush."""
+def _emit_report(reason, threads, extra=None):
+    """The deadlock event, the report on stderr, and the end of the run (--on-deadlock exit) or a flush.
+    extra: more of the event's args (a run-wide report's scope, processes and hint)."""
     pid = os.getpid()
     mine = [t for t in threads if t["pid"] == pid] or threads
+    a = {"reason": reason, "threads": threads}
+    if extra:
+        a.update(extra)
     # Put the marker on a deadlocked thread's lane, not on the watchdog's (which the timeline does not show).
-    rec.emit("deadlock", "i", tid=mine[0]["tid"] if mine else pid, a={"reason": reason, "threads": threads})
-    _print_report(reason, threads)
+    rec.emit("deadlock", "i", tid=mine[0]["tid"] if mine else pid, a=a)
+    _print_report(reason, threads, extra or {})
+    if _on_exit and extra and extra.get("scope") == "run":
+        _linger()
     if _on_exit:
         if not _is_main_process():
             # This process's exit code alone would not end the run: the supervisor is told on the board.
@@ -436,7 +638,31 @@ def _emit_report(reason, threads):
             s.flush(lock_timeout=1.0)
 
 
+def _linger():
+    """Before a process ends itself on a deadlock of the whole run (--on-deadlock exit): it goes on
+    saying it is blocked, now with "reported", until every other live process of the run has reported
+    its part too (bounded). Ending at once would end some of their waits: they would report what
+    follows instead (a join that returns, a read of half a message)."""
+    try:
+        import time
+        from .patches import mp_util
+        since = max(monotonic() - _timeout, 0.0)
+        me = os.getpid()
+        deadline = monotonic() + max(2 * _timeout, 10 * _period)
+        while True:
+            _post_state(since, monotonic(), 1)
+            pending = [s for s in mp_util.read_process_states()
+                       if s[0] != me and not s[3] and mp_util.process_alive(s[0])]
+            if not pending or monotonic() > deadline:
+                return
+            time.sleep(_period)
+    except Exception:
+        pass
+
+
 def _type_name(prim):
+    if hasattr(prim, "_bootstrap_inner"):
+        return "Thread.join"      # (a Thread subclass's own name would say nothing of the wait)
     n = getattr(prim, "_il_type", None) or type(prim).__name__
     return {"lock": "Lock"}.get(n, n)
 
@@ -473,10 +699,18 @@ def _process_label():
     return ""
 
 
-def _print_report(reason, threads):
-    lines = ["", "interleave: DEADLOCK detected%s (%s)" % (_process_label(),
-        "threads wait for each other in a cycle" if reason == "cycle"
-        else "every thread has been blocked for more than %gs" % _timeout)]
+def _print_report(reason, threads, extra):
+    if reason == "cycle":
+        why = "threads wait for each other in a cycle"
+    elif extra.get("scope") == "run":
+        others = len(extra.get("processes", ())) - 1
+        why = ("every thread of every process of the run has been blocked for more than %gs; each process "
+               "reports its own threads" % _timeout) if others else (
+               "every thread has been blocked for more than %gs on what only another process could end, "
+               "and no other process of the run is alive" % _timeout)
+    else:
+        why = "every thread has been blocked for more than %gs" % _timeout
+    lines = ["", "interleave: DEADLOCK detected%s (%s)" % (_process_label(), why)]
     for t in threads:
         what = t.get("waitType", "?")
         if t["pid"] != os.getpid():
@@ -486,12 +720,16 @@ def _print_report(reason, threads):
         if t.get("waitingFor"):
             line += " #%d" % t["waitingFor"]
         if t.get("waitingForOwner"):
-            line += ' held by "%s"' % t["waitingForOwner"]
+            line += (' of "%s"' if what == "Thread.join" else ' held by "%s"') % t["waitingForOwner"]
+        if t.get("waitingForProcess"):
+            line += " (process %d)" % t["waitingForProcess"]
         lines.append(line)
         if t["holding"]:
             lines.append("    holding: %s" % ", ".join("#%d" % h for h in t["holding"]))
         for s in t["stack"][-6:]:
             lines.append("      at " + s)
+    if extra.get("hint"):
+        lines.append("  why: " + extra["hint"])
     if _on_exit:
         if _is_main_process():
             lines.append("interleave: ending the run (--on-deadlock exit, exit code %d)" % P.DEADLOCK_EXIT_CODE)

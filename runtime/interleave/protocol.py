@@ -77,7 +77,7 @@ ENV_WIRE_ENC = "INTERLEAVE_WIRE_ENC"
 ENC_MARSHAL = "marshal"
 #: The run's wake board (runtime-internal): a file the supervisor makes for the run and removes at its
 #: end, WAKE_BOARD_SLOTS slots of (obj, corr, ts) that every process of the run may map, then as many
-#: lock slots of (waiters, obj, ts, pid, tid): see patches/mp_util.py; the order slots below; then BOARD_FLAGS_SIZE bytes of
+#: lock slots of (waiters, obj, ts, pid, tid): see patches/mp_util.py; the order, wait and process slots below; then BOARD_FLAGS_SIZE bytes of
 #: flags for the supervisor (the first: FLAG_DEADLOCK_EXIT when a process other than the program's
 #: main one ended itself on a deadlock, --on-deadlock exit: the run then ends with DEADLOCK_EXIT_CODE).
 ENV_WAKE_BOARD = "INTERLEAVE_WAKE_BOARD"
@@ -94,6 +94,12 @@ ORDER_SLOT_FORMAT = "<qqq120s120s"
 #: for deadlock cycles between processes (deadlock.py _check_shared_cycles).
 WAIT_SLOTS = 256
 WAIT_SLOT_FORMAT = "<qqqqq8q"
+#: Then PROC_SLOTS slots of (pid, blocked since, checked at, reported), times in monotonic ns: each
+#: process's watchdog says whether every thread of its process is blocked (since: the latest of their
+#: waits' starts; 0 while one runs), for deadlocks that span the run (deadlock.py _check_run_blocked),
+#: and (reported = 1) that it has reported its part of one.
+PROC_SLOTS = 256
+PROC_SLOT_FORMAT = "<qqqq"
 BOARD_FLAGS_SIZE = 8
 FLAG_DEADLOCK_EXIT = 1
 #: The hello field announcing the framing (program -> supervisor) and the compression (supervisor ->

@@ -159,7 +159,8 @@ def make_wake_board(token):
         os.ftruncate(fd, P.WAKE_BOARD_SLOTS * (_struct.calcsize(P.WAKE_SLOT_FORMAT) +
                                                _struct.calcsize(P.LOCK_SLOT_FORMAT)) +
                      P.ORDER_SLOTS * _struct.calcsize(P.ORDER_SLOT_FORMAT) +
-                     P.WAIT_SLOTS * _struct.calcsize(P.WAIT_SLOT_FORMAT) + P.BOARD_FLAGS_SIZE)
+                     P.WAIT_SLOTS * _struct.calcsize(P.WAIT_SLOT_FORMAT) +
+                     P.PROC_SLOTS * _struct.calcsize(P.PROC_SLOT_FORMAT) + P.BOARD_FLAGS_SIZE)
     except OSError:
         os.close(fd)
         os.unlink(path)

@@ -151,6 +151,63 @@ if __name__ == "__main__":
 '''
 
 
+JOIN_BEFORE_GET = r'''
+import multiprocessing as mp
+def put(q):
+    q.put("x" * 1000000)       # more than a pipe holds: the queue's feeder thread writes until someone reads
+if __name__ == "__main__":
+    q = mp.Queue()
+    p = mp.Process(target=put, args=(q,), name="putter")
+    p.start()
+    p.join()                   # the Python docs' "Joining processes that use queues": never returns
+    print(len(q.get()))
+'''
+
+WORKER_DIED = r'''
+import multiprocessing as mp
+def work(q):
+    raise SystemExit(3)        # ends without putting its result
+if __name__ == "__main__":
+    q = mp.Queue()
+    p = mp.Process(target=work, args=(q,), name="worker")
+    p.start()
+    print(q.get())             # nobody is left to put
+'''
+
+HOLDER_DIED = r'''
+import multiprocessing as mp, os
+def grab(lock):
+    lock.acquire()
+    os._exit(3)                # ends while holding the lock
+if __name__ == "__main__":
+    lock = mp.Lock()
+    p = mp.Process(target=grab, args=(lock,), name="grabber")
+    p.start()
+    p.join()
+    with lock:
+        print("never")
+'''
+
+# Every process waits on another for longer than the timeout, but the other is busy (not blocked): no deadlock.
+BUSY_OTHER_SIDE = r'''
+import multiprocessing as mp, time
+def slow(q, conn):
+    time.sleep(1.0)            # a long computation while the parent waits for its results
+    q.put("queued")
+    conn.send("sent")
+    time.sleep(1.0)            # and while the parent joins it
+if __name__ == "__main__":
+    q = mp.Queue()
+    parent_end, child_end = mp.Pipe()
+    p = mp.Process(target=slow, args=(q, child_end), name="slow")
+    p.start()
+    print(q.get(), parent_end.recv())
+    p.join()
+    with mp.Pool(2) as pool:
+        print(pool.map(time.sleep, [1.0, 1.0]))
+'''
+
+
 def runs_by_start_method(testcase, program, **kwargs):
     """Traces program under fork and spawn, each in its own subTest: yields (the result, its child
     processes by name, the objs of its multiprocessing Locks)."""
@@ -211,7 +268,7 @@ class DeadlockTest(unittest.TestCase):
         [dl] = r.of("deadlock")
         self.assertEqual(dl["a"]["reason"], "all-blocked")
         kinds = sorted(t["waitType"] for t in dl["a"]["threads"])
-        self.assertEqual(kinds, ["Condition", "Thread"])
+        self.assertEqual(kinds, ["Condition", "Thread.join"])
         self.assertIn("blocked for more than 0.3s", r.stderr)
 
     def test_processes_blocked_on_each_others_locks(self):
@@ -305,6 +362,70 @@ class DeadlockTest(unittest.TestCase):
         self.assertEqual(dl["a"]["reason"], "all-blocked")
         # the main thread is reported; the idle feeder is not counted, nor listed
         self.assertEqual([t["waitType"] for t in dl["a"]["threads"]], ["Event"])
+
+    def test_joining_a_process_before_reading_its_queue(self):
+        # The Python docs' pitfall: the child cannot end before its queue's feeder has written the
+        # item, which nobody reads because the parent is joining the child. Every thread of both
+        # processes is blocked, partly on the other process: both report their part, the child with
+        # its feeder stuck in the pipe write and why, the parent with its join.
+        from test_mp_support import program_pid
+        for r, kids, _locks in runs_by_start_method(
+                self, JOIN_BEFORE_GET, extra_options=["--deadlock-timeout", "0.3", "--on-deadlock", "exit"], timeout=60):
+            self.assertEqual(r.returncode, DEADLOCK_EXIT_CODE, r)
+            main, putter = program_pid(r), kids["putter"]
+            reports = {d["pid"]: d for d in r.of("deadlock")}
+            self.assertEqual(sorted(reports), sorted([main, putter]), r.stderr)
+            for d in reports.values():
+                self.assertEqual((d["a"]["reason"], d["a"]["scope"]), ("all-blocked", "run"))
+                self.assertEqual(sorted(d["a"]["processes"]), sorted([main, putter]))
+                self.assertEqual(d["a"]["processes"][0], d["pid"])
+            [join] = reports[main]["a"]["threads"]
+            self.assertEqual((join["waitType"], join["waitingForProcess"]), ("Process.join", putter))
+            self.assertTrue(join["stack"][0].endswith("in <module>"), join["stack"])
+            waits = sorted((t["name"], t["waitType"]) for t in reports[putter]["a"]["threads"])
+            self.assertEqual(waits, [("MainThread", "Thread.join"), ("QueueFeederThread", "pipe write")])
+            self.assertIn("Joining processes that use queues", reports[putter]["a"]["hint"])
+            self.assertIn("every thread of every process of the run has been blocked for more than 0.3s", r.stderr)
+            self.assertIn("why: a multiprocessing queue's feeder thread", r.stderr)
+
+    def test_waiting_on_a_queue_after_its_only_writer_died(self):
+        # The worker ends without putting; the parent's get can never return. (The standard library's
+        # helper processes, spawn's resource tracker, do not count as processes that could put.)
+        for r, kids, _locks in runs_by_start_method(
+                self, WORKER_DIED, extra_options=["--deadlock-timeout", "0.3", "--on-deadlock", "exit"], timeout=60):
+            self.assertEqual(r.returncode, DEADLOCK_EXIT_CODE, r)
+            [d] = r.of("deadlock")
+            self.assertEqual(d["a"]["scope"], "run")
+            self.assertEqual(d["a"]["processes"], [d["pid"]])
+            [t] = d["a"]["threads"]
+            self.assertEqual(t["waitType"], "multiprocessing.Queue.get")
+            [q] = r.of("chan.create", type="mp.Queue")
+            self.assertEqual(t["waitingFor"], q["obj"])
+            self.assertIn("no other process of the run is alive", d["a"]["hint"])
+            self.assertIn("worker", kids)
+
+    def test_waiting_for_a_lock_whose_holder_died(self):
+        r = trace_script(write_program(self, HOLDER_DIED),
+                         extra_options=["--deadlock-timeout", "0.3", "--on-deadlock", "exit"], timeout=60)
+        self.assertEqual(r.returncode, DEADLOCK_EXIT_CODE, r)
+        self.assertNotIn("never", r.stdout)
+        [d] = r.of("deadlock")
+        [t] = d["a"]["threads"]
+        [lock] = r.of("lock.create", type="mp.Lock")
+        self.assertEqual((t["waitType"], t["waitingFor"]), ("mp.Lock", lock["obj"]))
+        self.assertEqual(d["a"]["scope"], "run")
+
+    def test_waiting_long_on_a_busy_process_is_not_a_deadlock(self):
+        # A get, a recv, a join and a pool's map each wait past the timeout on a process that is
+        # computing: never reported, and --on-deadlock exit ends nothing.
+        for r, _kids, _locks in runs_by_start_method(
+                self, BUSY_OTHER_SIDE, extra_options=["--deadlock-timeout", "0.3", "--on-deadlock", "exit"], timeout=60):
+            self.assertEqual(r.returncode, 0, r)
+            self.assertIn("queued sent", r.stdout)
+            self.assertIn("[None, None]", r.stdout)
+            self.assertEqual(r.of("deadlock"), [])
+            [w] = [w for w in r.intervals("msg.wait")]
+            self.assertGreater(w["dur"], 300000)       # it did wait past the timeout
 
     def test_report_mode_keeps_the_program_running(self):
         src = ALL_BLOCKED.replace("cond.wait()", "cond.wait(1.0)")

@@ -377,7 +377,8 @@ export class TimelineModel {
         if (typeof t.name === 'string' && t.name && !l.named) { l.name = t.name; l.named = true; }
       }
       this.arrows.deadlock(ev, threads);
-      const reason = a.reason === 'all-blocked' ? 'every thread is blocked' : 'a cycle of threads waits on each other';
+      const reason = a.reason !== 'all-blocked' ? 'a cycle of threads waits on each other'
+        : a.scope === 'run' ? 'every thread of every process is blocked' : 'every thread is blocked';
       this.markers.push({ kind: 'deadlock', ts: ev.ts, lane: lane.key, ev, lanes, threads, message: `Deadlock: ${reason}` });
     } else if (ev.k === 'exception') {
       const type = typeof a.type === 'string' ? a.type : 'Exception';

@@ -1,5 +1,5 @@
 /** The details pane (every field of the selected item) and the summary panel (per lock, thread, channel). */
-import { KINDS, parseLoc, TraceEvent } from '../../protocol';
+import { DeadlockThread, KINDS, parseLoc, TraceEvent } from '../../protocol';
 import {
   Arrow, fmtBytes, fmtDuration, fmtPct, fmtTime, kindLabel, Selection, summarize, Summary, TimelineModel,
 } from '../model';
@@ -53,7 +53,7 @@ export function describe(model: TimelineModel, s: Selection): { title: string; f
       const m = s.marker;
       const stacks = (m.threads ?? []).map((t) => ({
         // (a thread of another process in a cycle between processes comes without a name: its lane has one)
-        name: `${t.name || model.lane(`${t.pid}/${t.tid}`)?.name || 'thread'} (pid ${t.pid}, tid ${t.tid})${t.waitingFor !== undefined ? ` waits for ${model.objName(t.waitingFor)}` : ''}${t.holding?.length ? `, holds ${t.holding.map((h) => model.objName(h)).join(', ')}` : ''}`,
+        name: `${t.name || model.lane(`${t.pid}/${t.tid}`)?.name || 'thread'} (pid ${t.pid}, tid ${t.tid})${waitText(model, t)}${t.holding?.length ? `, holds ${t.holding.map((h) => model.objName(h)).join(', ')}` : ''}`,
         lines: Array.isArray(t.stack) ? t.stack.map(String) : [],
       }));
       const ev = m.ev;
@@ -168,6 +168,13 @@ export function renderDetails(host: HTMLElement, model: TimelineModel, s: Select
     }
     host.append(pre);
   }
+}
+
+/** ' waits for …' of a thread in a deadlock report: the object, else what it waits in (a join, a pipe). */
+function waitText(model: TimelineModel, t: DeadlockThread): string {
+  if (t.waitingFor !== undefined) return ` waits for ${model.objName(t.waitingFor)}`;
+  if (typeof t.waitType !== 'string') return '';
+  return ` waits in ${t.waitType}${typeof t.waitingForProcess === 'number' ? ` of pid ${t.waitingForProcess}` : ''}`;
 }
 
 export function renderSummary(host: HTMLElement, model: TimelineModel, actions: PanelActions): Summary {

@@ -23,6 +23,7 @@ import sys
 import _thread
 from time import monotonic_ns as _mono_ns
 
+from interleave import deadlock as dl
 from interleave import recorder as rec
 from interleave.patches import mp_util
 
@@ -206,6 +207,14 @@ def _ready(conn):
         return True
 
 
+_get_ident = _thread.get_ident
+
+
+def _wait_name(obj, pipe):
+    """How a deadlock report names a get/recv that waits (deadlock.RemoteWait)."""
+    return "Connection.recv" if pipe else "multiprocessing.%s.get" % type(obj).__name__
+
+
 def _make_receiver(orig, op, queue_args, pipe):
     """The traced get()/recv(): a wait is recorded exactly when data was not there (wait begin, call,
     wait end: one poll(2) decides); when it was, the call is only watched (see recorder.watched). Then the
@@ -245,9 +254,12 @@ def _make_receiver(orig, op, queue_args, pipe):
                 _unwatch(w)
         else:
             _append((_WAIT, "b", (_mono_ns() - _EPOCH) // 1000, tid, chan, 0, sid))
+            ident = _get_ident()
+            dl.remote_wait_begin(ident, _wait_name(self, pipe), chan)
             try:
                 v = orig(self, block, timeout) if queue_args else orig(self)
             finally:
+                dl.wait_end(ident)
                 if rec._active:
                     _append((_WAIT, "e", (_mono_ns() - _EPOCH) // 1000, tid, chan, 0, 0, 0, op))
         try:
@@ -349,9 +361,11 @@ def _wrap_queue_get(orig, queues, simple=False):
             # Another reader holds the lock (and may be waiting for data itself): this get waits.
             waited = True
             _append((_WAIT, "b", (_mono_ns() - _EPOCH) // 1000, tid, chan, 0, sid))
+            dl.remote_wait_begin(_get_ident(), _wait_name(self, False), chan)
             try:
                 rl.acquire()
             except BaseException:
+                dl.wait_end(_get_ident())
                 if rec._active:
                     _append((_WAIT, "e", (_mono_ns() - _EPOCH) // 1000, tid, chan, 0, 0, 0, _OP_GET))
                 raise
@@ -359,11 +373,14 @@ def _wrap_queue_get(orig, queues, simple=False):
             if not waited and not p.poll(0):
                 waited = True
                 _append((_WAIT, "b", (_mono_ns() - _EPOCH) // 1000, tid, chan, 0, sid))
+                dl.remote_wait_begin(_get_ident(), _wait_name(self, False), chan)
             res = read()
         finally:
             rl.release()
-            if waited and rec._active:
-                _append((_WAIT, "e", (_mono_ns() - _EPOCH) // 1000, tid, chan, 0, 0, 0, _OP_GET))
+            if waited:
+                dl.wait_end(_get_ident())
+                if rec._active:
+                    _append((_WAIT, "e", (_mono_ns() - _EPOCH) // 1000, tid, chan, 0, 0, 0, _OP_GET))
         if not simple:
             self._sem.release()
         _record_recv(res, tid, chan, sid)
@@ -418,9 +435,12 @@ def _wrap_conn_recv(orig, connection):
                 _unwatch(w)
         else:
             _append((_WAIT, "b", (_mono_ns() - _EPOCH) // 1000, tid, chan, 0, sid))
+            ident = _get_ident()
+            dl.remote_wait_begin(ident, "Connection.recv", chan)
             try:
                 buf = self._recv_bytes()
             finally:
+                dl.wait_end(ident)
                 if rec._active:
                     _append((_WAIT, "e", (_mono_ns() - _EPOCH) // 1000, tid, chan, 0, 0, 0, _OP_RECV))
         data = buf.getbuffer()

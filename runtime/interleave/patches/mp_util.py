@@ -66,7 +66,9 @@ _ORDER_SLOT = _struct.Struct(P.ORDER_SLOT_FORMAT)
 _ORDERS_AT = _LOCKS_AT + P.WAKE_BOARD_SLOTS * _LOCK_SLOT.size
 _WAIT_SLOT = _struct.Struct(P.WAIT_SLOT_FORMAT)
 _WAITS_AT = _ORDERS_AT + P.ORDER_SLOTS * _ORDER_SLOT.size
-_FLAGS_AT = _WAITS_AT + P.WAIT_SLOTS * _WAIT_SLOT.size
+_PROC_SLOT = _struct.Struct(P.PROC_SLOT_FORMAT)
+_PROCS_AT = _WAITS_AT + P.WAIT_SLOTS * _WAIT_SLOT.size
+_FLAGS_AT = _PROCS_AT + P.PROC_SLOTS * _PROC_SLOT.size
 _HOLDING = 8          # locks held named per wait slot
 _PAIR = _struct.Struct("<qq")
 _COUNT = _struct.Struct("<q")
@@ -233,6 +235,80 @@ def read_waits():
         if v[0]:
             out.append((v[0], v[1], v[2], v[3], v[4], tuple(x for x in v[5:] if x)))
     return out
+
+
+# ---- processes whose every thread is blocked, for deadlocks that span the run ------------------------
+# Each process's watchdog posts (pid, blocked since or 0, checked at) in its slot at every check; a parent
+# posts a child it just started as running until the child's own watchdog takes over (a child slow to
+# start is not taken for a finished one). Slots of processes that ended are reused (process_alive).
+_proc_slots = {}       # pid -> offset of its slot (a fork child finds its own: its pid is new)
+
+
+def post_process_state(pid, since, now, reported=0):
+    """Posts a process's state: since = when its threads were all blocked (monotonic ns), 0 while one
+    runs; reported: 1 once it has reported its part of a deadlock of the run. False without a board or
+    room."""
+    board = _wake_board()
+    if not board:
+        return False
+    off = _proc_slots.get(pid)
+    if off is None or _COUNT.unpack_from(board, off)[0] != pid:
+        off = _find_proc_slot(board, pid)
+        if off < 0:
+            return False
+        if len(_proc_slots) > 1024:
+            _proc_slots.clear()
+        _proc_slots[pid] = off
+    _PROC_SLOT.pack_into(board, off, pid, since, now, reported)
+    return True
+
+
+def _find_proc_slot(board, pid):
+    start = pid % P.PROC_SLOTS
+    dead = -1
+    for i in range(P.PROC_SLOTS):
+        off = _PROCS_AT + ((start + i) % P.PROC_SLOTS) * _PROC_SLOT.size
+        p, = _COUNT.unpack_from(board, off)
+        if p == 0 or p == pid:
+            return off
+        if dead < 0 and not process_alive(p):
+            dead = off
+    return dead
+
+
+def clear_process_state(pid):
+    board = _wake_board()
+    off = _proc_slots.pop(pid, None)
+    if board and off is not None and _COUNT.unpack_from(board, off)[0] == pid:
+        _COUNT.pack_into(board, off, 0)
+
+
+def read_process_states():
+    """[(pid, blocked since, checked at, reported)] of every posted process of the run."""
+    board = _wake_board()
+    out = []
+    if board:
+        for i in range(P.PROC_SLOTS):
+            v = _PROC_SLOT.unpack_from(board, _PROCS_AT + i * _PROC_SLOT.size)
+            if v[0]:
+                out.append(v)
+    return out
+
+
+def process_alive(pid):
+    """Whether pid runs (a zombie, ended but not yet reaped by its parent, does not)."""
+    try:
+        _os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True       # (EPERM: someone else's process now, not ours; counted as running)
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as f:
+            state = f.read().rsplit(b")", 1)[1].split()[0]
+        return state not in (b"Z", b"X")
+    except (OSError, IndexError):
+        return True
 
 
 def flag_run(flag):

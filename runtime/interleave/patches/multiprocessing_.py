@@ -10,7 +10,9 @@ cannot know our corr, so the child reports a second `process.start` with it from
 """
 import os
 import sys
+from _thread import get_ident as _get_ident
 
+from interleave import deadlock as dl
 from interleave import recorder as rec
 from interleave.patches import mp_util
 from interleave.patches.mp_util import Patches, exit_args_from_returncode, fn_name
@@ -91,6 +93,10 @@ def _wrap_start(orig):
             if target is not None:
                 a["target"] = fn_name(target)
             rec.emit("process.spawn", "i", corr=corr, loc=loc, a=a)
+            # Running until its own watchdog says otherwise: a child still starting is not taken for
+            # one that has ended by a run-wide deadlock check (deadlock._check_run_blocked).
+            from time import monotonic_ns
+            mp_util.post_process_state(self.pid, 0, monotonic_ns())
             if user_started:
                 _track(self)
         except Exception:
@@ -151,11 +157,15 @@ def _wrap_join(orig):
         child = self.pid
         loc = rec.user_loc()
         rec.emit("process.join", "b", loc=loc, a={"child": child})
+        ident = _get_ident()
+        dl.remote_wait_begin(ident, "Process.join", pid=child)
         try:
             orig(self, timeout)
         except BaseException:
+            dl.wait_end(ident)
             rec.emit("process.join", "e", a={"child": child})
             raise
+        dl.wait_end(ident)
         corr = 0
         try:
             if self._popen.returncode is not None:
