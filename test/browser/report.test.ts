@@ -155,6 +155,29 @@ describe('timeline report in Chromium', function () {
     await page.close();
   });
 
+  it('mp_join_deadlock (--on-deadlock exit): both processes report the hang, with what each waits in and why', async () => {
+    const { json, exitCode } = traceSample('mp_join_deadlock', ['--on-deadlock', 'exit', '--deadlock-timeout', '0.5']);
+    assert.strictEqual(exitCode, 86);
+    const reports = readChromeText(json).events.filter((e) => e.k === 'deadlock');
+    assert.strictEqual(reports.length, 2, 'the parent and the producer each report their part');
+    const { summary, page } = await show('mp_join_deadlock', json);
+    assert.strictEqual(summary.deadlocks, 2);
+    assert.strictEqual(summary.drawn.markers, 2);
+    // the first report in the trace, selected as the host's "reveal deadlock" does
+    await page.evaluate((m) => window.postMessage(m, '*'), { type: 'reveal', query: { kind: 'deadlock' } });
+    await page.waitForFunction(() => JSON.parse(document.getElementById('app')!.dataset.summary!).selected === 'marker');
+    const details = (await page.textContent('.details'))!;
+    assert.match(details, /Deadlock: every thread of every process is blocked/);
+    const first = reports.reduce((a, b) => (b.ts < a.ts ? b : a));
+    if (first.a!.hint) {
+      assert.match(details, /Joining processes that use queues/);
+      assert.match(details, /QueueFeederThread \(pid \d+, tid \d+\) waits in pipe write/);
+    } else {
+      assert.match(details, /MainThread \(pid \d+, tid \d+\) waits in Process\.join of pid \d+/);
+    }
+    await page.close();
+  });
+
   it('asyncio_demo: one lane per task inside its thread, queue arrows from the producer task to the consumers', async () => {
     const { json } = traceSample('asyncio_demo');
     const events = readChromeText(json).events;

@@ -13,6 +13,7 @@ how fast the samples run is measured in bench/, not asserted here.
 import ast
 import os
 import queue
+import signal
 import re
 import subprocess
 import sys
@@ -233,7 +234,7 @@ CHECKS = {
     "timer_threads.py": check_timer_threads,
 }
 # Tested by their own methods below.
-SPECIAL = {"gevent_demo.py", "deadlock.py"}
+SPECIAL = {"gevent_demo.py", "deadlock.py", "mp_join_deadlock.py"}
 # Samples whose children are processes started by multiprocessing.
 SPAWN_SAMPLES = sorted(name for name in CHECKS if name.startswith("mp_")) + ["futures_demo.py"]
 
@@ -322,6 +323,37 @@ class SamplesRunPlain(unittest.TestCase):
         self.assertEqual(proc.returncode, -9)
         with self.assertRaises(ProcessLookupError):  # reaped: the pid is gone
             os.kill(proc.pid, 0)
+
+    def test_mp_join_deadlock_blocks_until_killed(self):
+        # Its own session, so that the kill reaches the producer too (blocked for good, it would outlive
+        # its parent).
+        proc = subprocess.Popen([sys.executable, str(SAMPLES / "mp_join_deadlock.py")], cwd=SAMPLES,
+                                stdout=subprocess.PIPE, text=True, start_new_session=True)
+        lines = queue.Queue()
+
+        def pump():  # a thread, so reading can be bounded by a timeout
+            for line in proc.stdout:
+                lines.put(line.rstrip("\n"))
+            lines.put(None)  # EOF
+
+        threading.Thread(target=pump, daemon=True).start()
+        try:
+            wanted = {"producer: result put on the queue", "parent: joining the producer before reading its result"}
+            seen = []
+            while not wanted <= set(seen):
+                line = lines.get(timeout=HANG_GUARD_S)
+                self.assertIsNotNone(line, f"mp_join_deadlock.py ended its output early: {seen}")
+                seen.append(line)
+            with self.assertRaises(subprocess.TimeoutExpired):
+                proc.wait(timeout=1)
+            while not lines.empty():
+                seen.append(lines.get_nowait())
+            self.assertFalse([line for line in seen if line.startswith("parent: got")], seen)
+        finally:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=HANG_GUARD_S)
+            proc.stdout.close()
+        self.assertEqual(proc.returncode, -9)
 
 
 if __name__ == "__main__":

@@ -281,6 +281,16 @@ describe('webview model: arrows and markers', () => {
     assert.deepStrictEqual(d, [`deadlock:${P}/1->${P}/2`, `deadlock:${P}/2->${P}/1`]);
   });
 
+  it('says a deadlock of the whole run is one, for each process\'s report of it', () => {
+    const m = new TimelineModel();
+    m.append([{ k: 'deadlock', ph: 'i', ts: 50, pid: 7, tid: 7, a: { reason: 'all-blocked', scope: 'run', processes: [7, 8], threads: [
+      { pid: 7, tid: 7, name: 'MainThread', holding: [], stack: [] }] } }]);
+    m.append([{ k: 'deadlock', ph: 'i', ts: 55, pid: 9, tid: 9, a: { reason: 'all-blocked', threads: [
+      { pid: 9, tid: 9, name: 'MainThread', holding: [], stack: [] }] } }]);
+    assert.deepStrictEqual(m.markers.map((x) => x.message),
+      ['Deadlock: every thread of every process is blocked', 'Deadlock: every thread is blocked']);
+  });
+
   it('records exceptions and lock inversions as markers with readable messages', () => {
     const m = new TimelineModel();
     m.append([
