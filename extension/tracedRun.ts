@@ -43,7 +43,8 @@ export class TracedRun implements vscode.Disposable {
   private finished = false;
   private finishing: Promise<void> | undefined;
   private stopping = false;
-  private programExit: { code: number | null; signal: string | null } | undefined;
+  /** The last process.exit each process reported about another (the supervisor's is the program's). */
+  private readonly exitReports = new Map<number, { code: number | null; signal: string | null }>();
   private readonly disposables: vscode.Disposable[] = [];
   private pollTimer: NodeJS.Timeout | undefined;
   private statusTimer: NodeJS.Timeout | undefined;
@@ -68,11 +69,12 @@ export class TracedRun implements vscode.Disposable {
       onEvents: (events, from) => {
         for (const ev of events) {
           this.pids.add(ev.pid);
-          // The supervisor reports how the program ended (process.exit for another pid).
-          if (ev.k === 'process.exit' && from.pid === this.supervisorPid && ev.pid !== this.supervisorPid) {
+          // The supervisor reports how the program ended (process.exit for another pid). Kept by sender:
+          // a short program's report can arrive before the terminal has told us the supervisor's pid.
+          if (ev.k === 'process.exit' && ev.pid !== from.pid) {
             const code = typeof ev.a?.code === 'number' ? ev.a.code : null;
             const signal = typeof ev.a?.signal === 'string' ? ev.a.signal : null;
-            this.programExit = { code, signal };
+            this.exitReports.set(from.pid, { code, signal });
           }
           if (ev.k === 'deadlock' && !this.deadlockSeen) {
             this.deadlockSeen = true;
@@ -149,7 +151,8 @@ export class TracedRun implements vscode.Disposable {
       this.server?.close();
       if (this.statusTimer) clearInterval(this.statusTimer);
       this.finished = true;
-      const exit = this.programExit ?? { code: this.terminal?.exitStatus?.code ?? null, signal: this.stopping ? 'SIGTERM' : null };
+      const reported = this.supervisorPid !== undefined ? this.exitReports.get(this.supervisorPid) : undefined;
+      const exit = reported ?? { code: this.terminal?.exitStatus?.code ?? null, signal: this.stopping ? 'SIGTERM' : null };
       this.o.log.info(`run of ${path.basename(this.o.file)} ended (${why}): exit ${exit.code ?? '-'}${exit.signal ? `, signal ${exit.signal}` : ''}, ${this.o.trace.stats.eventCount} events`);
       if (this.o.trace.stats.eventCount === 0) {
         // Nothing arrived: the runtime did not start (an import error, an interpreter without it) or

@@ -245,9 +245,9 @@ def start():
 
 def _clear_process_state(final):
     """At the process's final flush: its slot on the board is free again (see _post_state)."""
-    if final:
+    mp_util = sys.modules.get("interleave.patches.mp_util")
+    if final and mp_util is not None:
         try:
-            from .patches import mp_util
             mp_util.clear_process_state(os.getpid())
         except Exception:
             pass
@@ -427,8 +427,13 @@ def _check_all_blocked():
 
 
 def _post_state(since, t, reported=0):
+    """Posts this process's state for the run-wide check, once multiprocessing is in use (only its
+    queues, pipes, locks and processes make waits on another process; a process without it takes no
+    part). Nothing is imported here: the watchdog may run while the interpreter shuts down."""
+    mp_util = sys.modules.get("interleave.patches.mp_util")
+    if mp_util is None or "multiprocessing" not in sys.modules or sys.is_finalizing():
+        return
     try:
-        from .patches import mp_util
         mp_util.post_process_state(os.getpid(), int(since * 1e9), int(t * 1e9), reported)
     except Exception:
         pass
