@@ -354,6 +354,11 @@ def _live_threads():
         try:
             if t.is_alive() and not isinstance(t, T._DummyThread):
                 out[t.ident] = t
+            elif t is T._main_thread and t.ident in _waiting:
+                # Ending (threading counts it as done from threading._shutdown on), but blocked in a
+                # traced wait: 3.13 runs a multiprocessing child's exit handlers, which join its
+                # queues' feeder threads, from there.
+                out[t.ident] = t
         except Exception:
             pass
     return out
@@ -383,7 +388,9 @@ def _check_all_blocked():
             frame = frames.get(ident)
             if _idle_machinery(thread, frame):
                 continue
-            stuck = _stuck_in_pipe(ident, thread, frame, t)
+            stuck = _stuck_on_another_process(ident, thread, frame, t)
+            if stuck == IDLE:
+                continue
             if stuck is None:
                 running = True
                 break
@@ -406,10 +413,11 @@ def _check_all_blocked():
     for ident in [i for i in _stuck if i not in live]:
         del _stuck[ident]
     running = running or not blocked
-    # A helper process (all its blocked threads wait for requests) is blocked for the others' checks,
+    # A helper process (all its blocked threads wait for requests or, in a pool worker, for tasks) is
+    # blocked for the others' checks,
     # and has nothing to report itself: posted as such (HELPER: neither waited for by _linger nor named
     # among the processes of a deadlock).
-    helper = not running and all(ident in _stuck and _stuck[ident][2] == HELPER_WAIT for ident in blocked)
+    helper = not running and all(ident in _stuck and _stuck[ident][2] in (HELPER_WAIT, POOL_TASK) for ident in blocked)
     _post_state(0.0 if running else since, t, HELPER if helper else 0)
     if running or helper or t - since < _timeout:
         _run_seen = None
@@ -491,20 +499,27 @@ def _check_run_blocked(blocked, t):
 
 
 #: Threads in a multiprocessing pipe's read or write: ident -> ((frame id, instruction offset), since
-#: when it has been there, "pipe read" or "pipe write", whether it is a queue's feeder), see _stuck_in_pipe.
+#: when it has been there, "pipe read" or "pipe write", whether it is a queue's feeder), see _stuck_on_another_process.
 _stuck = {}
 
 
-def _stuck_in_pipe(ident, thread, frame, t):
-    """Since when the thread has been in the same read or write of a multiprocessing pipe (a get that
-    found the start of a message whose rest never comes, a feeder writing what nobody reads: the pipe is
-    full), else None. The read or write is a system call under that frame, which only another process
-    can end. (A message so large that its transfer outlasts the timeout looks the same: the frame does
-    not change while the bytes flow.)"""
+def _stuck_on_another_process(ident, thread, frame, t):
+    """Since when the thread has been in the same wait that only another process can end, as its stack
+    shows (the wait is not a traced one), else None; IDLE for a pool's worker-handler thread between its
+    periodic checks. Such waits: the same read or write of a multiprocessing pipe (a get that found the
+    start of a message whose rest never comes, a feeder writing what nobody reads: the pipe is full), a
+    Pool result's get or wait, a pool worker or a helper process waiting for work. (A message so large
+    that its transfer outlasts the timeout looks the same: the frame does not change while the bytes
+    flow.)"""
     if frame is None:
         return None
     code = frame.f_code
-    if code.co_name in ("_recv", "_send") and code.co_filename.endswith(_CONNECTION_PY):
+    pool = _pool_wait(frame)
+    if pool == "idle":
+        return IDLE
+    if pool is not None:
+        what = pool
+    elif code.co_name in ("_recv", "_send") and code.co_filename.endswith(_CONNECTION_PY):
         what = "pipe write" if code.co_name == "_send" else "pipe read"
     elif _helper_process_wait(frame):
         what = HELPER_WAIT
@@ -525,6 +540,55 @@ HELPER_WAIT = "request"
 #: A helper process's "reported" on the board (1: a process that has reported its part of a deadlock).
 HELPER = 2
 _HELPER_MAINS = (os.path.join("multiprocessing", "resource_tracker.py"), os.path.join("multiprocessing", "forkserver.py"))
+
+
+_POOL_PY = os.path.join("multiprocessing", "pool.py")
+_QUEUES_PY = os.path.join("multiprocessing", "queues.py")
+_THREADING_PY = "threading.py"
+#: What a thread waits in, by the innermost frames of its stack (see _pool_wait).
+POOL_RESULT = "Pool result"
+POOL_TASK = "Pool task"
+IDLE = "idle"
+
+
+def _pool_wait(frame):
+    """What a thread waits for in multiprocessing's Pool machinery, by its stack: POOL_RESULT for a
+    wait in a result's get()/wait() (the program's thread waits for a task's result, which only a
+    worker can send), POOL_TASK for a pool worker process's main loop waiting for its next task (with
+    none of the program's code on the stack), "idle" for the pool's own worker-handler thread between
+    its periodic checks, else None."""
+    f = frame
+    seen_wait = False
+    depth = 0
+    while f is not None and depth < 16:
+        code = f.f_code
+        fn = code.co_filename
+        if fn.endswith(_POOL_PY):
+            name = code.co_name
+            if name in ("wait", "get", "next", "__next__") and seen_wait:
+                return POOL_RESULT
+            if name == "_wait_for_updates" or (name == "_handle_tasks" and depth == 0):
+                return IDLE        # (the task handler waits in its queue.SimpleQueue's C get)
+            if name == "worker":
+                return POOL_TASK if depth > 0 and _no_user_code(frame, f) else None
+            return None
+        if fn.endswith(_THREADING_PY) and code.co_name == "wait":
+            seen_wait = True
+        elif not (fn.endswith(_QUEUES_PY) or fn.endswith(_CONNECTION_PY) or fn.endswith("selectors.py")
+                  or rec._classify(fn) == rec._RUNTIME):     # (our wrappers of the pool's calls)
+            return None
+        f = f.f_back
+        depth += 1
+    return None
+
+
+def _no_user_code(inner, outer):
+    f = inner
+    while f is not None and f is not outer:
+        if rec._classify(f.f_code.co_filename) == rec._USER:
+            return False
+        f = f.f_back
+    return True
 
 
 def _helper_process_wait(frame):
@@ -562,12 +626,31 @@ def _idle_machinery(thread, frame):
     return True
 
 
-#: Said with a run-wide report when a queue's feeder thread is stuck writing (see _stuck_in_pipe).
+#: Said with a run-wide report when a queue's feeder thread is stuck writing (see _stuck_on_another_process).
 FEEDER_HINT = ("a multiprocessing queue's feeder thread cannot write what this process put on the queue, "
                "because no process reads it; a process that put items on a queue does not end until they "
                "are written (Python docs, \"Joining processes that use queues\"): get the items before "
                "joining the process that put them")
-ALONE_HINT = "no other process of the run is alive to put, send, release or end what these threads wait for"
+ALONE_HINT = ("no other process of the run is running to put, send, release or end what these threads wait for "
+              "(every other one has ended, or waits for work)")
+
+
+def _dead_pool_worker():
+    """The hint for a Pool result that never comes, when one of this process's pool workers died."""
+    mp = sys.modules.get("interleave.patches.multiprocessing_")
+    for name, pid, code in reversed(getattr(mp, "ended_abnormally", ())):
+        if "PoolWorker" in name:
+            try:
+                from .patches import mp_util
+                how = mp_util.exit_args_from_returncode(code)
+                how = "by %s" % how["signal"] if how.get("signal") else "with exit code %d" % code
+            except Exception:
+                how = "with %s" % code
+            return ('pool worker process "%s" (pid %d) ended %s, most likely while running a task: a '
+                    'multiprocessing Pool replaces a worker that dies but never notices the task it lost, '
+                    'whose result then never comes (concurrent.futures.ProcessPoolExecutor raises '
+                    'BrokenProcessPool instead)' % (name, pid, how))
+    return None
 
 
 def _report(reason, idents, run=None):
@@ -606,7 +689,11 @@ def _report(reason, idents, run=None):
     extra = None
     if run is not None:
         extra = {"scope": "run", "processes": [pid] + list(run)}
-        if any(ident in _stuck and _stuck[ident][3] and ident not in _waiting for ident in idents):
+        stuck = [_stuck[ident] for ident in idents if ident in _stuck and ident not in _waiting]
+        lost = _dead_pool_worker() if any(s[2] == POOL_RESULT for s in stuck) else None
+        if lost:
+            extra["hint"] = lost
+        elif any(s[3] for s in stuck):
             extra["hint"] = FEEDER_HINT
         elif not run:
             extra["hint"] = ALONE_HINT
@@ -712,7 +799,7 @@ def _print_report(reason, threads, extra):
         why = ("every thread of every process of the run has been blocked for more than %gs; each process "
                "reports its own threads" % _timeout) if others else (
                "every thread has been blocked for more than %gs on what only another process could end, "
-               "and no other process of the run is alive" % _timeout)
+               "and every other process of the run has ended or waits for work" % _timeout)
     else:
         why = "every thread has been blocked for more than %gs" % _timeout
     lines = ["", "interleave: DEADLOCK detected%s (%s)" % (_process_label(), why)]

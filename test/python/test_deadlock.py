@@ -188,6 +188,17 @@ if __name__ == "__main__":
         print("never")
 '''
 
+POOL_WORKER_KILLED = r'''
+import multiprocessing as mp, os, signal
+def work(x):
+    if x == 3:
+        os.kill(os.getpid(), signal.SIGKILL)     # the worker dies in the middle of a task
+    return x * x
+if __name__ == "__main__":
+    with mp.Pool(2) as pool:
+        print(pool.map(work, range(8)))          # never returns: task 3's result never comes
+'''
+
 # Every process waits on another for longer than the timeout, but the other is busy (not blocked): no deadlock.
 BUSY_OTHER_SIDE = r'''
 import multiprocessing as mp, time
@@ -401,8 +412,24 @@ class DeadlockTest(unittest.TestCase):
             self.assertEqual(t["waitType"], "multiprocessing.Queue.get")
             [q] = r.of("chan.create", type="mp.Queue")
             self.assertEqual(t["waitingFor"], q["obj"])
-            self.assertIn("no other process of the run is alive", d["a"]["hint"])
+            self.assertIn("no other process of the run is running", d["a"]["hint"])
             self.assertIn("worker", kids)
+
+    def test_a_pool_result_lost_with_its_killed_worker(self):
+        # multiprocessing.Pool replaces a worker killed during a task but never gives up on the task:
+        # map() waits forever, its workers idle. One report, from the program's process (idle pool
+        # workers have nothing to report), naming the worker that died.
+        from test_mp_support import program_pid
+        for r, kids, _locks in runs_by_start_method(
+                self, POOL_WORKER_KILLED, extra_options=["--deadlock-timeout", "0.3", "--on-deadlock", "exit"], timeout=60):
+            self.assertEqual(r.returncode, DEADLOCK_EXIT_CODE, r)
+            [d] = r.of("deadlock")
+            self.assertEqual((d["pid"], d["a"]["scope"]), (program_pid(r), "run"))
+            waits = {t["name"]: t["waitType"] for t in d["a"]["threads"]}
+            self.assertEqual(waits["MainThread"], "Pool result")
+            [killed] = [e for e in r.of("process.exit") if (e.get("a") or {}).get("signal") == "SIGKILL"]
+            self.assertIn('(pid %d) ended by SIGKILL' % killed["pid"], d["a"]["hint"])
+            self.assertIn("BrokenProcessPool", d["a"]["hint"])
 
     def test_waiting_for_a_lock_whose_holder_died(self):
         r = trace_script(write_program(self, HOLDER_DIED),

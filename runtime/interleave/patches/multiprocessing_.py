@@ -19,6 +19,9 @@ from interleave.patches.mp_util import Patches, exit_args_from_returncode, fn_na
 
 _patches = Patches()
 _started = {}          # child pid -> weakref to the Process (for never-joined children at exit)
+#: (name, pid, returncode) of the last children seen ending with an error or a signal (the deadlock
+#: watchdog names a pool worker that died: its task's result never comes).
+ended_abnormally = []
 _atexit_registered = False
 _TRANSPARENT = ("multiprocessing/context.py", "multiprocessing/process.py")
 
@@ -55,6 +58,10 @@ def _report_exit(proc, zombie=False):
         return 0
     corr = rec.new_id()
     proc._il_exit_corr = corr
+    if code:
+        if len(ended_abnormally) >= 64:
+            del ended_abnormally[0]
+        ended_abnormally.append((proc.name, proc.pid, code))
     a = exit_args_from_returncode(code)
     if zombie:
         a["zombie"] = True
