@@ -7,6 +7,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { readChromeText, ReadResult, toChrome } from '../protocol/chrome';
+import { deadlockReason } from '../protocol';
 import type { RevealQuery, TraceEvent } from '../protocol';
 import type { InterleaveTestApi, RunSnapshot } from './api';
 import { LintClient } from './languageClient';
@@ -238,9 +239,11 @@ export class Controller implements vscode.Disposable {
   private notifyDeadlock(ev: TraceEvent, trace: Trace): void {
     this.deadlockNotified = true;
     const threads = Array.isArray(ev.a?.threads) ? ev.a.threads.length : 0;
-    const reason = ev.a?.reason === 'cycle' ? 'threads wait for each other in a cycle' : 'every live thread is blocked';
-    this.log.warn(`deadlock in ${trace.source.title}: ${reason} (${threads} thread(s))`);
-    void this.notify('warning', `Interleave: deadlock in ${trace.source.title} — ${reason}${threads ? ` (${threads} threads)` : ''}.`, 'Show in Timeline', 'Stop')
+    const reason = deadlockReason(ev.a);
+    // The runtime's explanation of a usual cause, when it knows one (shown as text, like all traced data).
+    const hint = typeof ev.a?.hint === 'string' ? ` Why: ${ev.a.hint}.` : '';
+    this.log.warn(`deadlock in ${trace.source.title}: ${reason} (${threads} thread(s))${hint}`);
+    void this.notify('warning', `Interleave: deadlock in ${trace.source.title} — ${reason}${threads ? ` (${threads} threads)` : ''}.${hint}`, 'Show in Timeline', 'Stop')
       .then((a) => {
         if (a === 'Show in Timeline') this.showInTimeline({ kind: 'deadlock' });
         if (a === 'Stop') void this.stop();

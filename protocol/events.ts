@@ -245,6 +245,12 @@ export function laneObj(ev: Pick<TraceEvent, 'k' | 'obj' | 'a'>): number | undef
 }
 
 /** Location helpers: `loc` is `path:line`, paths may contain ':' (Windows drive letters). */
+/** What a `deadlock` event's args say happened, in words (the timeline's marker and the editor's notification). */
+export function deadlockReason(a: Args | undefined): string {
+  if (a?.reason === 'cycle') return 'threads wait for each other in a cycle';
+  return a?.scope === 'run' ? 'every thread of every process is blocked' : 'every thread is blocked';
+}
+
 export function parseLoc(loc: string): { file: string; line: number } | undefined {
   const i = loc.lastIndexOf(':');
   if (i <= 0) return undefined;

@@ -4,7 +4,7 @@
  * rebuilding anything already there. Past `maxEvents` stored events, foldable detail (uncontended
  * lock operations, messages, generic slices) is counted into per-lane density buckets instead.
  */
-import { DeadlockThread, KINDS, laneKey, laneObj, TraceEvent } from '../../protocol';
+import { deadlockReason, DeadlockThread, KINDS, laneKey, laneObj, TraceEvent } from '../../protocol';
 import { ArrowIndex } from './arrows';
 import { F_DESCRIBE, F_DRAWN, F_FOLDABLE, F_INTERVAL, F_LIFETIME, F_NO_EXTENT, F_NO_LANE, intervalState, intervalTag, KIND_FLAGS, tickGroup } from './classify';
 import { SortedSpans } from './spans';
@@ -377,9 +377,7 @@ export class TimelineModel {
         if (typeof t.name === 'string' && t.name && !l.named) { l.name = t.name; l.named = true; }
       }
       this.arrows.deadlock(ev, threads);
-      const reason = a.reason !== 'all-blocked' ? 'a cycle of threads waits on each other'
-        : a.scope === 'run' ? 'every thread of every process is blocked' : 'every thread is blocked';
-      this.markers.push({ kind: 'deadlock', ts: ev.ts, lane: lane.key, ev, lanes, threads, message: `Deadlock: ${reason}` });
+      this.markers.push({ kind: 'deadlock', ts: ev.ts, lane: lane.key, ev, lanes, threads, message: `Deadlock: ${deadlockReason(a)}` });
     } else if (ev.k === 'exception') {
       const type = typeof a.type === 'string' ? a.type : 'Exception';
       const msg = typeof a.message === 'string' ? a.message : '';

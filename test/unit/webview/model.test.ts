@@ -275,6 +275,7 @@ describe('webview model: arrows and markers', () => {
       { pid: P, tid: 2, name: 'B', waitingFor: 10, holding: [11], stack: ['/x.py:9 in b'] },
     ] } })]);
     assert.strictEqual(m.markers.length, 1);
+    assert.strictEqual(m.markers[0].message, 'Deadlock: threads wait for each other in a cycle');
     assert.deepStrictEqual(m.markers[0].lanes, [`${P}/1`, `${P}/2`]);
     assert.strictEqual(m.lane(`${P}/1`)!.name, 'A');
     const d = m.arrows.spans.items.map((a) => `${a.kind}:${a.fromLane}->${a.toLane}`).sort();
