@@ -226,6 +226,10 @@ export interface DeadlockThread {
   waitType?: string;
   /** For a Process.join: the joined process's pid. */
   waitingForProcess?: number;
+  /** The name of the thread that holds what it waits for (or that it joins). */
+  waitingForOwner?: string;
+  /** That holder has ended without releasing it. */
+  ownerEnded?: boolean;
   holding: number[];
   /** Innermost frame last, `path:line in function`. */
   stack: string[];

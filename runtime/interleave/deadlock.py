@@ -32,6 +32,7 @@ _waiting = {}        # ident -> (prim, forever, since)
 _held = {}           # ident -> [(prim, loc)]
 _edges = {}          # (a, b) -> (loc of a, loc of b)
 _reported_pairs = set()
+_ended = {}          # ident -> name of a thread that has ended (see thread_exit)
 _reported = set()
 _candidates = []
 _started = False
@@ -132,9 +133,15 @@ def wait_end(ident):
     _waiting.pop(ident, None)
 
 
-def thread_exit(ident):
+def thread_exit(ident, name=None):
     _waiting.pop(ident, None)
     _held.pop(ident, None)
+    if name is not None:
+        # Kept for a report on a lock this thread ended holding (its ident may be reused later: a
+        # report names it only while no live thread has that ident).
+        if len(_ended) >= 256:
+            _ended.clear()
+        _ended[ident] = name
 
 
 def held_lists():
@@ -661,6 +668,7 @@ def _report(reason, idents, run=None):
     pid = os.getpid()
     T = sys.modules.get("threading")
     holdings = {}
+    ended_owner = None
     for prim in primitives():
         o = getattr(prim, "_owner", None)
         if o is not None:
@@ -681,14 +689,21 @@ def _report(reason, idents, run=None):
             owner = _owner_of(w[0])
             if owner is not None and owner in live:
                 entry["waitingForOwner"] = live[owner].name
+            elif owner is not None and owner in _ended and not (T and isinstance(w[0], T.Thread)):
+                entry["waitingForOwner"] = _ended[owner]
+                entry["ownerEnded"] = True
+                ended_owner = _ended[owner]
             if type(w[0]) is RemoteWait and w[0].pid:
                 entry["waitingForProcess"] = w[0].pid
         elif ident in _stuck:
             entry["waitType"] = _stuck[ident][2]
         threads.append(entry)
     extra = None
+    if ended_owner is not None:
+        extra = {"hint": 'thread "%s" ended while holding the lock waited for here; nothing else will release '
+                         'it (a release skipped by an exception? "with lock:" releases on every path)' % ended_owner}
     if run is not None:
-        extra = {"scope": "run", "processes": [pid] + list(run)}
+        extra = dict(extra or {}, scope="run", processes=[pid] + list(run))
         stuck = [_stuck[ident] for ident in idents if ident in _stuck and ident not in _waiting]
         lost = _dead_pool_worker() if any(s[2] == POOL_RESULT for s in stuck) else None
         if lost:
@@ -813,6 +828,8 @@ def _print_report(reason, threads, extra):
             line += " #%d" % t["waitingFor"]
         if t.get("waitingForOwner"):
             line += (' of "%s"' if what == "Thread.join" else ' held by "%s"') % t["waitingForOwner"]
+            if t.get("ownerEnded"):
+                line += ", which has ended"
         if t.get("waitingForProcess"):
             line += " (process %d)" % t["waitingForProcess"]
         lines.append(line)

@@ -188,6 +188,19 @@ if __name__ == "__main__":
         print("never")
 '''
 
+ENDED_HOLDING = r'''
+import threading
+lock = threading.Lock()
+def worker():
+    lock.acquire()
+    raise RuntimeError("failed before releasing the lock")
+t = threading.Thread(target=worker, name="worker")
+t.start()
+t.join()
+with lock:                   # held by a thread that has ended
+    print("never")
+'''
+
 POOL_WORKER_KILLED = r'''
 import multiprocessing as mp, os, signal
 def work(x):
@@ -430,6 +443,16 @@ class DeadlockTest(unittest.TestCase):
             [killed] = [e for e in r.of("process.exit") if (e.get("a") or {}).get("signal") == "SIGKILL"]
             self.assertIn('(pid %d) ended by SIGKILL' % killed["pid"], d["a"]["hint"])
             self.assertIn("BrokenProcessPool", d["a"]["hint"])
+
+    def test_waiting_for_a_lock_whose_holder_thread_ended(self):
+        r = trace_script(write_program(self, ENDED_HOLDING),
+                         extra_options=["--deadlock-timeout", "0.3", "--on-deadlock", "exit"], timeout=60)
+        self.assertEqual(r.returncode, DEADLOCK_EXIT_CODE, r)
+        [d] = r.of("deadlock")
+        [t] = d["a"]["threads"]
+        self.assertEqual((t["name"], t["waitingForOwner"], t["ownerEnded"]), ("MainThread", "worker", True))
+        self.assertIn('thread "worker" ended while holding the lock', d["a"]["hint"])
+        self.assertIn('held by "worker", which has ended', r.stderr)
 
     def test_waiting_for_a_lock_whose_holder_died(self):
         r = trace_script(write_program(self, HOLDER_DIED),

@@ -1088,7 +1088,7 @@ def _bootstrap_inner(self):
                 end = self._il_end = _new_id()
                 err = getattr(self, "_il_error", None)
                 _emit("thread.run", "e", corr=end, a={"error": err} if err else None)
-                dl.thread_exit(_get_ident())
+                dl.thread_exit(_get_ident(), self.name)
                 _cpu_thread_ended(rec.native_id(), _thread_time_ns())
             except Exception:
                 pass
