@@ -421,9 +421,8 @@ def _check_all_blocked():
         del _stuck[ident]
     running = running or not blocked
     # A helper process (all its blocked threads wait for requests or, in a pool worker, for tasks) is
-    # blocked for the others' checks,
-    # and has nothing to report itself: posted as such (HELPER: neither waited for by _linger nor named
-    # among the processes of a deadlock).
+    # blocked for the others' checks and has nothing to report itself: posted as such (HELPER: neither
+    # waited for by _linger nor named among the processes of a deadlock).
     helper = not running and all(ident in _stuck and _stuck[ident][2] in (HELPER_WAIT, POOL_TASK) for ident in blocked)
     _post_state(0.0 if running else since, t, HELPER if helper else 0)
     if running or helper or t - since < _timeout:
@@ -505,9 +504,24 @@ def _check_run_blocked(blocked, t):
     _report("all-blocked", blocked, run=sorted(o[0] for o in others if o[2] != HELPER))
 
 
-#: Threads in a multiprocessing pipe's read or write: ident -> ((frame id, instruction offset), since
-#: when it has been there, "pipe read" or "pipe write", whether it is a queue's feeder), see _stuck_on_another_process.
+#: Threads whose stack shows a wait only another process can end: ident -> ((frame id, instruction
+#: offset), since when it has been there, what it waits in, whether it is a queue's feeder writing); see
+#: _stuck_on_another_process.
 _stuck = {}
+_CONNECTION_PY = os.path.join("multiprocessing", "connection.py")
+_POOL_PY = os.path.join("multiprocessing", "pool.py")
+_QUEUES_PY = os.path.join("multiprocessing", "queues.py")
+_THREADING_PY = "threading.py"
+_HELPER_MAINS = (os.path.join("multiprocessing", "resource_tracker.py"), os.path.join("multiprocessing", "forkserver.py"))
+#: What such a thread waits in (besides "pipe read" and "pipe write"): a Pool result's get or wait, a pool
+#: worker's wait for its next task, a helper process's wait for its next request (see _pool_wait and
+#: _helper_process_wait); IDLE: a pool's own handler thread between its checks (not a wait at all).
+POOL_RESULT = "Pool result"
+POOL_TASK = "Pool task"
+HELPER_WAIT = "request"
+IDLE = "idle"
+#: A helper process's "reported" on the board (1: a process that has reported its part of a deadlock).
+HELPER = 2
 
 
 def _stuck_on_another_process(ident, thread, frame, t):
@@ -522,7 +536,7 @@ def _stuck_on_another_process(ident, thread, frame, t):
         return None
     code = frame.f_code
     pool = _pool_wait(frame)
-    if pool == "idle":
+    if pool == IDLE:
         return IDLE
     if pool is not None:
         what = pool
@@ -541,29 +555,12 @@ def _stuck_on_another_process(ident, thread, frame, t):
     return s[1]
 
 
-_CONNECTION_PY = os.path.join("multiprocessing", "connection.py")
-#: The waits of the standard library's helper processes for their next request (see _helper_process_wait).
-HELPER_WAIT = "request"
-#: A helper process's "reported" on the board (1: a process that has reported its part of a deadlock).
-HELPER = 2
-_HELPER_MAINS = (os.path.join("multiprocessing", "resource_tracker.py"), os.path.join("multiprocessing", "forkserver.py"))
-
-
-_POOL_PY = os.path.join("multiprocessing", "pool.py")
-_QUEUES_PY = os.path.join("multiprocessing", "queues.py")
-_THREADING_PY = "threading.py"
-#: What a thread waits in, by the innermost frames of its stack (see _pool_wait).
-POOL_RESULT = "Pool result"
-POOL_TASK = "Pool task"
-IDLE = "idle"
-
-
 def _pool_wait(frame):
     """What a thread waits for in multiprocessing's Pool machinery, by its stack: POOL_RESULT for a
     wait in a result's get()/wait() (the program's thread waits for a task's result, which only a
     worker can send), POOL_TASK for a pool worker process's main loop waiting for its next task (with
-    none of the program's code on the stack), "idle" for the pool's own worker-handler thread between
-    its periodic checks, else None."""
+    none of the program's code on the stack), IDLE for the pool's own handler threads between their
+    checks or waiting for tasks to hand out, else None."""
     f = frame
     seen_wait = False
     depth = 0
