@@ -277,9 +277,11 @@ def _find_proc_slot(board, pid):
 
 
 def clear_process_state(pid):
-    board = _wake_board()
     off = _proc_slots.pop(pid, None)
-    if board and off is not None and _COUNT.unpack_from(board, off)[0] == pid:
+    if off is None:
+        return          # never posted (most processes of a run: nothing mapped at exit for this)
+    board = _wake_board()
+    if board and _COUNT.unpack_from(board, off)[0] == pid:
         _COUNT.pack_into(board, off, 0)
 
 
