@@ -15,6 +15,7 @@ export const RULES = {
   IL008: 'process started but never joined',
   IL009: 'non-atomic update of shared memory',
   IL010: 'blocking call inside async def',
+  IL011: 'process joined before the queue it puts on is read',
 } as const;
 export type RuleCode = keyof typeof RULES;
 export const RULE_CODES = Object.keys(RULES) as RuleCode[];

@@ -1,5 +1,5 @@
 /**
- * The ten rules (IL001…IL010, see protocol/lsp.ts and server/RULES.md). Each reads the ModuleModel and
+ * The eleven rules (IL001…IL011, see protocol/lsp.ts and server/RULES.md). Each reads the ModuleModel and
  * returns issues: findings plus what the quick fixes and hover need.
  */
 import type { Finding, Position, Range, RelatedLocation, RuleCode, Severity } from '../../protocol/lsp';
@@ -73,6 +73,7 @@ export function runRules(m: ModuleModel, topStatements: { range: Range; definiti
   out.push(...mainGuard(m, topStatements));
   out.push(...poolJoin(m));
   out.push(...neverJoined(m));
+  out.push(...joinBeforeGet(m));
   out.push(...sharedMemory(m));
   out.push(...blockingInAsync(m));
   return out;
@@ -520,6 +521,42 @@ function neverJoined(m: ModuleModel): Issue[] {
       out.push(issue('IL008',
         `Process \`${x}\` is started but never joined: the parent does not wait for it or collect its exit code, and finished children stay zombies until it is. Call \`${x}.join()\`.`,
         c.range, b ? [rel(b.range, `${x} created here`)] : [], [x]));
+    }
+  }
+  return out;
+}
+
+/**
+ * IL011: `p.join()` before the `q.get()` that reads what `p` puts on a multiprocessing queue (the Python
+ * docs' "Joining processes that use queues"): a child that put items on a queue does not end until its
+ * feeder thread has written them into the pipe, which holds about 64 KiB until someone reads it. Found in
+ * one function: a process made with the queue among its `args`, joined (without a timeout) after it
+ * started, and the queue read only after that join.
+ */
+function joinBeforeGet(m: ModuleModel): Issue[] {
+  const out: Issue[] = [];
+  if (!/\.get\(/.test(m.text)) return out;
+  for (const fn of m.fns) {
+    for (const c of fn.calls) {
+      if (c.method !== 'join' || !c.receiver || c.args.length || !/^\w+$/.test(c.receiver)) continue;
+      const x = c.receiver;
+      if (m.kindOf(x, fn) !== 'process') continue;
+      const b = m.bindingOf(x, fn, c.range);
+      if (!b || b.iterates) continue;
+      const start = fn.calls.find((o) => o.receiver === x && o.method === 'start' && before(o.range, c.range));
+      if (!start) continue;
+      const passed = new Set([...(b.keywords.args ?? '').matchAll(/\b[A-Za-z_]\w*\b/g)].map((t) => t[0]));
+      for (const q of passed) {
+        // (a queue.Queue passed to a process would be a copy: only multiprocessing's, or a context's)
+        if (q === x || m.kindOf(q, fn) !== 'queue' || /^queue\./.test(m.resolveCallee(m.bindingOf(q, fn)?.ctor ?? ''))) continue;
+        const gets = fn.calls.filter((o) => o.receiver === q && o.method === 'get');
+        const after = gets.find((o) => before(c.range, o.range));
+        if (!after || gets.some((o) => before(start.range, o.range) && before(o.range, c.range))) continue;
+        out.push(issue('IL011',
+          `\`${x}.join()\` before \`${q}.get()\`: a process that put items on \`${q}\` does not end until they are read (its queue's feeder thread waits for room in the pipe, about 64 KiB), so this join can wait forever (Python docs: "Joining processes that use queues"). Get the items first, then join.`,
+          c.range, [rel(after.range, `${q}.get() only here, after the join`)], [x, q]));
+        break;
+      }
     }
   }
   return out;
