@@ -32,6 +32,17 @@ describe('interleave lint', () => {
     assert.match(r.out, new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:36:9 IL001 Read-modify-write of shared global balance`, 'm'));
   });
 
+  it('flags the join-before-get hang sample (IL011) at its join, with the get as related information', async () => {
+    const file = path.join(samples, 'mp_join_deadlock.py');
+    const r = await lint(['--json', file]);
+    assert.strictEqual(r.code, 1);
+    const [{ findings }] = JSON.parse(r.out) as { findings: { code: string; range: { start: { line: number } }; related: { range: { start: { line: number } } }[] }[] }[];
+    assert.deepStrictEqual(findings.map((f) => f.code), ['IL011']);
+    const lines = fs.readFileSync(file, 'utf8').split('\n');
+    assert.match(lines[findings[0].range.start.line], /child\.join\(\)/);
+    assert.match(lines[findings[0].related[0].range.start.line], /results\.get\(\)/);
+  });
+
   it('exits 0 with no output on the locked sample', async () => {
     const r = await lint([path.join(samples, 'bank_lock.py')]);
     assert.deepStrictEqual(r, { code: 0, out: '', err: '' });
