@@ -188,6 +188,18 @@ if __name__ == "__main__":
         print("never")
 '''
 
+SETTER_DIED = r'''
+import multiprocessing as mp
+def work(ready):
+    raise SystemExit(2)        # ends before setting the event
+if __name__ == "__main__":
+    ready = mp.Event()
+    p = mp.Process(target=work, args=(ready,), name="worker")
+    p.start()
+    ready.wait()               # nobody is left to set it
+    print("never")
+'''
+
 ENDED_HOLDING = r'''
 import threading
 lock = threading.Lock()
@@ -443,6 +455,17 @@ class DeadlockTest(unittest.TestCase):
             [killed] = [e for e in r.of("process.exit") if (e.get("a") or {}).get("signal") == "SIGKILL"]
             self.assertIn('(pid %d) ended by SIGKILL' % killed["pid"], d["a"]["hint"])
             self.assertIn("BrokenProcessPool", d["a"]["hint"])
+
+    def test_waiting_for_a_multiprocessing_event_whose_setter_died(self):
+        for r, _kids, _locks in runs_by_start_method(
+                self, SETTER_DIED, extra_options=["--deadlock-timeout", "0.3", "--on-deadlock", "exit"], timeout=60):
+            self.assertEqual(r.returncode, DEADLOCK_EXIT_CODE, r)
+            self.assertNotIn("never", r.stdout)
+            [d] = r.of("deadlock")
+            [t] = d["a"]["threads"]
+            [event] = r.of("lock.create", type="mp.Event")
+            self.assertEqual((t["waitType"], t["waitingFor"]), ("multiprocessing.Event.wait", event["obj"]))
+            self.assertEqual(d["a"]["scope"], "run")
 
     def test_waiting_for_a_lock_whose_holder_thread_ended(self):
         r = trace_script(write_program(self, ENDED_HOLDING),

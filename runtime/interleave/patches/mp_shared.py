@@ -330,11 +330,16 @@ def _traced_wait(self, what, call, ok_of):
     except Exception:
         return call()
     ok = False
+    ident = _thread.get_ident()
+    # Only another process may set, notify or join it: a wait the deadlock watchdog counts as blocked
+    # when every process of the run is (an Event whose setter died, a Barrier missing a party).
+    dl.remote_wait_begin(ident, "multiprocessing.%s.wait" % type(self).__name__, obj)
     try:
         r = call()
         ok = ok_of(r)
         return r
     finally:
+        dl.wait_end(ident)
         try:
             rec.emit("sync.wait", "e", obj=obj, corr=_woken_by(self, t0) if ok else 0, a={"ok": ok})
         except Exception:
