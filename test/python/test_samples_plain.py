@@ -292,42 +292,11 @@ class SamplesRunPlain(unittest.TestCase):
                     self.assertIn("gevent is not installed", result.stderr)
                     self.assertEqual(result.stdout, "")
 
-    def test_deadlock_blocks_until_killed(self):
-        proc = subprocess.Popen([sys.executable, str(SAMPLES / "deadlock.py")], cwd=SAMPLES,
-                                stdout=subprocess.PIPE, text=True)
-        lines = queue.Queue()
-
-        def pump():  # a thread, so reading can be bounded by a timeout
-            for line in proc.stdout:
-                lines.put(line.rstrip("\n"))
-            lines.put(None)  # EOF
-
-        threading.Thread(target=pump, daemon=True).start()
-        try:
-            wanted = {"thread A holds lock_a", "thread B holds lock_b"}
-            seen = []
-            while not wanted <= set(seen):
-                line = lines.get(timeout=HANG_GUARD_S)
-                self.assertIsNotNone(line, f"deadlock.py ended its output early: {seen}")
-                seen.append(line)
-            # Both hold their first lock; the process must stay blocked.
-            with self.assertRaises(subprocess.TimeoutExpired):
-                proc.wait(timeout=1)
-            while not lines.empty():  # whatever else it printed meanwhile
-                seen.append(lines.get_nowait())
-            self.assertFalse([line for line in seen if "got both locks" in line], seen)
-        finally:
-            proc.kill()
-            proc.wait(timeout=HANG_GUARD_S)
-            proc.stdout.close()
-        self.assertEqual(proc.returncode, -9)
-        with self.assertRaises(ProcessLookupError):  # reaped: the pid is gone
-            os.kill(proc.pid, 0)
-
-    def test_mp_join_deadlock_blocks_until_killed(self):
-        # Its own session, so that the kill reaches the producer too (blocked for good, it would outlive
-        # its parent).
-        proc = subprocess.Popen([sys.executable, str(SAMPLES / "mp_join_deadlock.py")], cwd=SAMPLES,
+    def assert_blocks_until_killed(self, name, wanted, never):
+        """Runs a sample that never ends on its own: it prints every line of `wanted`, then stays blocked
+        (no line containing `never`) until killed. In its own session, so that the kill reaches every
+        process of it (a child blocked for good would outlive its parent). Returns what it printed."""
+        proc = subprocess.Popen([sys.executable, str(SAMPLES / name)], cwd=SAMPLES,
                                 stdout=subprocess.PIPE, text=True, start_new_session=True)
         lines = queue.Queue()
 
@@ -338,23 +307,37 @@ class SamplesRunPlain(unittest.TestCase):
 
         threading.Thread(target=pump, daemon=True).start()
         try:
-            wanted = {"producer: result put on the queue", "parent: joining the producer before reading its result"}
             seen = []
-            while not wanted <= set(seen):
+            while not set(wanted) <= set(seen):
                 line = lines.get(timeout=HANG_GUARD_S)
-                self.assertIsNotNone(line, f"mp_join_deadlock.py ended its output early: {seen}")
+                self.assertIsNotNone(line, f"{name} ended its output early: {seen}")
                 seen.append(line)
+            # It got that far; it must stay blocked.
             with self.assertRaises(subprocess.TimeoutExpired):
                 proc.wait(timeout=1)
-            while not lines.empty():
+            while not lines.empty():  # whatever else it printed meanwhile
                 seen.append(lines.get_nowait())
-            self.assertFalse([line for line in seen if line.startswith("parent: got")], seen)
+            self.assertFalse([line for line in seen if never in line], seen)
         finally:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=HANG_GUARD_S)
             proc.stdout.close()
         self.assertEqual(proc.returncode, -9)
+        with self.assertRaises(ProcessLookupError):  # reaped: the pid is gone
+            os.kill(proc.pid, 0)
+        return seen
 
+    def test_deadlock_blocks_until_killed(self):
+        # Both threads hold their first lock, then wait forever for the other's.
+        self.assert_blocks_until_killed("deadlock.py", ["thread A holds lock_a", "thread B holds lock_b"],
+                                        "got both locks")
+
+    def test_mp_join_deadlock_blocks_until_killed(self):
+        # The producer has put its result; the parent joins it before reading, and neither goes on.
+        self.assert_blocks_until_killed(
+            "mp_join_deadlock.py",
+            ["producer: result put on the queue", "parent: joining the producer before reading its result"],
+            "parent: got")
 
 if __name__ == "__main__":
     unittest.main()
