@@ -601,7 +601,9 @@ def _helper_process_wait(frame):
     on its stack: such a process does nothing until another asks, so it never keeps the run from
     being blocked, and has no part of its own to report."""
     f = frame
-    while f is not None:
+    for _ in range(12):       # (a helper's loop is a few frames deep; a deep stack is not one)
+        if f is None:
+            break
         code = f.f_code
         if code.co_name == "main" and code.co_filename.endswith(_HELPER_MAINS):
             return True       # (what called it: the -c command the helper was started with)
