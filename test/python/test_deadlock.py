@@ -244,6 +244,10 @@ if __name__ == "__main__":
 '''
 
 
+#: A short deadlock timeout, and the run ended on a report (exit code 86), for the hang programs above.
+EXIT_QUICKLY = ["--deadlock-timeout", "0.3", "--on-deadlock", "exit"]
+
+
 def runs_by_start_method(testcase, program, **kwargs):
     """Traces program under fork and spawn, each in its own subTest: yields (the result, its child
     processes by name, the objs of its multiprocessing Locks)."""
@@ -299,7 +303,7 @@ class DeadlockTest(unittest.TestCase):
 
     def test_everyone_blocked_after_timeout(self):
         path = write_program(self, ALL_BLOCKED)
-        r = trace_script(path, extra_options=["--deadlock-timeout", "0.3", "--on-deadlock", "exit"], timeout=60)
+        r = trace_script(path, extra_options=EXIT_QUICKLY, timeout=60)
         self.assertEqual(r.returncode, DEADLOCK_EXIT_CODE, r)
         [dl] = r.of("deadlock")
         self.assertEqual(dl["a"]["reason"], "all-blocked")
@@ -392,7 +396,7 @@ class DeadlockTest(unittest.TestCase):
 
     def test_idle_standard_library_helper_threads_do_not_hide_a_hang(self):
         r = trace_script(write_program(self, IDLE_HELPER),
-                         extra_options=["--deadlock-timeout", "0.3", "--on-deadlock", "exit"], timeout=60)
+                         extra_options=EXIT_QUICKLY, timeout=60)
         self.assertEqual(r.returncode, DEADLOCK_EXIT_CODE, r)
         [dl] = r.of("deadlock")
         self.assertEqual(dl["a"]["reason"], "all-blocked")
@@ -406,7 +410,7 @@ class DeadlockTest(unittest.TestCase):
         # its feeder stuck in the pipe write and why, the parent with its join.
         from test_mp_support import program_pid
         for r, kids, _locks in runs_by_start_method(
-                self, JOIN_BEFORE_GET, extra_options=["--deadlock-timeout", "0.3", "--on-deadlock", "exit"], timeout=60):
+                self, JOIN_BEFORE_GET, extra_options=EXIT_QUICKLY, timeout=60):
             self.assertEqual(r.returncode, DEADLOCK_EXIT_CODE, r)
             main, putter = program_pid(r), kids["putter"]
             reports = {d["pid"]: d for d in r.of("deadlock")}
@@ -428,7 +432,7 @@ class DeadlockTest(unittest.TestCase):
         # The worker ends without putting; the parent's get can never return. (The standard library's
         # helper processes, spawn's resource tracker, do not count as processes that could put.)
         for r, kids, _locks in runs_by_start_method(
-                self, WORKER_DIED, extra_options=["--deadlock-timeout", "0.3", "--on-deadlock", "exit"], timeout=60):
+                self, WORKER_DIED, extra_options=EXIT_QUICKLY, timeout=60):
             self.assertEqual(r.returncode, DEADLOCK_EXIT_CODE, r)
             [d] = r.of("deadlock")
             self.assertEqual(d["a"]["scope"], "run")
@@ -446,7 +450,7 @@ class DeadlockTest(unittest.TestCase):
         # workers have nothing to report), naming the worker that died.
         from test_mp_support import program_pid
         for r, kids, _locks in runs_by_start_method(
-                self, POOL_WORKER_KILLED, extra_options=["--deadlock-timeout", "0.3", "--on-deadlock", "exit"], timeout=60):
+                self, POOL_WORKER_KILLED, extra_options=EXIT_QUICKLY, timeout=60):
             self.assertEqual(r.returncode, DEADLOCK_EXIT_CODE, r)
             [d] = r.of("deadlock")
             self.assertEqual((d["pid"], d["a"]["scope"]), (program_pid(r), "run"))
@@ -458,7 +462,7 @@ class DeadlockTest(unittest.TestCase):
 
     def test_waiting_for_a_multiprocessing_event_whose_setter_died(self):
         for r, _kids, _locks in runs_by_start_method(
-                self, SETTER_DIED, extra_options=["--deadlock-timeout", "0.3", "--on-deadlock", "exit"], timeout=60):
+                self, SETTER_DIED, extra_options=EXIT_QUICKLY, timeout=60):
             self.assertEqual(r.returncode, DEADLOCK_EXIT_CODE, r)
             self.assertNotIn("never", r.stdout)
             [d] = r.of("deadlock")
@@ -469,7 +473,7 @@ class DeadlockTest(unittest.TestCase):
 
     def test_waiting_for_a_lock_whose_holder_thread_ended(self):
         r = trace_script(write_program(self, ENDED_HOLDING),
-                         extra_options=["--deadlock-timeout", "0.3", "--on-deadlock", "exit"], timeout=60)
+                         extra_options=EXIT_QUICKLY, timeout=60)
         self.assertEqual(r.returncode, DEADLOCK_EXIT_CODE, r)
         [d] = r.of("deadlock")
         [t] = d["a"]["threads"]
@@ -479,7 +483,7 @@ class DeadlockTest(unittest.TestCase):
 
     def test_waiting_for_a_lock_whose_holder_died(self):
         r = trace_script(write_program(self, HOLDER_DIED),
-                         extra_options=["--deadlock-timeout", "0.3", "--on-deadlock", "exit"], timeout=60)
+                         extra_options=EXIT_QUICKLY, timeout=60)
         self.assertEqual(r.returncode, DEADLOCK_EXIT_CODE, r)
         self.assertNotIn("never", r.stdout)
         [d] = r.of("deadlock")
@@ -492,7 +496,7 @@ class DeadlockTest(unittest.TestCase):
         # A get, a recv, a join and a pool's map each wait past the timeout on a process that is
         # computing: never reported, and --on-deadlock exit ends nothing.
         for r, _kids, _locks in runs_by_start_method(
-                self, BUSY_OTHER_SIDE, extra_options=["--deadlock-timeout", "0.3", "--on-deadlock", "exit"], timeout=60):
+                self, BUSY_OTHER_SIDE, extra_options=EXIT_QUICKLY, timeout=60):
             self.assertEqual(r.returncode, 0, r)
             self.assertIn("queued sent", r.stdout)
             self.assertIn("[None, None]", r.stdout)
