@@ -173,7 +173,13 @@ class Connection(object):
 #: code -> (kind name, its phases); tuples of zeros that pad a short wire tuple to its 10 fields.
 _KIND_PHASES = {spec[0]: (name, spec[2]) for name, spec in P.KINDS.items()}
 _PAD = [(0,) * (10 - n) for n in range(11)]
-_unpack = struct.Struct(P.PACKED_FORMAT).unpack
+_packed = struct.Struct(P.PACKED_FORMAT)
+_unpack = _packed.unpack
+_PACKED_SIZE = _packed.size
+_task_head = struct.Struct(P.PACKED_TASK_FORMAT)
+_TASK_HEAD_SIZE = _task_head.size
+_C_TASK = P.KINDS["async.task"][0]
+_PH_B = P.PHASES.index("b")
 _PHASES = P.PHASES
 _NS = P.PACKED_NS
 
@@ -187,16 +193,37 @@ def _unpacked(raw, epoch):
     return code, ph, ts, tid, obj, corr, sid, dur, aid
 
 
+def _task_start(raw, args):
+    """A packed task start (protocol.PACKED_TASK_FORMAT, then the name) as (code, ph, ts, tid, obj, corr,
+    sid, dur, a). Raises struct.error, UnicodeDecodeError, KeyError or TypeError when raw is not one."""
+    if len(raw) < _TASK_HEAD_SIZE:
+        raise struct.error("short task record")
+    code, ph, ts, tid, obj, corr, sid, dur, aid, parent, spawn = _task_head.unpack_from(raw)
+    if code != _C_TASK or ph != _PH_B:
+        raise struct.error("not a task start")
+    a = {"name": raw[_TASK_HEAD_SIZE:].decode("utf-8")}
+    if aid:
+        a.update(args[aid])
+    if parent:
+        a["parent"] = parent
+    if spawn:
+        a["spawnTs"] = spawn
+    return code, ph, ts, tid, obj, corr, sid, dur, a
+
+
 def expand_packed(raw, args, epoch):
     """A packed record (bytes, see recorder.pack) as its wire tuple, or None when it is not one.
     args: the connection's args table (id -> dict, from the batches' "args"); epoch: the run's clock
     origin (monotonic ns), for records in ns (protocol.PACKED_NS)."""
     try:
+        if len(raw) != _PACKED_SIZE:
+            code, ph, ts, tid, obj, corr, sid, dur, a = _task_start(raw, args)
+            return (code, _PHASES[ph], ts, tid, obj, corr, sid, dur, a)
         code, ph, ts, tid, obj, corr, sid, dur, aid = _unpacked(raw, epoch)
         if aid:
             return (code, _PHASES[ph], ts, tid, obj, corr, sid, dur, args[aid])
         return (code, _PHASES[ph], ts, tid, obj, corr, sid, dur)
-    except (struct.error, IndexError, KeyError, TypeError):
+    except (struct.error, IndexError, KeyError, TypeError, UnicodeDecodeError):
         return None
 
 
@@ -247,10 +274,13 @@ def _decode_packed(raw, pid, strings, args, epoch):
     int, so only what it does not guarantee is checked: a known kind and phase, tid and dur not
     negative, an args id the connection's table has (its values are dicts, see read_table)."""
     try:
-        code, ph, ts, tid, obj, corr, loc, dur, aid = _unpacked(raw, epoch)
+        if len(raw) != _PACKED_SIZE:
+            code, ph, ts, tid, obj, corr, loc, dur, a = _task_start(raw, args)
+        else:
+            code, ph, ts, tid, obj, corr, loc, dur, aid = _unpacked(raw, epoch)
+            a = args[aid] if aid else None
         ph = _PHASES[ph]
-        a = args[aid] if aid else None
-    except (struct.error, IndexError, KeyError, TypeError):
+    except (struct.error, IndexError, KeyError, TypeError, UnicodeDecodeError):
         return None
     spec = _KIND_PHASES.get(code)
     if spec is None or ph not in spec[1] or tid < 0 or dur < 0:

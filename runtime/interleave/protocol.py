@@ -115,6 +115,12 @@ PHASES = ("b", "e", "X", "i", "C")
 #: in PHASES, ts, tid, obj, corr, sid, dur and aid (0, or the id of an `a` the batches' "args" tables
 #: carry), as little-endian integers. The collector expands it to the tuple.
 PACKED_FORMAT = "<BBqqqqqqq"
+#: An asyncio task's start (async.task "b", the one frequent event with a text of its own) packed the same
+#: way, then two more integers: the creating task's obj (or 0) and when the task was created (µs since the
+#: run's epoch, or 0), then the task's name in UTF-8 to the end of the record. Its aid's args (the
+#: coroutine's name) are shared by every task of that coroutine; the collector adds name, parent and
+#: spawnTs to a copy.
+PACKED_TASK_FORMAT = PACKED_FORMAT + "qq"
 #: Or'ed into a packed record's phase index: its ts is the raw CLOCK_MONOTONIC reading in ns and its dur
 #: in ns (the collector takes the run's epoch off and divides), which spares the hottest paths two
 #: multi-digit integer operations per event.

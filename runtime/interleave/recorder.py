@@ -141,14 +141,18 @@ def _pack_as_tuple(code, ph, ts, tid, obj, corr, sid, dur, aid):
 #: has taken PACK_AFTER events (on 3.9 and 3.13 _struct is a shared library, 0.3-0.5 ms to import, which a
 #: short program would pay for nothing). Hot paths read it through the module (rec.pack).
 pack = _pack_as_tuple
+#: pack_task(code, phase index, ts, tid, obj, corr, sid, dur, aid, parent, spawn) -> the head of an asyncio
+#: task's start record (protocol.PACKED_TASK_FORMAT; the caller appends the name): None until use_packed().
+pack_task = None
 
 
 def use_packed():
     """Packs records from now on (JSON streams never do: only our collector reads packed records)."""
-    global pack
+    global pack, pack_task
     if pack is _pack_as_tuple and (_stream is None or _stream.marshal):
         try:
             import _struct
+            pack_task = _struct.Struct(_p.PACKED_TASK_FORMAT).pack
             pack = _struct.Struct(_p.PACKED_FORMAT).pack
         except Exception:
             pass

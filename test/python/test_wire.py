@@ -119,6 +119,38 @@ class FramesToCollector(CollectorCase):
         self.assertEqual(len(events), 1)
         self.assertEqual(proc["malformed"], 4)
 
+    def test_a_packed_task_start_decodes_as_the_tuple_it_stands_for(self):
+        # An asyncio task's start: the packed head, parent and spawn time, then the name to the end.
+        head = struct.Struct(P.PACKED_TASK_FORMAT).pack
+        B, E = P.PHASES.index("b"), P.PHASES.index("e")
+        task = P.KINDS["async.task"][0]
+        coro = {"coro": "worker"}
+        records = [head(task, B, 50, 7, 9, 9, 1, 0, 3, 4, 40) + "fetch-é".encode(),
+                   head(task, B, 60, 7, 10, 10, 0, 0, 3, 0, 0) + b"Task-2"]
+        tuples = [(task, "b", 50, 7, 9, 9, 1, 0, {"name": "fetch-é", "coro": "worker", "parent": 4, "spawnTs": 40}),
+                  (task, "b", 60, 7, 10, 10, 0, 0, {"name": "Task-2", "coro": "worker"})]
+        strs = {"1": "/w/a.py:3"}
+        c1 = self.collector()
+        self.send_raw(c1, hello_line() + frame({"t": "batch", "seq": 0, "str": strs, "args": {"3": coro},
+                                                "ev": records}))
+        c2 = self.collector()
+        self.send_raw(c2, hello_line() + frame({"t": "batch", "seq": 0, "str": strs, "ev": tuples}))
+        ev1, [proc1] = c1.merged()
+        ev2, _ = c2.merged()
+        self.assertEqual(ev1, ev2)
+        self.assertEqual(ev1[0]["a"], {"name": "fetch-é", "coro": "worker", "parent": 4, "spawnTs": 40})
+        self.assertNotIn("malformed", proc1)
+        self.assertEqual(coro, {"coro": "worker"})      # the shared args are copied, not changed
+        for r in records:
+            self.assertEqual(C.decode_event(r, 42, {1: "/w/a.py:3"}, {3: coro}),
+                             C.decode_event(C.expand_packed(r, {3: coro}, 0), 42, {1: "/w/a.py:3"}, {3: coro}))
+        # Not a task start (another kind or phase), a name that is not UTF-8, args the table lacks, a cut head.
+        bad = [head(21, B, 50, 7, 9, 9, 0, 0, 3, 0, 0) + b"x", head(task, E, 50, 7, 9, 9, 0, 0, 3, 0, 0) + b"x",
+               head(task, B, 50, 7, 9, 9, 0, 0, 3, 0, 0) + b"\xff", head(task, B, 50, 7, 9, 9, 0, 0, 8, 0, 0) + b"x",
+               records[0][:struct.calcsize(P.PACKED_TASK_FORMAT) - 1]]
+        self.assertEqual([C.expand_packed(r, {3: coro}, 0) for r in bad], [None] * len(bad))
+        self.assertEqual([C.decode_event(r, 42, {}, {3: coro}) for r in bad], [None] * len(bad))
+
     def test_truncated_frame_keeps_what_came_before_with_a_clear_error(self):
         good = frame({"t": "batch", "seq": 0, "ev": [(21, "b", 10, 7, 5)]})
         cut = frame({"t": "batch", "seq": 1, "ev": [(21, "e", 20, 7, 5)] * 50})

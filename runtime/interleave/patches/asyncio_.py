@@ -127,7 +127,7 @@ _C_STEP = rec._CODES["async.step"]
 _C_WAIT = rec._CODES["async.wait"]
 _C_SLOW = rec._CODES["async.slow"]
 _EPOCH = rec._EPOCH
-_PH_X_NS, _PH_E = rec.PH_X_NS, rec.PH_E
+_PH_X_NS, _PH_E_NS, _PH_B = rec.PH_X_NS, rec.PH_E_NS, rec.PH_B
 _BUFFER_HIGH = rec.BUFFER_HIGH
 
 
@@ -349,7 +349,6 @@ def _finish(task, obj, t1):
             tid = _tls.tid       # rec.native_id(), inline
         except AttributeError:
             tid = rec.native_id()
-        ts = (t1 - _EPOCH) // 1000
         if task.cancelled():
             state = "cancelled"
         else:
@@ -358,12 +357,21 @@ def _finish(task, obj, t1):
                 a = {"state": "error", "error": ("%s: %s" % (type(exc).__name__, exc))[:200]}
                 if n:
                     a["steps"] = n
-                _put((_C_TASK, "e", ts, tid, obj, 0, 0, 0, a))
+                _put((_C_TASK, "e", (t1 - _EPOCH) // 1000, tid, obj, 0, 0, 0, a))
                 return
             state = "done"
-        a, shared = _end_args(state, n)
-        _put(rec.pack(_C_TASK, _PH_E, ts, tid, obj, 0, 0, 0, rec.args_id(a)) if shared
-             else (_C_TASK, "e", ts, tid, obj, 0, 0, 0, a))
+        a = _END_ARGS[state].get(n)      # _end_args(), inline for the usual end
+        if a is None:
+            a, shared = _end_args(state, n)
+            if not shared:
+                _put((_C_TASK, "e", (t1 - _EPOCH) // 1000, tid, obj, 0, 0, 0, a))
+                return
+        if rec._active:
+            # (in ns: PACKED_NS; rec.args_id(a), inline)
+            rec._append(rec.pack(_C_TASK, _PH_E_NS, t1, tid, obj, 0, 0, 0,
+                                 rec._arg_ids.get(id(a)) or rec.args_id(a)))
+            if len(rec._buf) > _BUFFER_HIGH:
+                rec._backpressure()
     except Exception:
         pass
 
@@ -485,21 +493,48 @@ def _start(task, created, now, coro=None):
         qual = (task.get_coro() if coro is None else coro).__qualname__
     except Exception:
         qual = _coro_name(task, coro)
-    a = {"name": name, "coro": qual}
-    if parent:
-        a["parent"] = parent
-    if spawn:
-        a["spawnTs"] = spawn_us
     try:
         tid = _tls.tid       # rec.native_id(), inline
     except AttributeError:
         tid = rec.native_id()
     if rec._active:
         # corr = obj links the start to its creation (ids are unique across objs and corrs).
-        rec._append((_C_TASK, "b", ts, tid, obj, obj, sid, 0, a))
+        pack_task = rec.pack_task
+        aid = _coro_aid_get(qual) if pack_task is not None else None
+        if aid is None and pack_task is not None:
+            aid = _coro_aid(qual)
+        if aid:
+            # Packed (see protocol.PACKED_TASK_FORMAT): bytes, which the cyclic GC never visits, where a
+            # tuple holding a dict would stay tracked until the flusher takes it.
+            rec._append(pack_task(_C_TASK, _PH_B, ts, tid, obj, obj, sid, 0, aid, parent,
+                                  spawn_us if spawn else 0) + name.encode("utf-8", "replace"))
+        else:
+            a = {"name": name, "coro": qual}
+            if parent:
+                a["parent"] = parent
+            if spawn:
+                a["spawnTs"] = spawn_us
+            rec._append((_C_TASK, "b", ts, tid, obj, obj, sid, 0, a))
         if len(rec._buf) > _BUFFER_HIGH:
             rec._backpressure()
     return obj
+
+
+#: coroutine name -> the interned id of its task starts' shared args {"coro": name} (see _start). Interned
+#: ids are per connection: a fork child starts afresh.
+_coro_aids = {}
+_coro_aid_get = _coro_aids.get
+_CORO_AIDS_MAX = 4096
+__import__("os").register_at_fork(after_in_child=_coro_aids.clear)
+
+
+def _coro_aid(qual):
+    """The args id of a coroutine name's {"coro": name}, interned on first use; 0 past _CORO_AIDS_MAX
+    names (a program that makes coroutine functions on the fly: its task starts stay tuples)."""
+    if len(_coro_aids) >= _CORO_AIDS_MAX or type(qual) is not str:
+        return 0
+    aid = _coro_aids[qual] = rec.args_id({"coro": qual})
+    return aid
 
 
 def _before_step(task, st):
