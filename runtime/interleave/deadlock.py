@@ -448,6 +448,7 @@ def _post_state(since, t, reported=0):
     if mp_util is None or "multiprocessing" not in sys.modules or sys.is_finalizing():
         return
     try:
+        mp_util.post_started_children()
         mp_util.post_process_state(os.getpid(), int(since * 1e9), int(t * 1e9), reported)
     except Exception:
         pass

@@ -242,6 +242,30 @@ def read_waits():
 # posts a child it just started as running until the child's own watchdog takes over (a child slow to
 # start is not taken for a finished one). Slots of processes that ended are reused (process_alive).
 _proc_slots = {}       # pid -> offset of its slot (a fork child finds its own: its pid is new)
+#: pid -> when: children started while this process had not mapped the board yet, posted as running by
+#: this process's watchdog at its next check (post_started_children). Why wait: mapping the board
+#: imports mmap, a shared library (1.5-3 ms here), which a short program (a Pool that lives 40 ms)
+#: would pay for a check that never runs. Safe: a run-wide deadlock is only reported after two checks
+#: in a row with every process posting in between, and this process's next post comes after these.
+_started_unposted = {}
+_os.register_at_fork(after_in_child=_started_unposted.clear)     # a fork child's are not its children
+
+
+def post_started_child(pid, now):
+    """A child this process has just started: running until its own watchdog says otherwise (a child
+    still starting is not taken for one that has ended by a run-wide check)."""
+    if _board is None:
+        if len(_started_unposted) < P.PROC_SLOTS:
+            _started_unposted[pid] = now
+        return
+    post_process_state(pid, 0, now)
+
+
+def post_started_children():
+    """Posts the children post_started_child kept (see _started_unposted); the watchdog calls it."""
+    while _started_unposted:
+        pid, now = _started_unposted.popitem()
+        post_process_state(pid, 0, now)
 
 
 def post_process_state(pid, since, now, reported=0):
@@ -264,16 +288,18 @@ def post_process_state(pid, since, now, reported=0):
 
 
 def _find_proc_slot(board, pid):
+    """pid's slot, else a free one, else one of a process that has ended; -1 when all are taken.
+    Liveness is only asked for in a full table (it costs a system call and a /proc read per slot)."""
     start = pid % P.PROC_SLOTS
-    dead = -1
-    for i in range(P.PROC_SLOTS):
-        off = _PROCS_AT + ((start + i) % P.PROC_SLOTS) * _PROC_SLOT.size
+    offs = [_PROCS_AT + ((start + i) % P.PROC_SLOTS) * _PROC_SLOT.size for i in range(P.PROC_SLOTS)]
+    for off in offs:
         p, = _COUNT.unpack_from(board, off)
         if p == 0 or p == pid:
             return off
-        if dead < 0 and not process_alive(p):
-            dead = off
-    return dead
+    for off in offs:
+        if not process_alive(_COUNT.unpack_from(board, off)[0]):
+            return off
+    return -1
 
 
 def clear_process_state(pid):

@@ -103,7 +103,7 @@ def _wrap_start(orig):
             # Running until its own watchdog says otherwise: a child still starting is not taken for
             # one that has ended by a run-wide deadlock check (deadlock._check_run_blocked).
             from time import monotonic_ns
-            mp_util.post_process_state(self.pid, 0, monotonic_ns())
+            mp_util.post_started_child(self.pid, monotonic_ns())
             if user_started:
                 _track(self)
         except Exception:
