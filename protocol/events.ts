@@ -222,7 +222,7 @@ export interface DeadlockThread {
   name: string;
   /** The object it waits for, if it waits on an instrumented primitive. */
   waitingFor?: number;
-  /** What it waits in: the primitive's type, 'Thread.join', 'Process.join', 'multiprocessing.Queue.get', 'multiprocessing.Event.wait' (and Condition, Barrier), 'Connection.recv', 'pipe read', 'pipe write', 'Pool result'. */
+  /** What it waits in: the primitive's type, 'Thread.join', 'Process.join', 'multiprocessing.Queue.get', 'multiprocessing.Event.wait' (and Condition, Barrier), 'Connection.recv', 'pipe read', 'pipe write', 'Pool result', 'Pool task' (an idle pool worker process), 'ThreadPool result', 'ThreadPool task' (a ThreadPool's idle worker thread). */
   waitType?: string;
   /** For a Process.join: the joined process's pid. */
   waitingForProcess?: number;

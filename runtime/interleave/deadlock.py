@@ -401,7 +401,8 @@ def _check_all_blocked():
             if stuck is None:
                 running = True
                 break
-            remote = True
+            if _stuck[ident][2] not in _LOCAL_STUCK:
+                remote = True
             since = max(since, stuck)
             blocked.append(ident)
             continue
@@ -433,7 +434,8 @@ def _check_all_blocked():
         return
     if _in_shared_cycle.issuperset(blocked):
         return      # already reported as a cycle between processes
-    key = frozenset((ident, id(_waiting[ident][0])) for ident in blocked)
+    # (a thread seen waiting by its stack, in a ThreadPool, is keyed by where it waits)
+    key = frozenset((ident, id(_waiting[ident][0]) if ident in _waiting else _stuck[ident][0]) for ident in blocked)
     if key in _reported:
         return
     _reported.add(key)
@@ -519,6 +521,11 @@ _HELPER_MAINS = (os.path.join("multiprocessing", "resource_tracker.py"), os.path
 #: _helper_process_wait); IDLE: a pool's own handler thread between its checks (not a wait at all).
 POOL_RESULT = "Pool result"
 POOL_TASK = "Pool task"
+#: The same waits in a ThreadPool (multiprocessing.dummy, or multiprocessing.pool.ThreadPool): its workers
+#: are threads of this process, so these waits are this process's own, not waits on another process.
+THREADPOOL_RESULT = "ThreadPool result"
+THREADPOOL_TASK = "ThreadPool task"
+_LOCAL_STUCK = (THREADPOOL_RESULT, THREADPOOL_TASK)
 HELPER_WAIT = "request"
 IDLE = "idle"
 #: A helper process's "reported" on the board (1: a process that has reported its part of a deadlock).
@@ -539,7 +546,13 @@ def _stuck_on_another_process(ident, thread, frame, t):
     pool = _pool_wait(frame)
     if pool == IDLE:
         return IDLE
-    if pool is not None:
+    if pool == POOL_RESULT:
+        what = THREADPOOL_RESULT if _is_thread_pool(_result_pool(frame)) else POOL_RESULT
+    elif pool == POOL_TASK:
+        # A process pool's worker loop is its process's main thread; a ThreadPool's, one of our threads.
+        T = sys.modules.get("threading")
+        what = THREADPOOL_TASK if T is not None and thread is not T.main_thread() else POOL_TASK
+    elif pool is not None:
         what = pool
     elif code.co_name in ("_recv", "_send") and code.co_filename.endswith(_CONNECTION_PY):
         what = "pipe write" if code.co_name == "_send" else "pipe read"
@@ -584,6 +597,45 @@ def _pool_wait(frame):
             return None
         f = f.f_back
         depth += 1
+    return None
+
+
+def _result_pool(frame):
+    """The Pool whose result a thread waits for in its get()/wait()/next() (see _pool_wait), else None."""
+    f = frame
+    for _ in range(16):
+        if f is None:
+            return None
+        code = f.f_code
+        if code.co_filename.endswith(_POOL_PY) and code.co_name in ("wait", "get", "next", "__next__"):
+            return getattr(f.f_locals.get("self"), "_pool", None)
+        f = f.f_back
+    return None
+
+
+def _is_thread_pool(pool):
+    mp_pool = sys.modules.get("multiprocessing.pool")
+    return mp_pool is not None and isinstance(pool, getattr(mp_pool, "ThreadPool", ()))
+
+
+def _result_pool_hint(frames, idents):
+    """Why a Pool result never comes, when the pool itself says: its result handler thread ended (an
+    exception in a callback ends it), or the pool was terminated with the result still pending. None
+    otherwise."""
+    for ident in idents:
+        pool = _result_pool(frames.get(ident))
+        if pool is None:
+            continue
+        handler = getattr(pool, "_result_handler", None)
+        state = getattr(pool, "_state", None)
+        if state == "TERMINATE" or getattr(handler, "_state", None) == "TERMINATE":
+            return ("the pool was terminated while this result was pending: terminate() stops the pool "
+                    "without failing the results still waited for, so their get() never returns")
+        if handler is not None and not handler.is_alive():
+            error = getattr(handler, "_il_error", None)
+            return ('the pool\'s result handler thread ended%s: an exception raised in a callback or '
+                    'error_callback ends it, and no result of this pool is delivered after that (catch '
+                    'exceptions inside callbacks)' % (' with "%s"' % error if error else ""))
     return None
 
 
@@ -702,10 +754,14 @@ def _report(reason, idents, run=None):
     if ended_owner is not None:
         extra = {"hint": 'thread "%s" ended while holding the lock waited for here; nothing else will release '
                          'it (a release skipped by an exception? "with lock:" releases on every path)' % ended_owner}
+    stuck = [_stuck[ident] for ident in idents if ident in _stuck and ident not in _waiting]
+    pool_hint = (_result_pool_hint(frames, idents)
+                 if any(s[2] in (POOL_RESULT, THREADPOOL_RESULT) for s in stuck) else None)
+    if pool_hint and run is None:
+        extra = dict(extra or {}, hint=pool_hint)
     if run is not None:
         extra = dict(extra or {}, scope="run", processes=[pid] + list(run))
-        stuck = [_stuck[ident] for ident in idents if ident in _stuck and ident not in _waiting]
-        lost = _dead_pool_worker() if any(s[2] == POOL_RESULT for s in stuck) else None
+        lost = pool_hint or (_dead_pool_worker() if any(s[2] == POOL_RESULT for s in stuck) else None)
         if lost:
             extra["hint"] = lost
         elif any(s[3] for s in stuck):

@@ -224,6 +224,30 @@ if __name__ == "__main__":
         print(pool.map(work, range(8)))          # never returns: task 3's result never comes
 '''
 
+# An exception in a result callback ends the pool's result handler thread: no later result is delivered.
+CALLBACK_FAILED = r'''
+from multiprocessing%s import Pool
+def work(x):
+    return x * 2
+def on_done(result):
+    raise ValueError("callback failed")
+if __name__ == "__main__":
+    pool = Pool(2)
+    pool.apply_async(work, (1,), callback=on_done)
+    print(pool.apply_async(work, (2,)).get())      # never returns
+'''
+
+# A ThreadPool terminated (from another thread) while a result is awaited: get() never returns.
+THREADPOOL_TERMINATED = r'''
+import threading
+from multiprocessing.dummy import Pool
+gate = threading.Event()
+pool = Pool(1)
+result = pool.apply_async(gate.wait)
+threading.Thread(target=pool.terminate).start()
+print(result.get())
+'''
+
 # Every process waits on another for longer than the timeout, but the other is busy (not blocked): no deadlock.
 BUSY_OTHER_SIDE = r'''
 import multiprocessing as mp, time
@@ -459,6 +483,35 @@ class DeadlockTest(unittest.TestCase):
             [killed] = [e for e in r.of("process.exit") if (e.get("a") or {}).get("signal") == "SIGKILL"]
             self.assertIn('(pid %d) ended by SIGKILL' % killed["pid"], d["a"]["hint"])
             self.assertIn("BrokenProcessPool", d["a"]["hint"])
+
+    def test_a_thread_pool_whose_result_handler_died_is_a_deadlock_of_its_own_process(self):
+        # A ThreadPool's workers are threads of this process: an idle one waits for a task here, not on
+        # another process, and the report says why the result never comes.
+        r = trace_script(write_program(self, CALLBACK_FAILED % ".dummy"), extra_options=EXIT_QUICKLY, timeout=60)
+        self.assertEqual(r.returncode, DEADLOCK_EXIT_CODE, r)
+        [d] = r.of("deadlock")
+        self.assertNotIn("scope", d["a"])
+        waits = sorted(t["waitType"] for t in d["a"]["threads"])
+        self.assertEqual(waits, ["ThreadPool result", "ThreadPool task", "ThreadPool task"])
+        self.assertIn('result handler thread ended with "ValueError: callback failed"', d["a"]["hint"])
+        self.assertIn("why: the pool's result handler thread ended", r.stderr)
+
+    def test_a_process_pool_whose_result_handler_died(self):
+        from test_mp_support import program_pid
+        for r, _kids, _locks in runs_by_start_method(self, CALLBACK_FAILED % "", extra_options=EXIT_QUICKLY,
+                                                     timeout=60):
+            self.assertEqual(r.returncode, DEADLOCK_EXIT_CODE, r)
+            [d] = r.of("deadlock")
+            self.assertEqual((d["pid"], d["a"]["scope"]), (program_pid(r), "run"))
+            self.assertEqual([t["waitType"] for t in d["a"]["threads"]], ["Pool result"])
+            self.assertIn('result handler thread ended with "ValueError: callback failed"', d["a"]["hint"])
+
+    def test_a_thread_pool_terminated_while_its_result_is_awaited(self):
+        r = trace_script(write_program(self, THREADPOOL_TERMINATED), extra_options=EXIT_QUICKLY, timeout=60)
+        self.assertEqual(r.returncode, DEADLOCK_EXIT_CODE, r)
+        [d] = r.of("deadlock")
+        self.assertIn("ThreadPool result", [t["waitType"] for t in d["a"]["threads"]])
+        self.assertIn("the pool was terminated while this result was pending", d["a"]["hint"])
 
     def test_waiting_for_a_multiprocessing_event_whose_setter_died(self):
         for r, _kids, _locks in runs_by_start_method(

@@ -67,6 +67,60 @@ sem.release()
 '''
 
 
+# Each wait in the main thread, with no timeout, ends from inside its own waiter lock after five slices
+# have timed out (the waiter lock is the one a condition's wait allocates; slices are shortened).
+SLICED_WAITS = """
+import queue, threading
+from interleave.patches import threading_ as T
+T.SLICE = 0.001
+main = threading.get_ident()
+raw = T._raw_lock
+
+
+class Waiter(object):
+    def __init__(self, wake):
+        self.lock, self.wake, self.timeouts = raw(), wake, 0
+
+    def acquire(self, blocking=True, timeout=-1):
+        got = self.lock.acquire(blocking, timeout)
+        if not got and blocking:
+            self.timeouts += 1
+            if self.timeouts == 5:
+                self.wake()
+        return got
+
+    def release(self):
+        self.lock.release()
+
+
+def check(name, cond, wait, wake):
+    made, released = [], []
+    T._raw_lock = lambda: made.append(Waiter(wake)) or made[-1] if threading.get_ident() == main else raw()
+    release_save = cond._release_save
+    cond._release_save = lambda: released.append(1) or release_save()
+    try:
+        result = wait()
+    finally:
+        T._raw_lock = raw
+        del cond._release_save
+    print(name, "ok" if result in (True, 1) else result, len(released), sum(w.timeouts for w in made))
+
+
+ev = threading.Event()
+check("event", ev._cond, ev.wait, ev.set)
+c = threading.Condition()
+def notify():
+    with c:
+        c.notify()
+with c:
+    check("condition", c, c.wait, notify)
+s = threading.Semaphore(0)
+check("semaphore", s._cond, s.acquire, s.release)
+q = queue.Queue()
+check("queue", q.not_empty, q.get, lambda: q.put(1))
+"""
+
+
 class ThreadingTraceTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -200,6 +254,22 @@ class ThreadingTraceTest(unittest.TestCase):
         parent = r.metadata["program"]["pid"]
         self.assertEqual({k: v for k, v in per.items() if k[0] == parent}, {(parent, main): 2000, (parent, t1): 3000, (parent, t2): 4000})
         self.assertEqual([v for k, v in per.items() if k[0] != parent], [700])
+
+    def test_a_main_thread_wait_without_timeout_takes_its_condition_lock_once(self):
+        # The main thread's endless waits are made of short ones (signals are never left pending), but
+        # only the wait for the condition's waiter lock is sliced: its lock is released once, as in a
+        # plain wait. Re-entering the condition at every slice let a Ctrl-C landing between two of those
+        # steps leave the lock released under the program ("release unlocked lock").
+        path = write_program(self, SLICED_WAITS)
+        r = trace_script(path, timeout=30)     # (re-entering at each slice, the waits never end)
+        self.assertEqual(r.returncode, 0, r)
+        rows = dict(line.split(" ", 1) for line in r.stdout.split("\n") if line)
+        self.assertEqual(set(rows), {"event", "condition", "semaphore", "queue"}, r.stdout)
+        for what, row in rows.items():
+            result, released, slices = row.split()
+            self.assertEqual(result, "ok", what)
+            self.assertGreaterEqual(int(slices), 5, what)      # it did wait through several slices
+            self.assertEqual(released, "1", what)              # and released the lock once
 
     def test_stdlib_internal_locks_are_not_user_objects(self):
         src = "import threading, queue\nq = queue.Queue()\nt = threading.Thread(target=q.put, args=(1,))\nt.start(); t.join(); q.get()\n"

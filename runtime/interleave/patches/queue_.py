@@ -25,7 +25,7 @@ from time import monotonic_ns as _mono_ns
 from .. import recorder as rec
 from .. import deadlock as dl
 from . import mp_util
-from .threading_ import forever_in_main, SLICE, _sliced_wait
+from .threading_ import forever_in_main, SLICE, _sliced_wait, wait_condition_sliced, _STD_COND_WAIT
 
 _emit = rec.emit
 _new_id = rec.new_id
@@ -323,7 +323,10 @@ def _condition_class(base):
                 dl.wait_begin(ident, q, timeout is None)
                 ok = False
                 try:
-                    ok = _sliced_wait(lambda t: base.wait(self, t), timeout)
+                    if forever_in_main(timeout) and base.wait is _STD_COND_WAIT:
+                        ok = wait_condition_sliced(self)
+                    else:
+                        ok = _sliced_wait(lambda t: base.wait(self, t), timeout)
                 finally:
                     dl.wait_end(ident)
                     _emit("msg.wait", "e", obj=obj)

@@ -74,6 +74,55 @@ def _sliced_wait(wait, timeout):
     return ok
 
 
+# The standard library's own methods, as the classes had them before any patch: where a wrapped class
+# still has one of these, its sliced forms below may follow the same steps.
+_STD_COND_WAIT = threading.Condition.wait
+_STD_EVENT_WAIT = threading.Event.wait
+_STD_SEM_ACQUIRE = threading.Semaphore.acquire
+
+
+def wait_condition_sliced(cond):
+    """cond.wait() with no timeout, in the main thread: threading.Condition.wait's own steps (the same
+    in 3.9-3.13), with only the wait for its waiter lock made of SLICE-long waits. Why not slice
+    cond.wait() itself: each slice would release and take the condition's lock again, through Python
+    code a signal can interrupt; a KeyboardInterrupt between two of those steps left the lock released
+    under the program (RuntimeError: release unlocked lock). A plain run opens that window once per
+    wait, and so does this."""
+    if not cond._is_owned():
+        raise RuntimeError("cannot wait on un-acquired lock")
+    waiter = _raw_lock()
+    waiter.acquire()
+    cond._waiters.append(waiter)
+    saved_state = cond._release_save()
+    gotit = False
+    try:    # restore state no matter what (e.g., KeyboardInterrupt)
+        while not gotit:
+            gotit = waiter.acquire(True, SLICE)
+        return True
+    finally:
+        cond._acquire_restore(saved_state)
+        if not gotit:
+            try:
+                cond._waiters.remove(waiter)
+            except ValueError:
+                pass
+
+
+def _event_wait_sliced(event):
+    """Event.wait() with no timeout, in the main thread: its own steps, the condition's wait sliced."""
+    with event._cond:
+        return event._flag or wait_condition_sliced(event._cond)
+
+
+def _semaphore_acquire_sliced(sem):
+    """Semaphore.acquire() with no timeout, in the main thread: its own steps, the condition's wait sliced."""
+    with sem._cond:
+        while sem._value == 0:
+            wait_condition_sliced(sem._cond)
+        sem._value -= 1
+    return True
+
+
 def _named_like(cls, ref, base):
     """Finishes a traced class made by a factory below: instances it creates itself are found by
     _new_for through ref, and it reads as the original (name, module)."""
@@ -756,7 +805,9 @@ def _make_condition_class(base):
             dl.wait_begin(ident, self, timeout is None)
             ok = False
             try:
-                if forever_in_main(timeout):
+                if forever_in_main(timeout) and base.wait is _STD_COND_WAIT:
+                    ok = wait_condition_sliced(self)
+                elif forever_in_main(timeout):
                     while not ok:
                         ok = base.wait(self, SLICE)
                         if not ok:
@@ -830,7 +881,10 @@ def _make_semaphore_class(base, type_name):
             dl.wait_begin(ident, self, timeout is None)
             ok = False
             try:
-                ok = _sliced_wait(lambda t: base.acquire(self, True, t), timeout)
+                if forever_in_main(timeout) and base.acquire is _STD_SEM_ACQUIRE:
+                    ok = _semaphore_acquire_sliced(self)
+                else:
+                    ok = _sliced_wait(lambda t: base.acquire(self, True, t), timeout)
             finally:
                 dl.wait_end(ident)
                 with _hmx:
@@ -917,7 +971,10 @@ def _make_event_class(base):
             dl.wait_begin(ident, self, timeout is None)
             ok = False
             try:
-                ok = _sliced_wait(lambda t: base.wait(self, t), timeout)
+                if forever_in_main(timeout) and base.wait is _STD_EVENT_WAIT:
+                    ok = _event_wait_sliced(self)
+                else:
+                    ok = _sliced_wait(lambda t: base.wait(self, t), timeout)
             finally:
                 dl.wait_end(ident)
                 _emit("sync.wait", "e", obj=obj, corr=self._il_corr if ok else 0, a={"ok": bool(ok)})
