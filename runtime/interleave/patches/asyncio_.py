@@ -4,8 +4,8 @@ for), where and by which task each was created, and callbacks or steps that bloc
 Hooked at two points that every event loop built on asyncio.BaseEventLoop goes through, so user code
 and loop.get_task_factory() are unchanged: BaseEventLoop.create_task (creation, parent task) and
 events.Handle._run (every callback the loop runs; a task's step is a callback whose __self__ is the
-task). Per-task state lives in an attribute on the task (C tasks have a __dict__), as an int while
-it can be (see _il_state below).
+task). Per-task state lives in a dict keyed by the task's id, as an int while it can be (see _states
+below).
 
 Cost: Handle._run runs for every callback, so its wrapper is a type test, an attribute read and two
 clock reads, and it appends wire tuples itself (a keyword rec.emit call costs about as much as the step
@@ -81,18 +81,26 @@ _WHAT = {
 }
 
 
-# Per-task state: the task's attribute _il_state (C tasks have a __dict__), held in an int where it can
-# be. Why: a state object per task is one more container the cyclic GC counts while it lives, and a
-# program with thousands of pending tasks pays for every extra collection over all of them (10,000
-# tasks in full mode: the state objects and event tuples together brought a second full collection,
-# ~15 ms). Ints are not GC objects. The value says where the task is, so the per-step path reads one
-# attribute and tests its type and sign:
+# Per-task state: _states[id(task)], held in an int where it can be.
+# Why a dict beside the task, not an attribute on it: the first attribute set on a C task creates the
+# task's __dict__, which cost about 2.5 µs per task here (measured in-process, 10,000 tasks x 3 sleep(0)),
+# as much as all the rest of recording the task. Why an int: a state object per task is one more
+# container the cyclic GC counts while it lives, and a program with thousands of pending tasks pays for
+# every extra collection over all of them (10,000 tasks in full mode: the state objects and event tuples
+# together brought a second full collection, ~15 ms). Ints are not GC objects.
+# An entry goes with the task's end (_finish). A task destroyed while still pending (its loop closed
+# under it) leaves its entry; create_task overwrites the entry of any task it makes, so only a task made
+# by asyncio.Task(coro) directly at a reused address could meet a stale one (its steps would then be
+# drawn on the destroyed task's lane). The value says where the task is, so the per-step path reads one
+# entry and tests its type and sign:
 #   int > 0                  started, running or ready: the task's obj
 #   int < 0                  created, not started yet: -(spawn << _OBJ_BITS | obj), spawn as packed below
 #   (obj, wait_from, what[, prim])   suspended on something worth an async.wait when it resumes; prim:
 #                            the asyncio Lock/Semaphore/Event/Condition it waits for (see _woken_by)
 #   _IGNORED                 asyncio's own machinery (asyncio.run's shutdown_asyncgens ...)
 # A task made without create_task (asyncio.Task(coro) called directly) has none: it is met at its first step.
+_states = {}
+_state_get = _states.get
 _IGNORED = "ignored"
 _OBJ_BITS = 64     # obj ids are pid * 2**22 + n: far below 2**64
 _OBJ_MASK = (1 << _OBJ_BITS) - 1
@@ -159,7 +167,7 @@ def _on_task(a):
     try:
         task = _current_task()
         if task is not None:
-            st = getattr(task, "_il_state", None)
+            st = _state_get(id(task))
             # Only tasks whose lane exists (started: a running task's state is its obj); not asyncio's own.
             if type(st) is int and st > 0:
                 a["task"] = st
@@ -254,12 +262,12 @@ def _wrap_create_task(orig):
         try:
             code = getattr(coro, "cr_code", None)
             if code is not None and code.co_filename.startswith(_ASYNCIO_DIR) and _is_asyncio_machinery(coro):
-                task._il_state = _IGNORED      # asyncio.run's shutdown_asyncgens and the like
+                _states[id(task)] = _IGNORED      # asyncio.run's shutdown_asyncgens and the like
                 return task
             parent = 0
             cur = _current_task_of(self)
             if cur is not None:
-                parent = getattr(cur, "_il_state", None)      # a running task's state is its obj
+                parent = _state_get(id(cur))      # a running task's state is its obj
                 if type(parent) is not int or parent < 0:
                     # None: a task we have not met (made before the patch, or by Task() directly)
                     parent = _meet(cur) if parent is None else _obj_of(parent)
@@ -275,7 +283,7 @@ def _wrap_create_task(orig):
             obj = rec._id_base + next(rec._ids)
             sid = (rec._strings.get(loc) or rec._intern(loc)) if loc else 0
             # Packed as _start reads it (see the spawn layout above): one int, no container kept per pending task.
-            task._il_state = -(((((parent << _SID_BITS) | sid) << _US_BITS) | ((_mono() - _EPOCH) // 1000))
+            _states[id(task)] = -(((((parent << _SID_BITS) | sid) << _US_BITS) | ((_mono() - _EPOCH) // 1000))
                                << _OBJ_BITS | obj)
             if self._task_factory is not None and (task.done() or _eager_started(coro)):
                 # An eager task (3.12+ eager_task_factory) ran its first step inside the constructor,
@@ -293,7 +301,7 @@ def _meet(task):
     """A task first met running or creating (made before the patch, or by asyncio.Task() directly):
     a new obj; it starts its lane at its next step. Returns the obj."""
     obj = rec._id_base + next(rec._ids)
-    task._il_state = -obj       # no creation seen
+    _states[id(task)] = -obj       # no creation seen
     return obj
 
 
@@ -302,7 +310,7 @@ def _record_eager():
     while _eager:
         task, coro, t1 = _eager.pop(0)
         try:
-            st = getattr(task, "_il_state", None)
+            st = _state_get(id(task))
             if type(st) is not int or st > 0:
                 continue
             # `coro`, not get_coro(): 3.12.1's get_coro() crashes on an eager task that has finished.
@@ -344,6 +352,7 @@ def _end_args(state, n):
 def _finish(task, obj, t1):
     """The task's end, right after its last step (t1: the step's end). Never raises."""
     try:
+        _states.pop(id(task), None)
         n = _counted.pop(obj, 0) if _counted else 0
         try:
             tid = _tls.tid       # rec.native_id(), inline
@@ -421,13 +430,13 @@ def _wrap_run(orig):
             if _mono() - t0 >= _SLOW_NS:
                 _slow(self, t0, None, None)
             return None
-        try:
-            obj = task._il_state
-        except AttributeError:
-            obj = None
+        obj = _state_get(id(task))
         if type(obj) is not int or obj < 0:
             if obj is _IGNORED:
-                return orig(self)
+                orig(self)
+                if task.done():
+                    _states.pop(id(task), None)
+                return None
             try:
                 # The first step of a task create_task saw (the usual case, inline), else _before_step.
                 obj = _start(task, -obj, _mono()) if type(obj) is int else _before_step(task, obj)
@@ -475,7 +484,7 @@ def _start(task, created, now, coro=None):
     minus the state create_task left; `now`: the start in monotonic ns, None for when it was created
     (an eager task). Returns the obj, from now on the task's state."""
     obj = created & _OBJ_MASK
-    task._il_state = obj
+    _states[id(task)] = obj
     spawn = created >> _OBJ_BITS
     if spawn:
         # (the spawn layout: see _SID_MASK)
@@ -548,7 +557,7 @@ def _before_step(task, st):
     corr = _woken_by(st[3], wait_from) if len(st) > 3 else 0
     _put((_C_WAIT, "X", (wait_from - _EPOCH) // 1000, _tid(), obj, corr, 0,
           (now - wait_from) // 1000, {"what": what}))
-    task._il_state = obj
+    _states[id(task)] = obj
     return obj
 
 
@@ -556,7 +565,7 @@ def _suspended(task, obj, t1):
     if task._fut_waiter is not None:
         what, prim = _waiting_for(task)
         if what is not None:
-            task._il_state = (obj, t1, what) if prim is None else (obj, t1, what, prim)
+            _states[id(task)] = (obj, t1, what) if prim is None else (obj, t1, what, prim)
 
 
 # ---- who woke a task: asyncio Lock/Semaphore release, Event.set, Condition.notify ----------------------
