@@ -224,11 +224,11 @@ export interface DeadlockThread {
   waitingFor?: number;
   /** What it waits in: the primitive's type, 'Thread.join', 'Process.join', 'multiprocessing.Queue.get', 'multiprocessing.Event.wait' (and Condition, Barrier), 'Connection.recv', 'pipe read', 'pipe write', 'Pool result', 'Pool task' (an idle pool worker process), 'ThreadPool result', 'ThreadPool task' (a ThreadPool's idle worker thread). */
   waitType?: string;
-  /** For a Process.join: the joined process's pid. */
+  /** For a Process.join: the joined process's pid; for a multiprocessing Lock/RLock held in another process: the holder's pid. */
   waitingForProcess?: number;
-  /** The name of the thread that holds what it waits for (or that it joins). */
+  /** The name of the thread that holds what it waits for (or that it joins); for a multiprocessing lock whose holder process has ended, that process's name when known. */
   waitingForOwner?: string;
-  /** That holder has ended without releasing it. */
+  /** That holder (thread, or process for a multiprocessing lock) has ended without releasing it. */
   ownerEnded?: boolean;
   holding: number[];
   /** Innermost frame last, `path:line in function`. */

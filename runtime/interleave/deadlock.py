@@ -694,6 +694,24 @@ ALONE_HINT = ("no other process of the run is running to put, send, release or e
               "(every other one has ended, or waits for work)")
 
 
+def _shared_lock_holder(obj):
+    """(pid, tid) of the process and thread holding the multiprocessing lock obj (the run's board), else None."""
+    try:
+        from .patches import mp_util
+        return mp_util.lock_holder(obj)
+    except Exception:
+        return None
+
+
+def _ended_process_name(pid):
+    """The name of a child this process started and saw end abnormally, else None."""
+    mp = sys.modules.get("interleave.patches.multiprocessing_")
+    for name, p, _code in reversed(getattr(mp, "ended_abnormally", ())):
+        if p == pid:
+            return name
+    return None
+
+
 def _dead_pool_worker():
     """The hint for a Pool result that never comes, when one of this process's pool workers died."""
     mp = sys.modules.get("interleave.patches.multiprocessing_")
@@ -720,7 +738,7 @@ def _report(reason, idents, run=None):
     pid = os.getpid()
     T = sys.modules.get("threading")
     holdings = {}
-    ended_owner = None
+    ended_owner = ended_process = None
     for prim in primitives():
         o = getattr(prim, "_owner", None)
         if o is not None:
@@ -747,6 +765,17 @@ def _report(reason, idents, run=None):
                 ended_owner = _ended[owner]
             if type(w[0]) is RemoteWait and w[0].pid:
                 entry["waitingForProcess"] = w[0].pid
+            elif owner is None and getattr(w[0], "_il_shared", False):
+                holder = _shared_lock_holder(o)
+                if holder is not None and holder[0] != pid:
+                    entry["waitingForProcess"] = holder[0]
+                    if not _process_alive(holder[0]):
+                        name = _ended_process_name(holder[0])
+                        if name:
+                            entry["waitingForOwner"] = name
+                        entry["ownerEnded"] = True
+                        ended_process = ('process "%s" (pid %d)' % (name, holder[0]) if name
+                                         else "process %d" % holder[0])
         elif ident in _stuck:
             entry["waitType"] = _stuck[ident][2]
         threads.append(entry)
@@ -762,7 +791,11 @@ def _report(reason, idents, run=None):
     if run is not None:
         extra = dict(extra or {}, scope="run", processes=[pid] + list(run))
         lost = pool_hint or (_dead_pool_worker() if any(s[2] == POOL_RESULT for s in stuck) else None)
-        if lost:
+        if ended_process is not None:
+            extra["hint"] = ('%s ended while holding the multiprocessing lock waited for here: nothing will '
+                             'release it now (a process must not end holding a lock: "with lock:" releases '
+                             'it on every path, but not through os._exit() or a kill)' % ended_process)
+        elif lost:
             extra["hint"] = lost
         elif any(s[3] for s in stuck):
             extra["hint"] = FEEDER_HINT
@@ -887,7 +920,8 @@ def _print_report(reason, threads, extra):
             if t.get("ownerEnded"):
                 line += ", which has ended"
         if t.get("waitingForProcess"):
-            line += " (process %d)" % t["waitingForProcess"]
+            line += " (process %d%s)" % (t["waitingForProcess"], ", which has ended" if t.get("ownerEnded")
+                                         and not t.get("waitingForOwner") else "")
         lines.append(line)
         if t["holding"]:
             lines.append("    holding: %s" % ", ".join("#%d" % h for h in t["holding"]))

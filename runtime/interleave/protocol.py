@@ -77,13 +77,13 @@ ENV_WIRE_ENC = "INTERLEAVE_WIRE_ENC"
 ENC_MARSHAL = "marshal"
 #: The run's wake board (runtime-internal): a file the supervisor makes for the run and removes at its
 #: end, WAKE_BOARD_SLOTS slots of (obj, corr, ts) that every process of the run may map, then as many
-#: lock slots of (waiters, obj, ts, pid, tid): see patches/mp_util.py; the order, wait and process slots below; then BOARD_FLAGS_SIZE bytes of
+#: lock slots of (waiters, obj, ts, pid, tid, holder obj, holder pid, holder tid): see patches/mp_util.py; the order, wait and process slots below; then BOARD_FLAGS_SIZE bytes of
 #: flags for the supervisor (the first: FLAG_DEADLOCK_EXIT when a process other than the program's
 #: main one ended itself on a deadlock, --on-deadlock exit: the run then ends with DEADLOCK_EXIT_CODE).
 ENV_WAKE_BOARD = "INTERLEAVE_WAKE_BOARD"
 WAKE_BOARD_SLOTS = 4096
 WAKE_SLOT_FORMAT = "<qqq"
-LOCK_SLOT_FORMAT = "<qqqqq"
+LOCK_SLOT_FORMAT = "<qqqqqqqq"
 #: Then ORDER_SLOTS slots of (a, b, pid, where a was taken, where b was taken): the orders in which a
 #: process took two multiprocessing locks, one inside the other, for lock-order inversions between
 #: processes (patches/mp_util.py order_seen).

@@ -47,12 +47,22 @@ def _table_since(entries, sent):
 
 
 def _json_str(text):
-    """A JSON string literal, by the C encoder json itself uses (_json is a built-in extension module)."""
-    try:
-        from _json import encode_basestring_ascii
-    except ImportError:     # a Python built without the accelerator
-        return _json().dumps(str(text))
-    return encode_basestring_ascii(str(text))
+    """A JSON string literal of text, in ASCII (what json.dumps writes, give or take which escapes): for
+    the hello's few short texts. Not _json's encoder: _json is a shared library on some builds, half a
+    millisecond of every process's start to import."""
+    out = []
+    for ch in str(text):
+        o = ord(ch)
+        if ch == '"' or ch == "\\":
+            out.append("\\" + ch)
+        elif 0x20 <= o < 0x7F:
+            out.append(ch)
+        elif o > 0xFFFF:
+            o -= 0x10000
+            out.append("\\u%04x\\u%04x" % (0xD800 | (o >> 10), 0xDC00 | (o & 0x3FF)))
+        else:
+            out.append("\\u%04x" % o)
+    return '"' + "".join(out) + '"'
 
 
 def _json():

@@ -178,6 +178,22 @@ describe('timeline report in Chromium', function () {
     await page.close();
   });
 
+  it('mp_lock_holder_died (--on-deadlock exit): the report names the process that ended holding the lock', async () => {
+    const { json, exitCode } = traceSample('mp_lock_holder_died', ['--on-deadlock', 'exit', '--deadlock-timeout', '0.5']);
+    assert.strictEqual(exitCode, 86);
+    const [report] = readChromeText(json).events.filter((e) => e.k === 'deadlock');
+    const writer = readChromeText(json).events.find((e) => e.k === 'process.start' && e.a?.name === 'writer');
+    assert.ok(report && writer, 'a deadlock report, and the writer process');
+    const { summary, page } = await show('mp_lock_holder_died', json);
+    assert.strictEqual(summary.deadlocks, 1);
+    await page.evaluate((m) => window.postMessage(m, '*'), { type: 'reveal', query: { kind: 'deadlock' } });
+    await page.waitForFunction(() => JSON.parse(document.getElementById('app')!.dataset.summary!).selected === 'marker');
+    const details = (await page.textContent('.details'))!;
+    assert.match(details, /MainThread \(pid \d+, tid \d+\) waits for .*, held by writer \(ended\)/);
+    assert.match(details, new RegExp(`process "writer" \\(pid ${writer!.pid}\\) ended while holding the multiprocessing lock`));
+    await page.close();
+  });
+
   it('asyncio_demo: one lane per task inside its thread, queue arrows from the producer task to the consumers', async () => {
     const { json } = traceSample('asyncio_demo');
     const events = readChromeText(json).events;

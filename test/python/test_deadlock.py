@@ -535,15 +535,21 @@ class DeadlockTest(unittest.TestCase):
         self.assertIn('held by "worker", which has ended', r.stderr)
 
     def test_waiting_for_a_lock_whose_holder_died(self):
-        r = trace_script(write_program(self, HOLDER_DIED),
-                         extra_options=EXIT_QUICKLY, timeout=60)
-        self.assertEqual(r.returncode, DEADLOCK_EXIT_CODE, r)
-        self.assertNotIn("never", r.stdout)
-        [d] = r.of("deadlock")
-        [t] = d["a"]["threads"]
-        [lock] = r.of("lock.create", type="mp.Lock")
-        self.assertEqual((t["waitType"], t["waitingFor"]), ("mp.Lock", lock["obj"]))
-        self.assertEqual(d["a"]["scope"], "run")
+        # The holder of a multiprocessing lock is named on the run's board: the report says which
+        # process ended holding it.
+        for r, kids, _locks in runs_by_start_method(self, HOLDER_DIED, extra_options=EXIT_QUICKLY, timeout=60):
+            self.assertEqual(r.returncode, DEADLOCK_EXIT_CODE, r)
+            self.assertNotIn("never", r.stdout)
+            [d] = r.of("deadlock")
+            [t] = d["a"]["threads"]
+            [lock] = r.of("lock.create", type="mp.Lock")
+            self.assertEqual((t["waitType"], t["waitingFor"]), ("mp.Lock", lock["obj"]))
+            self.assertEqual(d["a"]["scope"], "run")
+            self.assertEqual((t["waitingForOwner"], t["ownerEnded"], t["waitingForProcess"]),
+                             ("grabber", True, kids["grabber"]))
+            self.assertIn('process "grabber" (pid %d) ended while holding the multiprocessing lock'
+                          % kids["grabber"], d["a"]["hint"])
+            self.assertIn('held by "grabber", which has ended', r.stderr)
 
     def test_waiting_long_on_a_busy_process_is_not_a_deadlock(self):
         # A get, a recv, a join and a pool's map each wait past the timeout on a process that is

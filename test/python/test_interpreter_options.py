@@ -73,6 +73,28 @@ class InterpreterOptions(unittest.TestCase):
             self.assertIn("traceEvents", json.load(f))
 
 
+    def test_the_programs_own_sitecustomize_still_runs(self):
+        # Ours runs first (it is first on PYTHONPATH), then hands over to the one the program's path
+        # would have given it, in both ways of starting a run.
+        from support import trace_script
+        folder = tempfile.mkdtemp()
+        self.addCleanup(lambda: (os.unlink(os.path.join(folder, "sitecustomize.py")), os.rmdir(folder)))
+        with open(os.path.join(folder, "sitecustomize.py"), "w") as f:
+            f.write("import builtins\nbuiltins.OWN_SITECUSTOMIZE = __file__\n")
+        path = write_program(self, "import builtins, sys\n"
+                                   "print(getattr(builtins, 'OWN_SITECUSTOMIZE', None), sys.modules['sitecustomize'].__file__)\n")
+        env = {"PYTHONPATH": folder}
+        expected = "%s %s" % ((os.path.join(folder, "sitecustomize.py"),) * 2)
+        self.assertEqual(run_plain([path], env=env).stdout.decode().strip(), expected)
+        from support import BOOT_DIR, RUNTIME
+        for launch in (False, True):
+            with self.subTest(launch=launch):
+                ours = BOOT_DIR if launch else RUNTIME      # (what each way puts first on the path)
+                r = trace_script(path, env={"PYTHONPATH": ours + os.pathsep + folder}, launch=launch)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertEqual(r.stdout.strip(), expected)
+
+
 SITE = r'''
 import json, sys
 print(json.dumps({"no_site": sys.flags.no_site, "site": "site" in sys.modules,

@@ -234,7 +234,7 @@ CHECKS = {
     "timer_threads.py": check_timer_threads,
 }
 # Tested by their own methods below.
-SPECIAL = {"gevent_demo.py", "deadlock.py", "mp_join_deadlock.py"}
+SPECIAL = {"gevent_demo.py", "deadlock.py", "mp_join_deadlock.py", "mp_lock_holder_died.py"}
 # Samples whose children are processes started by multiprocessing.
 SPAWN_SAMPLES = sorted(name for name in CHECKS if name.startswith("mp_")) + ["futures_demo.py"]
 
@@ -338,6 +338,15 @@ class SamplesRunPlain(unittest.TestCase):
             "mp_join_deadlock.py",
             ["producer: result put on the queue", "parent: joining the producer before reading its result"],
             "parent: got")
+
+    def test_mp_lock_holder_died_blocks_until_killed(self):
+        # The writer ended holding the lock; the parent waits for it for ever.
+        self.assert_blocks_until_killed(
+            "mp_lock_holder_died.py",
+            ["writer: holding the lock, ending without releasing it", "parent: writer ended with exit code 3",
+             "parent: waiting for the lock"],
+            "parent: got the lock")
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -260,6 +260,14 @@ class StreamThroughCollector(CollectorCase):
         s.close()
         self.assertTrue(c.wait_idle(quiet=0.05, limit=10))
 
+    def test_the_hellos_texts_are_ascii_json_strings(self):
+        from interleave.stream import _json_str
+        for text in ["plain", 'a "quote" and a \\ backslash', "tab\tnew\nline\x00\x7f", "é ü ☃", "𝄞 clef",
+                     "lone \ud800 surrogate", ""]:
+            literal = _json_str(text)
+            literal.encode("ascii")
+            self.assertEqual(json.loads(literal), text)
+
     def test_hello_announces_marshal_and_json_clients_do_not(self):
         rcv = Receiver()
         with mock.patch.dict(os.environ, {P.ENV_WIRE_ENC: P.ENC_MARSHAL}):

@@ -172,7 +172,9 @@ export function renderDetails(host: HTMLElement, model: TimelineModel, s: Select
 
 /** ' waits for …' of a thread in a deadlock report: the object, else what it waits in (a join, a pipe). */
 function waitText(model: TimelineModel, t: DeadlockThread): string {
-  const ended = t.ownerEnded && typeof t.waitingForOwner === 'string' ? `, held by ${t.waitingForOwner} (ended)` : '';
+  const holder = typeof t.waitingForOwner === 'string' ? t.waitingForOwner
+    : typeof t.waitingForProcess === 'number' ? `pid ${t.waitingForProcess}` : undefined;
+  const ended = t.ownerEnded && holder !== undefined ? `, held by ${holder} (ended)` : '';
   if (t.waitingFor !== undefined) return ` waits for ${model.objName(t.waitingFor)}${ended}`;
   if (typeof t.waitType !== 'string') return '';
   return ` waits in ${t.waitType}${typeof t.waitingForProcess === 'number' ? ` of pid ${t.waitingForProcess}` : ''}`;

@@ -62,6 +62,8 @@ def _instrument(lock, obj):
     # release reads one byte. A fork child keeps the mapping; a spawn child instruments its own copy.
     board, slot = mp_util.lock_slot(obj)
     note_at = slot + 8
+    # One holder at a time (not a semaphore's several): named on the board for the other processes.
+    single = board is not None and type(lock).__name__ in ("Lock", "RLock")
     owned = _Owned(obj, _LOCK_TYPES.get(type(lock).__name__, "mp." + type(lock).__name__))
     dl.register(owned)
 
@@ -80,6 +82,8 @@ def _instrument(lock, obj):
             holds.setdefault(ident, []).append((indiv, t0, ident))
             owned._owner = ident
             owned._depth += 1
+            if single and owned._depth == 1:
+                _taken()
             return True
         loc = rec.user_loc()
         if not block:
@@ -106,11 +110,19 @@ def _instrument(lock, obj):
         if ok:
             owned._owner = ident
             owned._depth += 1
+            if single and owned._depth == 1:
+                _taken()
             t0 = rec.now()
             rec.emit("lock.hold", "b", obj=obj, loc=loc, ts=t0)
             dl.acquired(ident, owned, loc)
             holds.setdefault(ident, []).append((True, t0, ident))
         return ok
+
+    def _taken():
+        try:
+            mp_util.lock_taken(board, slot, obj, rec._pid, rec.native_id())
+        except Exception:
+            pass
 
     def _linked_release(obj, since, ok):
         """The waiter stops waiting (ok: with the lock): the corr of the release that let it in
@@ -132,6 +144,11 @@ def _instrument(lock, obj):
             # A waiter is counted in: note this release for it, before the release can wake it.
             try:
                 _NOTE.pack_into(board, note_at, obj, _mono_ns(), rec._pid, rec.native_id())
+            except Exception:
+                pass
+        if single and owned._depth <= 1:
+            try:
+                mp_util.lock_let_go(board, slot, obj)     # before: the next holder writes its own
             except Exception:
                 pass
         c_release()

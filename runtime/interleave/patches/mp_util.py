@@ -12,7 +12,10 @@ from time import monotonic_ns as _mono_ns
 from interleave import protocol as P
 from interleave import recorder as rec
 
-_SIGNAMES = {}
+# (the generic helpers every patch uses live in common.py, which the start-up path loads without this module)
+from interleave.patches.common import (Patches, before_fork, signal_name, exit_args_from_returncode,  # noqa: F401
+                                       exit_args_from_status)
+
 _get_native_id = _thread.get_native_id
 
 
@@ -139,10 +142,36 @@ def count_waiter(b, off, delta):
     _COUNT.pack_into(b, off, n if n > 0 else 0)
 
 
+# Who holds a multiprocessing Lock or RLock, in the same slot after the release note: (obj, pid, tid),
+# written when a thread takes it and cleared when it is let go, so that a thread waiting for it in
+# another process can be told its holder has ended (killed, or left by os._exit, still holding it).
+_HOLDER = _struct.Struct("<qqq")
+_HOLDER_AT = 40
+
+
+def lock_taken(b, off, obj, pid, tid):
+    _HOLDER.pack_into(b, off + _HOLDER_AT, obj, pid, tid)
+
+
+def lock_let_go(b, off, obj):
+    if _COUNT.unpack_from(b, off + _HOLDER_AT)[0] == obj:
+        _COUNT.pack_into(b, off + _HOLDER_AT, 0)
+
+
+def lock_holder(obj):
+    """(pid, tid) of the process and thread holding the multiprocessing lock obj, as its slot says,
+    else None."""
+    b = _wake_board()
+    if not b:
+        return None
+    o, pid, tid = _HOLDER.unpack_from(b, _LOCKS_AT + (obj % P.WAKE_BOARD_SLOTS) * _LOCK_SLOT.size + _HOLDER_AT)
+    return (pid, tid) if o == obj and pid else None
+
+
 def lock_let_in(b, off, obj, since):
     """The waiter has the lock: (ts, pid, tid) of the release noted in its slot since `since` (the wait's
     start, monotonic ns), else None."""
-    _n, o, ts, pid, tid = _LOCK_SLOT.unpack_from(b, off)
+    _n, o, ts, pid, tid = _LOCK_SLOT.unpack_from(b, off)[:5]
     if o != obj or ts < since or not pid:
         return None
     return ts, pid, tid
@@ -348,45 +377,6 @@ def flag_run(flag):
     return True
 
 
-class Patches(object):
-    """Remembers every attribute a patch replaced so uninstall() can put the originals back exactly."""
-
-    def __init__(self):
-        self._saved = []   # (owner, name, had_own_attr, original)
-
-    def set(self, owner, name, new):
-        d = getattr(owner, "__dict__", {})
-        own = name in d
-        orig = d[name] if own else getattr(owner, name, None)
-        self._saved.append((owner, name, own, orig))
-        setattr(owner, name, new)
-        return orig
-
-    def set_item(self, d, key, value):
-        """Replaces one entry of a dict (e.g. a reducer table); restore() puts the old one back."""
-        self._saved.append((d, key, key in d, d.get(key), ))
-        d[key] = value
-
-    def restore(self):
-        while self._saved:
-            owner, name, own, orig = self._saved.pop()
-            try:
-                if isinstance(owner, dict):
-                    if own:
-                        owner[name] = orig
-                    else:
-                        owner.pop(name, None)
-                elif own:
-                    setattr(owner, name, orig)
-                else:
-                    delattr(owner, name)
-            except Exception:
-                pass
-
-    def __bool__(self):
-        return bool(self._saved)
-
-
 _DERIVED = 1 << 51
 _MASK = (1 << 51) - 1
 
@@ -396,58 +386,6 @@ def derived_id(*parts):
     task index). Above 2**51, so it never collides with rec.new_id() values (pid * 2**22 + n < 2**44);
     tuples of ints hash identically in every process of the same interpreter."""
     return _DERIVED | (hash(parts) & _MASK)
-
-
-def before_fork():
-    """Call on the forking thread right before a fork. A stream that encodes with json imports it
-    lazily; a child forked while another thread of the parent is still executing that import (json is
-    already in sys.modules then, but initialising, its module lock held) deadlocks on its first flush —
-    seen with ProcessPoolExecutor and Pool workers. `import json` here waits for such an import to
-    finish, so the child never inherits a held module lock. Our own supervisor's stream sends marshal
-    frames and never imports json (recorder.stream_needs_json): then this costs nothing, rather than
-    the 3 ms of importing json in the program's first fork."""
-    try:
-        if rec.stream_needs_json():
-            import json  # noqa: F401
-    except Exception:
-        pass
-
-
-def signal_name(signum):
-    try:
-        n = _SIGNAMES.get(signum)
-        if n is None:
-            import signal
-            n = _SIGNAMES[signum] = signal.Signals(signum).name
-        return n
-    except Exception:
-        return "SIG%d" % signum
-
-
-def exit_args_from_returncode(code, **extra):
-    """process.exit `a` for a Popen/multiprocessing returncode (negative = killed by that signal)."""
-    if code is None:
-        a = {"code": None}
-    elif code < 0:
-        a = {"code": code, "signal": signal_name(-code), "killed": True}
-    else:
-        a = {"code": code}
-    a.update(extra)
-    return a
-
-
-def exit_args_from_status(status):
-    """process.exit `a` for a raw os.wait*() status."""
-    import os
-    try:
-        if os.WIFSIGNALED(status):
-            sig = os.WTERMSIG(status)
-            return {"code": -sig, "signal": signal_name(sig), "killed": True}
-        if os.WIFEXITED(status):
-            return {"code": os.WEXITSTATUS(status)}
-    except Exception:
-        pass
-    return None   # stopped/continued: not an exit
 
 
 def error_text(e):

@@ -8,7 +8,7 @@ record them at the level the user sees (Process.start/join, Popen.wait).
 import os
 
 from interleave import recorder as rec
-from interleave.patches.mp_util import Patches, before_fork, exit_args_from_status, signal_name
+from interleave.patches.common import Patches, before_fork, exit_args_from_status, signal_name
 
 _patches = Patches()
 _WNOHANG = getattr(os, "WNOHANG", 1)
