@@ -218,7 +218,7 @@ export interface TraceEvent {
 export interface DeadlockThread {
   pid: number;
   tid: number;
-  /** Empty for a thread of another process in a cycle between processes (that process's report names it). */
+  /** The thread's name; for a thread of another process in a cycle between processes, as that process posted it on the run's board (that process's report has its stack). */
   name: string;
   /** The object it waits for, if it waits on an instrumented primitive. */
   waitingFor?: number;

@@ -101,7 +101,9 @@ def shared_wait_begin(ident, prim):
     try:
         from .patches import mp_util
         holding = [p._obj for p in primitives() if getattr(p, "_il_shared", False) and p._owner == ident]
-        off = mp_util.post_wait(ident, rec.native_id(), prim._obj, holding)
+        T = sys.modules.get("threading")
+        t = T._active.get(ident) if T is not None else None
+        off = mp_util.post_wait(ident, rec.native_id(), prim._obj, holding, getattr(t, "name", ""))
         if off >= 0 and holding and _started:
             ticker.soon("deadlock", CYCLE_GRACE)
         return off
@@ -336,7 +338,7 @@ def _report_shared(chain):
     frames = sys._current_frames()
     threads = []
     for w in chain:
-        wpid, tid, ident, obj, _since, holding = w
+        wpid, tid, ident, obj, _since, holding, name = w
         entry = {"pid": wpid, "tid": tid, "waitingFor": obj, "holding": list(holding), "waitType": "mp.Lock"}
         if wpid == pid:
             t = live.get(ident)
@@ -346,7 +348,7 @@ def _report_shared(chain):
             if w0 is not None:
                 entry["waitType"] = _type_name(w0[0])
         else:
-            entry["name"] = ""        # (its own process's report names it)
+            entry["name"] = name      # as its slot says (its own process's report has its stack)
             entry["stack"] = []
         threads.append(entry)
     _emit_report("cycle", threads)
@@ -910,7 +912,8 @@ def _print_report(reason, threads, extra):
     for t in threads:
         what = t.get("waitType", "?")
         if t["pid"] != os.getpid():
-            line = "  in process %d, thread %d waits for %s" % (t["pid"], t["tid"], what)
+            line = "  in process %d, thread %s(tid %d) waits for %s" % (
+                t["pid"], '"%s" ' % t["name"] if t.get("name") else "", t["tid"], what)
         else:
             line = '  thread "%s" (tid %d) waits for %s' % (t["name"], t["tid"], what)
         if t.get("waitingFor"):

@@ -89,11 +89,12 @@ LOCK_SLOT_FORMAT = "<qqqqqqqq"
 #: processes (patches/mp_util.py order_seen).
 ORDER_SLOTS = 256
 ORDER_SLOT_FORMAT = "<qqq120s120s"
-#: Then WAIT_SLOTS slots of (pid, tid, thread ident, obj, since, 8 objs): a thread blocked without a
+#: Then WAIT_SLOTS slots of (pid, tid, thread ident, obj, since, 8 objs, the thread's name in UTF-8, cut
+#: to 48 bytes): a thread blocked without a
 #: timeout on a multiprocessing lock (obj, since monotonic ns) and the multiprocessing locks it holds,
 #: for deadlock cycles between processes (deadlock.py _check_shared_cycles).
 WAIT_SLOTS = 256
-WAIT_SLOT_FORMAT = "<qqqqq8q"
+WAIT_SLOT_FORMAT = "<qqqqq8q48s"
 #: Then PROC_SLOTS slots of (pid, blocked since, checked at, reported), times in monotonic ns: each
 #: process's watchdog says whether every thread of its process is blocked (since: the latest of their
 #: waits' starts; 0 while one runs), for deadlocks that span the run (deadlock.py _check_run_blocked),

@@ -387,6 +387,8 @@ class DeadlockTest(unittest.TestCase):
                 # its own thread with its stack, the other process's as its posted wait says
                 own = by_pid[d["pid"]]
                 self.assertTrue(own["stack"][-1].endswith("in take"), own["stack"])
+                other = by_pid[kids[1] if d["pid"] == kids[0] else kids[0]]
+                self.assertEqual((other["name"], other["stack"]), ("MainThread", []))     # named by its slot
             self.assertIn("threads wait for each other in a cycle", r.stderr)
 
     def test_lock_order_inversion_between_processes_without_hang(self):

@@ -304,7 +304,7 @@ class StreamTest(unittest.TestCase):
                 r = trace_script(prog, launch=launch)
                 self.assertEqual(r.returncode, 0, r.stderr)
                 path, info = r.stdout.splitlines()
-                self.assertEqual(info, "0o600 %d" % (4096 * (24 + 64) + 256 * 264 + 256 * 104 + 256 * 32 + 8))
+                self.assertEqual(info, "0o600 %d" % (4096 * (24 + 64) + 256 * 264 + 256 * 152 + 256 * 32 + 8))
                 self.assertFalse(os.path.exists(path), path)
 
     def test_a_board_left_by_a_killed_supervisor_is_removed_by_the_next_run(self):

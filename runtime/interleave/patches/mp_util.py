@@ -229,8 +229,9 @@ def order_seen(a, b, aloc, bloc):
 # watchdog reads the table to follow waiter -> lock -> holder -> the lock that holder waits for...
 # (deadlock._check_shared_cycles). A slot is written whole by one thread, read by others: a torn read is
 # possible, so a cycle is only reported when two checks in a row find it.
-def post_wait(ident, tid, obj, holding):
-    """Posts this thread's wait; returns the slot's offset for clear_wait, or -1 (no board, no room)."""
+def post_wait(ident, tid, obj, holding, name=""):
+    """Posts this thread's wait; returns the slot's offset for clear_wait, or -1 (no board, no room).
+    name: the thread's, for the other processes' reports of a cycle through it."""
     board = _wake_board()
     if not board:
         return -1
@@ -241,7 +242,7 @@ def post_wait(ident, tid, obj, holding):
         off = _WAITS_AT + ((start + i) % P.WAIT_SLOTS) * _WAIT_SLOT.size
         p, = _COUNT.unpack_from(board, off)
         if p == 0 or (p == pid and _COUNT.unpack_from(board, off + 16)[0] == ident):
-            _WAIT_SLOT.pack_into(board, off, pid, tid, ident, obj, _mono_ns(), *h)
+            _WAIT_SLOT.pack_into(board, off, pid, tid, ident, obj, _mono_ns(), *h, _name_bytes(name))
             return off
     return -1
 
@@ -253,8 +254,14 @@ def clear_wait(off):
             _COUNT.pack_into(b, off, 0)
 
 
+def _name_bytes(name):
+    """A thread name cut to the slot's 48 bytes, never in the middle of a UTF-8 sequence."""
+    b = (name or "").encode("utf-8", "replace")
+    return b[:48].decode("utf-8", "ignore").encode("utf-8")
+
+
 def read_waits():
-    """[(pid, tid, ident, obj, since, holding objs)] of every posted wait of the run."""
+    """[(pid, tid, ident, obj, since, holding objs, thread name)] of every posted wait of the run."""
     board = _wake_board()
     out = []
     if not board:
@@ -262,7 +269,8 @@ def read_waits():
     for i in range(P.WAIT_SLOTS):
         v = _WAIT_SLOT.unpack_from(board, _WAITS_AT + i * _WAIT_SLOT.size)
         if v[0]:
-            out.append((v[0], v[1], v[2], v[3], v[4], tuple(x for x in v[5:] if x)))
+            out.append((v[0], v[1], v[2], v[3], v[4], tuple(x for x in v[5:-1] if x),
+                        v[-1].rstrip(b"\0").decode("utf-8", "replace")))
     return out
 
 
