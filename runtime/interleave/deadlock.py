@@ -74,6 +74,34 @@ def _obj_of(prim):
     return getattr(prim, "_obj", 0) or getattr(prim, "_il_obj", 0) or 0
 
 
+# A lock held by another thread when a process forks stays held in the child for good: the fork copies
+# the lock, not the thread. So each fork notes the other threads of the forking process (ident -> name,
+# a few microseconds), and the child names such a holder in a report.
+_threads_at_fork = {}     # (in the forking process, filled just before each fork)
+_parent_threads = {}      # (in a fork child: the other threads of the parent when it forked)
+
+
+def _note_threads_before_fork():
+    try:
+        _threads_at_fork.clear()
+        T = sys.modules.get("threading")
+        if T is not None:
+            me = _get_ident()
+            for ident, t in list(T._active.items()):
+                if ident != me:
+                    _threads_at_fork[ident] = t.name
+    except Exception:
+        pass
+
+
+def _keep_parent_threads():
+    _parent_threads.clear()
+    _parent_threads.update(_threads_at_fork)
+
+
+os.register_at_fork(before=_note_threads_before_fork, after_in_child=_keep_parent_threads)
+
+
 def _owner_of(prim):
     o = getattr(prim, "_owner", None)
     if o is not None:
@@ -740,7 +768,7 @@ def _report(reason, idents, run=None):
     pid = os.getpid()
     T = sys.modules.get("threading")
     holdings = {}
-    ended_owner = ended_process = None
+    ended_owner = ended_process = forked_owner = None
     for prim in primitives():
         o = getattr(prim, "_owner", None)
         if o is not None:
@@ -765,6 +793,10 @@ def _report(reason, idents, run=None):
                 entry["waitingForOwner"] = _ended[owner]
                 entry["ownerEnded"] = True
                 ended_owner = _ended[owner]
+            elif owner is not None and owner in _parent_threads and not (T and isinstance(w[0], T.Thread)):
+                entry["waitingForOwner"] = _parent_threads[owner]
+                entry["ownerEnded"] = True
+                forked_owner = _parent_threads[owner]
             if type(w[0]) is RemoteWait and w[0].pid:
                 entry["waitingForProcess"] = w[0].pid
             elif owner is None and getattr(w[0], "_il_shared", False):
@@ -785,6 +817,11 @@ def _report(reason, idents, run=None):
     if ended_owner is not None:
         extra = {"hint": 'thread "%s" ended while holding the lock waited for here; nothing else will release '
                          'it (a release skipped by an exception? "with lock:" releases on every path)' % ended_owner}
+    elif forked_owner is not None:
+        extra = {"hint": 'thread "%s" of the parent process held this lock when this process was forked: a fork '
+                         'copies the lock as it was, held, but not the thread, so nothing here will release it '
+                         '(fork before starting threads, or start processes with multiprocessing\'s "spawn" or '
+                         '"forkserver" method)' % forked_owner}
     stuck = [_stuck[ident] for ident in idents if ident in _stuck and ident not in _waiting]
     pool_hint = (_result_pool_hint(frames, idents)
                  if any(s[2] in (POOL_RESULT, THREADPOOL_RESULT) for s in stuck) else None)

@@ -248,6 +248,28 @@ threading.Thread(target=pool.terminate).start()
 print(result.get())
 '''
 
+# A fork while another thread holds a lock: the child's copy of the lock is held by a thread it does not have.
+FORKED_HELD = r'''
+import os, threading
+lock = threading.Lock()
+held, release = threading.Event(), threading.Event()
+def holder():
+    with lock:
+        held.set()
+        release.wait()
+t = threading.Thread(target=holder, name="holder")
+t.start()
+held.wait()
+pid = os.fork()
+if pid == 0:
+    with lock:
+        print("never")
+    os._exit(0)
+release.set()
+t.join()
+print("parent joined", os.waitpid(pid, 0)[0] == pid)
+'''
+
 # Every process waits on another for longer than the timeout, but the other is busy (not blocked): no deadlock.
 BUSY_OTHER_SIDE = r'''
 import multiprocessing as mp, time
@@ -535,6 +557,19 @@ class DeadlockTest(unittest.TestCase):
         self.assertEqual((t["name"], t["waitingForOwner"], t["ownerEnded"]), ("MainThread", "worker", True))
         self.assertIn('thread "worker" ended while holding the lock', d["a"]["hint"])
         self.assertIn('held by "worker", which has ended', r.stderr)
+
+    def test_a_lock_held_by_another_thread_at_a_fork_is_named_in_the_childs_report(self):
+        r = trace_script(write_program(self, FORKED_HELD), extra_options=EXIT_QUICKLY, timeout=60)
+        self.assertEqual(r.returncode, DEADLOCK_EXIT_CODE, r)
+        self.assertNotIn("never", r.stdout)
+        self.assertIn("parent joined True", r.stdout)       # the child ended itself on its report
+        [d] = r.of("deadlock")
+        self.assertNotEqual(d["pid"], r.metadata["program"]["pid"])
+        [t] = d["a"]["threads"]
+        [lock] = r.of("lock.create", type="Lock")
+        self.assertEqual((t["waitingFor"], t["waitingForOwner"], t["ownerEnded"]), (lock["obj"], "holder", True))
+        self.assertIn('thread "holder" of the parent process held this lock when this process was forked',
+                      d["a"]["hint"])
 
     def test_waiting_for_a_lock_whose_holder_died(self):
         # The holder of a multiprocessing lock is named on the run's board: the report says which
