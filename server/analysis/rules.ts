@@ -1,5 +1,5 @@
 /**
- * The eleven rules (IL001…IL011, see protocol/lsp.ts and server/RULES.md). Each reads the ModuleModel and
+ * The twelve rules (IL001…IL012, see protocol/lsp.ts and server/RULES.md). Each reads the ModuleModel and
  * returns issues: findings plus what the quick fixes and hover need.
  */
 import type { Finding, Position, Range, RelatedLocation, RuleCode, Severity } from '../../protocol/lsp';
@@ -74,6 +74,7 @@ export function runRules(m: ModuleModel, topStatements: { range: Range; definiti
   out.push(...poolJoin(m));
   out.push(...neverJoined(m));
   out.push(...joinBeforeGet(m));
+  out.push(...forkWithThreads(m));
   out.push(...sharedMemory(m));
   out.push(...blockingInAsync(m));
   return out;
@@ -557,6 +558,32 @@ function joinBeforeGet(m: ModuleModel): Issue[] {
           c.range, [rel(after.range, `${q}.get() only here, after the join`)], [x, q]));
         break;
       }
+    }
+  }
+  return out;
+}
+
+/**
+ * IL012: `os.fork()` after a thread started in the same function and not joined before it (the Python docs
+ * of os.fork: forking a process with several threads can deadlock the child; 3.12 warns about it). The
+ * child gets every lock as it is at that moment, held ones included, but only the forking thread: a lock
+ * the other thread holds then is never released in the child.
+ */
+function forkWithThreads(m: ModuleModel): Issue[] {
+  const out: Issue[] = [];
+  if (!/\bfork\(/.test(m.text)) return out;
+  for (const fn of m.fns) {
+    for (const c of fn.calls) {
+      if (c.method !== 'fork' || !['os.fork', 'posix.fork', 'os.forkpty'].includes(m.resolveCallee(c.callee))) continue;
+      const started = fn.calls.find((s) => s.method === 'start' && s.receiver && /^\w+$/.test(s.receiver)
+        && m.kindOf(s.receiver, fn) === 'thread' && before(s.range, c.range)
+        && !fn.calls.some((j) => j.receiver === s.receiver && j.method === 'join' && !j.args.length
+          && before(s.range, j.range) && before(j.range, c.range)));
+      if (!started) continue;
+      const t = started.receiver!;
+      out.push(issue('IL012',
+        `\`${c.callee}()\` while thread \`${t}\` may still run: the child process gets a copy of every lock as it is at this moment, but not the thread, so a lock \`${t}\` holds then (yours, or one inside logging, queue or print) stays held in the child for good (Python docs: os.fork). Fork before starting threads, join them first, or start the child with multiprocessing's "spawn" or "forkserver" method.`,
+        c.range, [rel(started.range, `${t} started here`)], [c.callee, t]));
     }
   }
   return out;
