@@ -34,6 +34,10 @@ _sampling = False
 #: seconds until it is busy again.
 IDLE_AFTER = 10
 IDLE_INTERVAL = 0.1
+#: And after this many more (about three seconds of a paused program), every LONG_IDLE_INTERVAL: a program
+#: that waits for minutes (a server between requests) wakes the runtime thread a few times a second, not ten.
+LONG_IDLE_AFTER = 30
+LONG_IDLE_INTERVAL = 0.5
 
 
 def start():
@@ -145,6 +149,7 @@ class _Sampler(object):
 
     def __init__(self, interval):
         self.idle_period = max(IDLE_INTERVAL, interval)
+        self.long_idle_period = max(LONG_IDLE_INTERVAL, interval)
         self.cores = _cores()
         self.pid = os.getpid()
         self.last = None
@@ -209,6 +214,8 @@ class _Sampler(object):
         # the timeline is the same; the first sample once it is busy again covers up to IDLE_INTERVAL.
         if ppct < 1.0 and max(last_pct.values(), default=0.0) < 1.0:
             self.idle += 1
+            if self.idle >= IDLE_AFTER + LONG_IDLE_AFTER:
+                return self.long_idle_period
             if self.idle >= IDLE_AFTER:
                 return self.idle_period
         else:

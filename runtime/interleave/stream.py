@@ -21,6 +21,13 @@ from . import recorder as _rec
 from . import ticker as _ticker
 
 FLUSH_INTERVAL = 0.05
+#: After this many flushes in a row that found nothing to send, flush every IDLE_FLUSH_INTERVAL until
+#: something is recorded again. Why: each flush wakes the runtime thread, which takes the GIL from the
+#: program; an idle traced program (a server waiting for requests, a script waiting for input) would
+#: wake 20 times a second for nothing. The cost: the first events after a pause reach the receiver up
+#: to IDLE_FLUSH_INTERVAL later (a full buffer is still flushed at once by the emitter).
+IDLE_FLUSHES = 10
+IDLE_FLUSH_INTERVAL = 0.25
 AGGREGATE_EVERY = 4          # flushes between aggregate buckets (~200 ms)
 MAX_EVENTS_PER_LINE = 20000  # keeps a line far below the 16 MiB protocol limit
 SEND_TIMEOUT = 20.0
@@ -87,6 +94,7 @@ class Stream(object):
         self.dropped = 0
         self.thread_started = False
         self.ticks = 0                          # runs of the flush job so far (the first one connects)
+        self.idle_flushes = 0                   # flushes in a row that had nothing to send
         self.encoder = None
         # Binary frames only where the receiver asked for them (the supervisor's collector, through the
         # environment it gives the program); anyone else gets v1 JSON lines.
@@ -155,11 +163,18 @@ class Stream(object):
         if self.ticks % AGGREGATE_EVERY == 0:
             _rec.collect_aggregates()
         _rec.report_live()
+        taken = self.taken
         self.flush()
         # (here, on the runtime thread: not in a flush an emitter runs when the buffer is full)
         if self.taken > _rec.PACK_AFTER and _rec.pack is _rec._pack_as_tuple:
             _rec.use_packed()
-        return -1 if self.closed else None
+        if self.closed:
+            return -1
+        if self.taken != taken:
+            self.idle_flushes = 0
+            return None
+        self.idle_flushes += 1
+        return IDLE_FLUSH_INTERVAL if self.idle_flushes >= IDLE_FLUSHES else None
 
     # -- flushing ------------------------------------------------------------------------------------
     def flush(self, sync=False, final=False, lock_timeout=-1):

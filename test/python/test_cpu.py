@@ -61,9 +61,12 @@ class CpuTest(unittest.TestCase):
         self.assertGreaterEqual(len(shown), 3, (per_tid, names))
 
     def test_idle_program_is_sampled_less_and_busy_again_at_full_rate(self):
-        # Idle for 0.6 s (the sampler backs off after IDLE_AFTER samples), then busy for 0.2 s of CPU:
-        # the busy stretch gets samples at the normal 10 ms again.
-        src = ("import time\ntime.sleep(0.6)\nend = time.thread_time() + 0.2\n"
+        # Idle for 3.6 s (the sampler backs off after IDLE_AFTER samples, and further after
+        # LONG_IDLE_AFTER more), then busy for 0.2 s of CPU: the busy stretch gets samples at the
+        # normal 10 ms again.
+        from interleave import cpu
+        pause = cpu.IDLE_AFTER * 0.01 + cpu.LONG_IDLE_AFTER * cpu.IDLE_INTERVAL + 0.5
+        src = ("import time\ntime.sleep(%g)\nend = time.thread_time() + 0.2\n" % pause +
                "while time.thread_time() < end:\n    pass\n")
         r = trace_script(write_program(self, src), extra_options=["--cpu-interval", "10"])
         self.assertEqual(r.returncode, 0, r)

@@ -260,6 +260,19 @@ class StreamThroughCollector(CollectorCase):
         s.close()
         self.assertTrue(c.wait_idle(quiet=0.05, limit=10))
 
+    def test_an_idle_stream_flushes_less_often_until_something_is_recorded(self):
+        c = self.collector()
+        st = self.stream(c)
+        self.addCleanup(lambda: self.close(st, c))
+        with mock.patch.object(R, "live_reporters", []), mock.patch.object(R, "_buf", []) as buf:
+            self.assertIsNone(st._tick())                 # the first run connects
+            periods = [st._tick() for _ in range(S.IDLE_FLUSHES + 1)]
+            self.assertEqual(periods, [None] * (S.IDLE_FLUSHES - 1) + [S.IDLE_FLUSH_INTERVAL] * 2)
+            buf.append((21, "b", 10, 7, 5))
+            self.assertIsNone(st._tick())                 # sent: back to the usual period
+            self.assertEqual(st.taken, 1)
+            self.assertIsNone(st._tick())                 # (one idle flush is not a pause yet)
+
     def test_the_hellos_texts_are_ascii_json_strings(self):
         from interleave.stream import _json_str
         for text in ["plain", 'a "quote" and a \\ backslash', "tab\tnew\nline\x00\x7f", "é ü ☃", "𝄞 clef",
