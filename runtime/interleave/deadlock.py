@@ -573,6 +573,7 @@ def _stuck_on_another_process(ident, thread, frame, t):
     if frame is None:
         return None
     code = frame.f_code
+    progress = None
     pool = _pool_wait(frame)
     if pool == IDLE:
         return IDLE
@@ -586,12 +587,15 @@ def _stuck_on_another_process(ident, thread, frame, t):
         what = pool
     elif code.co_name in ("_recv", "_send") and code.co_filename.endswith(_CONNECTION_PY):
         what = "pipe write" if code.co_name == "_send" else "pipe read"
+        progress = _bytes_left(frame)
     elif _helper_process_wait(frame):
         what = HELPER_WAIT
     else:
         _stuck.pop(ident, None)
         return None
-    where = (id(frame), frame.f_lasti)
+    # The same frame at the same instruction; for a pipe read or write, also the same bytes left: a
+    # message so large that its transfer outlasts the timeout moves on between checks, it is not stuck.
+    where = (id(frame), frame.f_lasti, progress)
     s = _stuck.get(ident)
     if s is None or s[0] != where:
         feeding = what == "pipe write" and getattr(thread, "_il_kind", None) == "worker"
@@ -628,6 +632,15 @@ def _pool_wait(frame):
         f = f.f_back
         depth += 1
     return None
+
+
+def _bytes_left(frame):
+    """What a multiprocessing connection's _recv or _send still has to move (its local `remaining`,
+    3.9-3.13), else None."""
+    try:
+        return frame.f_locals.get("remaining")
+    except Exception:
+        return None
 
 
 def _result_pool(frame):

@@ -307,6 +307,33 @@ def runs_by_start_method(testcase, program, **kwargs):
             yield r, kids, sorted(e["obj"] for e in r.of("lock.create", type="mp.Lock"))
 
 
+class StuckOnAPipeTest(unittest.TestCase):
+    """A thread seen (by its stack) in a multiprocessing pipe's read or write counts as stuck only while
+    nothing moves: a message so large that its transfer outlasts the timeout is not a hang."""
+
+    def test_a_transfer_that_moves_is_not_stuck(self):
+        import threading
+        from multiprocessing import connection
+        from interleave import deadlock
+
+        class Frame(object):     # the one frame of a thread in Connection._recv, as the watchdog sees it
+            f_code = connection.Connection._recv.__code__
+            f_lasti = 42
+            f_back = None
+
+            def __init__(self):
+                self.f_locals = {"remaining": 1 << 30}
+
+        ident = -12345           # (no thread has it)
+        self.addCleanup(deadlock._stuck.pop, ident, None)
+        frame, me = Frame(), threading.current_thread()
+        self.assertEqual(deadlock._stuck_on_another_process(ident, me, frame, 10.0), 10.0)
+        self.assertEqual(deadlock._stuck_on_another_process(ident, me, frame, 11.0), 10.0)   # no byte moved
+        self.assertEqual(deadlock._stuck[ident][2], "pipe read")
+        frame.f_locals["remaining"] -= 65536
+        self.assertEqual(deadlock._stuck_on_another_process(ident, me, frame, 12.0), 12.0)   # moved: since now
+
+
 class DeadlockTest(unittest.TestCase):
     def test_cycle_between_counted_holds(self):
         # Past the budget a hold is counted, not recorded; the watchdog must still see who holds each
