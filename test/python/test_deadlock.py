@@ -224,7 +224,8 @@ if __name__ == "__main__":
         print(pool.map(work, range(8)))          # never returns: task 3's result never comes
 '''
 
-# An exception in a result callback ends the pool's result handler thread: no later result is delivered.
+# An exception in a result callback ends the pool's result handler thread: that result, and every later
+# one, is never delivered.
 CALLBACK_FAILED = r'''
 from multiprocessing%s import Pool
 def work(x):
@@ -233,8 +234,8 @@ def on_done(result):
     raise ValueError("callback failed")
 if __name__ == "__main__":
     pool = Pool(2)
-    pool.apply_async(work, (1,), callback=on_done)
-    print(pool.apply_async(work, (2,)).get())      # never returns
+    # never returns: the result handler died in the callback, before marking the result ready
+    print(pool.apply_async(work, (1,), callback=on_done).get())
 '''
 
 # A ThreadPool terminated (from another thread) while a result is awaited: get() never returns.
