@@ -174,20 +174,6 @@ if __name__ == "__main__":
     print(q.get())             # nobody is left to put
 '''
 
-HOLDER_DIED = r'''
-import multiprocessing as mp, os
-def grab(lock):
-    lock.acquire()
-    os._exit(3)                # ends while holding the lock
-if __name__ == "__main__":
-    lock = mp.Lock()
-    p = mp.Process(target=grab, args=(lock,), name="grabber")
-    p.start()
-    p.join()
-    with lock:
-        print("never")
-'''
-
 SETTER_DIED = r'''
 import multiprocessing as mp
 def work(ready):
@@ -600,21 +586,24 @@ class DeadlockTest(unittest.TestCase):
                       d["a"]["hint"])
 
     def test_waiting_for_a_lock_whose_holder_died(self):
-        # The holder of a multiprocessing lock is named on the run's board: the report says which
-        # process ended holding it.
-        for r, kids, _locks in runs_by_start_method(self, HOLDER_DIED, extra_options=EXIT_QUICKLY, timeout=60):
+        # samples/mp_lock_holder_died.py: the holder of a multiprocessing lock is named on the run's
+        # board, so the report says which process ended holding it.
+        with open(require_sample(self, "mp_lock_holder_died.py"), encoding="utf-8") as f:
+            program = f.read()
+        for r, kids, _locks in runs_by_start_method(self, program, extra_options=EXIT_QUICKLY, timeout=60):
             self.assertEqual(r.returncode, DEADLOCK_EXIT_CODE, r)
-            self.assertNotIn("never", r.stdout)
+            self.assertIn("parent: waiting for the lock", r.stdout)
+            self.assertNotIn("got the lock", r.stdout)
             [d] = r.of("deadlock")
             [t] = d["a"]["threads"]
             [lock] = r.of("lock.create", type="mp.Lock")
             self.assertEqual((t["waitType"], t["waitingFor"]), ("mp.Lock", lock["obj"]))
             self.assertEqual(d["a"]["scope"], "run")
             self.assertEqual((t["waitingForOwner"], t["ownerEnded"], t["waitingForProcess"]),
-                             ("grabber", True, kids["grabber"]))
-            self.assertIn('process "grabber" (pid %d) ended while holding the multiprocessing lock'
-                          % kids["grabber"], d["a"]["hint"])
-            self.assertIn('held by "grabber", which has ended', r.stderr)
+                             ("writer", True, kids["writer"]))
+            self.assertIn('process "writer" (pid %d) ended while holding the multiprocessing lock'
+                          % kids["writer"], d["a"]["hint"])
+            self.assertIn('held by "writer", which has ended', r.stderr)
 
     def test_waiting_long_on_a_busy_process_is_not_a_deadlock(self):
         # A get, a recv, a join and a pool's map each wait past the timeout on a process that is
