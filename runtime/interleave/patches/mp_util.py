@@ -161,10 +161,10 @@ def lock_let_go(b, off, obj):
 def lock_holder(obj):
     """(pid, tid) of the process and thread holding the multiprocessing lock obj, as its slot says,
     else None."""
-    b = _wake_board()
-    if not b:
+    b, off = lock_slot(obj)
+    if b is None:
         return None
-    o, pid, tid = _HOLDER.unpack_from(b, _LOCKS_AT + (obj % P.WAKE_BOARD_SLOTS) * _LOCK_SLOT.size + _HOLDER_AT)
+    o, pid, tid = _HOLDER.unpack_from(b, off + _HOLDER_AT)
     return (pid, tid) if o == obj and pid else None
 
 
