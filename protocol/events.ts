@@ -222,9 +222,9 @@ export interface DeadlockThread {
   name: string;
   /** The object it waits for, if it waits on an instrumented primitive. */
   waitingFor?: number;
-  /** What it waits in: the primitive's type, 'Thread.join', 'Process.join', 'multiprocessing.Queue.get', 'multiprocessing.Event.wait' (and Condition, Barrier), 'Connection.recv', 'pipe read', 'pipe write', 'Pool result', 'Pool task' (an idle pool worker process), 'ThreadPool result', 'ThreadPool task' (a ThreadPool's idle worker thread). */
+  /** What it waits in: the primitive's type, 'Thread.join', 'Process.join', 'multiprocessing.Queue.get', 'multiprocessing.Event.wait' (and Condition, Barrier), 'Connection.recv', 'pipe read', 'pipe write', 'Pool result', 'Pool task' (an idle pool worker process), 'ThreadPool result', 'ThreadPool task' (a ThreadPool's idle worker thread), 'subprocess' (Popen.wait() or a read/write of one of its pipes, on a child started by subprocess that is itself blocked on a pipe to this process), and for that child's own entry (pid = tid = the child's, no stack: it has no recorder) 'pipe read (stdin)', 'pipe write (stdout)' or 'pipe write (stderr)'. */
   waitType?: string;
-  /** For a Process.join: the joined process's pid; for a multiprocessing Lock/RLock held in another process: the holder's pid. */
+  /** For a Process.join: the joined process's pid; for a multiprocessing Lock/RLock held in another process: the holder's pid; for a 'subprocess' wait: the child's pid, and in the child's entry the pid of the process it waits for. */
   waitingForProcess?: number;
   /** The name of the thread that holds what it waits for (or that it joins); for a multiprocessing lock whose holder process has ended, that process's name when known. */
   waitingForOwner?: string;

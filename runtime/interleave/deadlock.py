@@ -6,7 +6,9 @@ which locks a thread holds (acquired/released). Two detections:
   longer chain). Checked when a wait begins; the watchdog re-checks it a moment later (so a transient
   ownership change is not reported) and reports at once.
 - all-blocked: every live thread has waited on an instrumented primitive for longer than
-  --deadlock-timeout seconds (a Condition nobody notifies, a join on a thread that waits forever...).
+  --deadlock-timeout seconds (a Condition nobody notifies, a join on a thread that waits forever...),
+  or in a wait its stack or the kernel shows: a multiprocessing pipe, a Pool's result, a child started
+  by subprocess that is itself blocked on a pipe to this process (childwait.py).
 A report is a `deadlock` event (threads, their waits, holdings and stacks), a readable text on stderr
 and, with --on-deadlock exit, the end of the run with exit code 86 after the trace is flushed.
 
@@ -450,6 +452,7 @@ def _check_all_blocked():
         blocked.append(ident)
     for ident in [i for i in _stuck if i not in live]:
         del _stuck[ident]
+        _sub_waits.pop(ident, None)
     running = running or not blocked
     # A helper process (all its blocked threads wait for requests or, in a pool worker, for tasks) is
     # blocked for the others' checks and has nothing to report itself: posted as such (HELPER: neither
@@ -555,7 +558,14 @@ POOL_TASK = "Pool task"
 #: are threads of this process, so these waits are this process's own, not waits on another process.
 THREADPOOL_RESULT = "ThreadPool result"
 THREADPOOL_TASK = "ThreadPool task"
-_LOCAL_STUCK = (THREADPOOL_RESULT, THREADPOOL_TASK)
+#: A wait on a program started by subprocess which is itself blocked on a pipe to this process (see
+#: _subprocess_wait): this process alone can end it, so it is this process's own (the child has no
+#: watchdog, and is not on the board).
+SUBPROCESS = "subprocess"
+_LOCAL_STUCK = (THREADPOOL_RESULT, THREADPOOL_TASK, SUBPROCESS)
+#: ident -> (child pid, child name, [(op, stream)] the child is blocked in, what this thread does) of the
+#: threads stuck in a SUBPROCESS wait, for the report.
+_sub_waits = {}
 HELPER_WAIT = "request"
 IDLE = "idle"
 #: A helper process's "reported" on the board (1: a process that has reported its part of a deadlock).
@@ -591,8 +601,13 @@ def _stuck_on_another_process(ident, thread, frame, t):
     elif _helper_process_wait(frame):
         what = HELPER_WAIT
     else:
-        _stuck.pop(ident, None)
-        return None
+        sub = _subprocess_wait(ident, thread, frame)
+        if sub is None:
+            _stuck.pop(ident, None)
+            _sub_waits.pop(ident, None)
+            return None
+        what = SUBPROCESS
+        progress = sub      # the child's state is part of the wait: a child that moves on is not stuck
     # The same frame at the same instruction; for a pipe read or write, also the same bytes left: a
     # message so large that its transfer outlasts the timeout moves on between checks, it is not stuck.
     where = (id(frame), frame.f_lasti, progress)
@@ -601,6 +616,60 @@ def _stuck_on_another_process(ident, thread, frame, t):
         feeding = what == "pipe write" and getattr(thread, "_il_kind", None) == "worker"
         s = _stuck[ident] = (where, t, what, feeding)
     return s[1]
+
+
+def _subprocess_wait(ident, thread, frame):
+    """When the thread waits on a child started by subprocess (in Popen.wait() without a
+    timeout, or blocked reading or writing one of its pipes) and that child is itself blocked on a pipe
+    only this process can serve (childwait.blocked_on_us): (child pid, [(op, stream)]), noted in
+    _sub_waits for the report. Else None: a child that sleeps, computes or waits on anything else is
+    slow, not deadlocked."""
+    sub = sys.modules.get("interleave.patches.subprocess_")
+    if sub is None or not sub.piped_children:
+        return None
+    try:
+        from . import childwait
+        children = [p for p in list(sub.piped_children) if p.returncode is None]
+        if not children:
+            return None
+        popen, ours = _popen_waited(frame, children), "wait"
+        if popen is None:
+            # Blocked in the kernel on one of the children's pipes? (A read of p.stdout, a write to
+            # p.stdin: the program's own frame calls C, the stack does not say.)
+            tid = getattr(thread, "native_id", None)
+            op = childwait.thread_pipe_op(os.getpid(), tid) if tid else None
+            if op is None:
+                return None
+            for p in children:
+                stream = childwait.our_ends(p).get(op[1])
+                if stream is not None:
+                    popen, ours = p, stream
+                    break
+            if popen is None:
+                return None
+        ops = childwait.blocked_on_us(popen.pid, childwait.process_waits(popen.pid), childwait.our_ends(popen))
+        if ops is None:
+            return None
+        info = popen.__dict__.get("_il") or {}
+        _sub_waits[ident] = (popen.pid, info.get("name") or str(popen.pid), ops, ours)
+        return popen.pid, tuple(ops)
+    except Exception:
+        return None
+
+
+def _popen_waited(frame, children):
+    """The child Popen whose wait() without a timeout the thread is in (subprocess.py's _wait), else None."""
+    f = frame
+    for _ in range(8):
+        if f is None:
+            return None
+        code = f.f_code
+        if code.co_name == "_wait" and code.co_filename.endswith("subprocess.py"):
+            loc = f.f_locals
+            p = loc.get("self")
+            return p if loc.get("timeout") is None and p in children else None
+        f = f.f_back
+    return None
 
 
 def _pool_wait(frame):
@@ -782,6 +851,7 @@ def _report(reason, idents, run=None):
     T = sys.modules.get("threading")
     holdings = {}
     ended_owner = ended_process = forked_owner = None
+    subs = []
     for prim in primitives():
         o = getattr(prim, "_owner", None)
         if o is not None:
@@ -825,7 +895,16 @@ def _report(reason, idents, run=None):
                                          else "process %d" % holder[0])
         elif ident in _stuck:
             entry["waitType"] = _stuck[ident][2]
+            sub = _sub_waits.get(ident) if entry["waitType"] == SUBPROCESS else None
+            if sub is not None:
+                entry["waitingForProcess"] = sub[0]
+                subs.append(sub)
         threads.append(entry)
+    for child, name, ops, ours in subs:
+        # The child's side of the cycle (it has no watchdog of its own to report it).
+        op, stream = ops[0]
+        threads.append({"pid": child, "tid": child, "name": name, "holding": [], "stack": [],
+                        "waitType": "pipe %s (%s)" % (op, stream), "waitingForProcess": pid})
     extra = None
     if ended_owner is not None:
         extra = {"hint": 'thread "%s" ended while holding the lock waited for here; nothing else will release '
@@ -835,6 +914,10 @@ def _report(reason, idents, run=None):
                          'copies the lock as it was, held, but not the thread, so nothing here will release it '
                          '(fork before starting threads, or start processes with multiprocessing\'s "spawn" or '
                          '"forkserver" method)' % forked_owner}
+    if subs and extra is None:
+        from . import childwait
+        child, name, ops, ours = subs[0]
+        extra = {"hint": childwait.hint(name, child, ops, ours)}
     stuck = [_stuck[ident] for ident in idents if ident in _stuck and ident not in _waiting]
     pool_hint = (_result_pool_hint(frames, idents)
                  if any(s[2] in (POOL_RESULT, THREADPOOL_RESULT) for s in stuck) else None)

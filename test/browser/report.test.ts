@@ -194,6 +194,25 @@ describe('timeline report in Chromium', function () {
     await page.close();
   });
 
+  it('subprocess_pipe_deadlock (--on-deadlock exit): both sides of the pipe deadlock, and why', async () => {
+    const { json, exitCode } = traceSample('subprocess_pipe_deadlock', ['--on-deadlock', 'exit', '--deadlock-timeout', '0.5']);
+    assert.strictEqual(exitCode, 86);
+    const events = readChromeText(json).events;
+    const [report] = events.filter((e) => e.k === 'deadlock');
+    const spawn = events.find((e) => e.k === 'process.spawn' && e.a?.method === 'subprocess');
+    assert.ok(report && spawn, 'a deadlock report, and the child it names');
+    const child = spawn!.a!.child as number;
+    const { summary, page } = await show('subprocess_pipe_deadlock', json);
+    assert.strictEqual(summary.deadlocks, 1);
+    await page.evaluate((m) => window.postMessage(m, '*'), { type: 'reveal', query: { kind: 'deadlock' } });
+    await page.waitForFunction(() => JSON.parse(document.getElementById('app')!.dataset.summary!).selected === 'marker');
+    const details = (await page.textContent('.details'))!;
+    assert.match(details, new RegExp(`MainThread \\(pid ${report!.pid}, tid \\d+\\) waits in subprocess of pid ${child}`));
+    assert.match(details, new RegExp(`\\(pid ${child}, tid ${child}\\) waits in pipe write \\(stdout\\) of pid ${report!.pid}`));
+    assert.match(details, /blocked writing to its stdout: the pipe is full and nothing reads it/);
+    await page.close();
+  });
+
   it('asyncio_demo: one lane per task inside its thread, queue arrows from the producer task to the consumers', async () => {
     const { json } = traceSample('asyncio_demo');
     const events = readChromeText(json).events;

@@ -234,7 +234,8 @@ CHECKS = {
     "timer_threads.py": check_timer_threads,
 }
 # Tested by their own methods below.
-SPECIAL = {"gevent_demo.py", "deadlock.py", "mp_join_deadlock.py", "mp_lock_holder_died.py"}
+SPECIAL = {"gevent_demo.py", "deadlock.py", "mp_join_deadlock.py", "mp_lock_holder_died.py",
+           "subprocess_pipe_deadlock.py"}
 # Samples whose children are processes started by multiprocessing.
 SPAWN_SAMPLES = sorted(name for name in CHECKS if name.startswith("mp_")) + ["futures_demo.py"]
 
@@ -346,6 +347,13 @@ class SamplesRunPlain(unittest.TestCase):
             ["writer: holding the lock, ending without releasing it", "parent: writer ended with exit code 3",
              "parent: waiting for the lock"],
             "parent: got the lock")
+
+    def test_subprocess_pipe_deadlock_blocks_until_killed(self):
+        # The parent waits for its child to end; the child waits for the parent to read its output.
+        self.assert_blocks_until_killed(
+            "subprocess_pipe_deadlock.py",
+            ["parent: started the child, waiting for it to end before reading its output"],
+            "parent: child ended")
 
 
 if __name__ == "__main__":

@@ -11,12 +11,19 @@ parent itself sends or receives through communicate() are msg.send/msg.recv on t
 import os
 import re
 import sys
+import weakref
 
 from interleave import recorder as rec
 from interleave.patches.mp_util import Patches, before_fork, exit_args_from_returncode, signal_name
 
 _patches = Patches()
 _pipes = {}            # (st_dev, st_ino) of a pipe -> channel obj
+#: Children with a pipe to this process, for the deadlock watchdog (deadlock._subprocess_wait: what the
+#: child is blocked on, from /proc; a traced child's watchdog cannot see a pipe its program writes).
+#: Weak: keeping a Popen alive would change when the program's own Popen objects are collected (and the
+#: ResourceWarning of one still running).
+piped_children = weakref.WeakSet()
+os.register_at_fork(after_in_child=piped_children.clear)     # a fork child's children are its own
 _PY_NAME = re.compile(r"^(python|pypy)(\d+(\.\d+)?)?(-dbg)?$")
 
 
@@ -122,6 +129,8 @@ def _after_start(self, args, shell, executable, env, corr, loc, upstream):
     if not _is_traced_python(argv, executable, env):
         rec.emit("process.start", "i", corr=corr, pid=pid, tid=pid,
                  a={"ppid": me, "name": name, "argv": argv, "method": "subprocess", "external": True})
+    if self.stdin is not None or self.stdout is not None or self.stderr is not None:
+        piped_children.add(self)
     chans = self._il["chans"]
     if self.stdin is not None:
         chans["stdin"] = _chan(_pipe_key(self.stdin), "%s stdin" % name, me, pid, loc)
