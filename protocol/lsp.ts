@@ -17,6 +17,7 @@ export const RULES = {
   IL010: 'blocking call inside async def',
   IL011: 'process joined before the queue it puts on is read',
   IL012: 'os.fork() while a thread started here may run',
+  IL013: 'Popen.wait() before its output pipe is read',
 } as const;
 export type RuleCode = keyof typeof RULES;
 export const RULE_CODES = Object.keys(RULES) as RuleCode[];

@@ -16,10 +16,10 @@ async function main(): Promise<void> {
   const std = stdlibDir();
   const futures = fs.readdirSync(path.join(std, 'concurrent', 'futures')).filter((f) => f.endsWith('.py')).map((f) => path.join(std, 'concurrent', 'futures', f));
   const correctDir = path.join(REPO, 'test', 'fixtures', 'lint', 'correct');
-  // The runnable samples meant to be correct (bank_race.py and deadlock.py are bugs on purpose).
+  // The runnable samples meant to be correct (the race and the deadlock samples are bugs on purpose).
   const samplesDir = path.join(REPO, 'samples');
   const samples = fs.existsSync(samplesDir)
-    ? fs.readdirSync(samplesDir).filter((f) => f.endsWith('.py') && !['bank_race.py', 'deadlock.py'].includes(f)).map((f) => path.join(samplesDir, f))
+    ? fs.readdirSync(samplesDir).filter((f) => f.endsWith('.py') && !['bank_race.py', 'deadlock.py', 'mp_join_deadlock.py', 'mp_lock_holder_died.py', 'subprocess_pipe_deadlock.py'].includes(f)).map((f) => path.join(samplesDir, f))
     : [];
   const correct = [
     ...fs.readdirSync(correctDir).filter((f) => f.endsWith('.py')).sort().map((f) => path.join(correctDir, f)),

@@ -1,5 +1,5 @@
 /**
- * The twelve rules (IL001…IL012, see protocol/lsp.ts and server/RULES.md). Each reads the ModuleModel and
+ * The thirteen rules (IL001…IL013, see protocol/lsp.ts and server/RULES.md). Each reads the ModuleModel and
  * returns issues: findings plus what the quick fixes and hover need.
  */
 import type { Finding, Position, Range, RelatedLocation, RuleCode, Severity } from '../../protocol/lsp';
@@ -75,6 +75,7 @@ export function runRules(m: ModuleModel, topStatements: { range: Range; definiti
   out.push(...neverJoined(m));
   out.push(...joinBeforeGet(m));
   out.push(...forkWithThreads(m));
+  out.push(...waitOnUnreadPipe(m));
   out.push(...sharedMemory(m));
   out.push(...blockingInAsync(m));
   return out;
@@ -584,6 +585,45 @@ function forkWithThreads(m: ModuleModel): Issue[] {
       out.push(issue('IL012',
         `\`${c.callee}()\` while thread \`${t}\` may still run: the child process gets a copy of every lock as it is at this moment, but not the thread, so a lock \`${t}\` holds then (yours, or one inside logging, queue or print) stays held in the child for good (Python docs: os.fork). Fork before starting threads, join them first, or start the child with multiprocessing's "spawn" or "forkserver" method.`,
         c.range, [rel(started.range, `${t} started here`)], [c.callee, t]));
+    }
+  }
+  return out;
+}
+
+/**
+ * IL013: `p.wait()` on a `Popen(…, stdout=PIPE)` (or stderr) before anything in the function reads that pipe
+ * (the Python docs of Popen.wait: "This will deadlock when using stdout=PIPE or stderr=PIPE and the child
+ * process generates enough output to a pipe such that it blocks waiting for the OS pipe buffer to accept
+ * more data."). Any mention of `p.stdout`/`p.stderr` or `p.communicate` between the two (a read, a loop over
+ * it, handing it to a thread) counts as reading it. No quick fix: what replaces wait() depends on how the
+ * output is used afterwards (communicate() closes the pipes).
+ */
+function waitOnUnreadPipe(m: ModuleModel): Issue[] {
+  const out: Issue[] = [];
+  if (!/Popen/.test(m.text) || !/\bPIPE\b/.test(m.text)) return out;
+  const lineStarts = [0];
+  for (let i = 0; i < m.text.length; i++) if (m.text[i] === '\n') lineStarts.push(i + 1);
+  const offset = (p: Position) => (lineStarts[p.line] ?? m.text.length) + p.character;
+  for (const fn of m.fns) {
+    for (const b of fn.bindings) {
+      if (b.selfAttr || !b.ctor || m.resolveCallee(b.ctor) !== 'subprocess.Popen') continue;
+      const streams = ['stdout', 'stderr'].filter((k) => /(^|\.)PIPE$/.test((b.keywords[k] ?? '').trim()));
+      if (!streams.length) continue;
+      // The constructor call itself (same statement: `p = Popen(…)` or `with Popen(…) as p`).
+      const ctor = fn.calls.find((c) => c.callee === b.ctor && c.range.start.line <= b.range.start.line
+        && b.range.start.line <= c.range.end.line + 1 && !fn.calls.some((o) => o !== c && o.callee === b.ctor && inside(o.range, c.range)));
+      if (!ctor) continue;
+      const p = b.name;
+      const wait = fn.calls.find((w) => w.receiver === p && w.method === 'wait' && le(ctor.range.end, w.range.start));
+      if (!wait) continue;
+      const between = m.text.slice(offset(ctor.range.end), offset(wait.range.start));
+      const read = new RegExp(`\\b${p}\\s*\\.\\s*(${streams.join('|')}|communicate)\\b`);
+      if (read.test(between)) continue;
+      const pipes = streams.map((k) => `${k}=PIPE`).join(' and ');
+      const related = ctor.args.filter((a) => a.keyword && streams.includes(a.keyword)).map((a) => rel(a.range, `${a.keyword}=PIPE here`));
+      out.push(issue('IL013',
+        `\`${p}.wait()\` with ${pipes} and nothing reading ${streams.map((k) => `\`${p}.${k}\``).join(' or ')} first: once the child writes more than the pipe holds (about 64 KiB), it blocks until someone reads, and this wait never returns (Python docs: Popen.wait). Use \`${p}.communicate()\`, which reads the output while it waits, or read the output before waiting.`,
+        wait.range, related.length ? related : [rel(ctor.range, 'started here')], [p]));
     }
   }
   return out;

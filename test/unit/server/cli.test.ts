@@ -43,6 +43,19 @@ describe('interleave lint', () => {
     assert.match(lines[findings[0].related[0].range.start.line], /results\.get\(\)/);
   });
 
+  it('flags the subprocess pipe hang sample (IL013) at its wait, with the stdout=PIPE as related information', async () => {
+    const file = path.join(samples, 'subprocess_pipe_deadlock.py');
+    const r = await lint(['--json', file]);
+    assert.strictEqual(r.code, 1);
+    const [{ findings }] = JSON.parse(r.out) as { findings: { code: string; range: { start: { line: number } }; related: { range: { start: { line: number; character: number } } }[] }[] }[];
+    assert.deepStrictEqual(findings.map((f) => f.code), ['IL013']);
+    const lines = fs.readFileSync(file, 'utf8').split('\n');
+    assert.match(lines[findings[0].range.start.line], /child\.wait\(\)/);
+    const at = findings[0].related[0].range.start;
+    assert.match(lines[at.line].slice(0, at.character), /stdout=$/);     // the keyword's value
+    assert.match(lines[at.line].slice(at.character), /^subprocess\.PIPE\)/);
+  });
+
   it('exits 0 with no output on the locked sample', async () => {
     const r = await lint([path.join(samples, 'bank_lock.py')]);
     assert.deepStrictEqual(r, { code: 0, out: '', err: '' });
