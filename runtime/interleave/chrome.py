@@ -148,15 +148,35 @@ def producer_mark():
 
 def to_chrome(events, meta=None):
     """events: TraceEvent dicts in time order. Returns the Chrome trace dict."""
-    out = [producer_mark()]
-    open_ = {}
+    return {"traceEvents": list(chrome_records(events)), "metadata": chrome_metadata(meta)}
+
+
+def chrome_metadata(meta=None):
+    metadata = dict(meta or {})
+    metadata.update({"producer": P.PRODUCER, "formatVersion": P.FORMAT_VERSION, "kinds": kind_codes()})
+    return metadata
+
+
+def chrome_records(events, consume=False):
+    """The Chrome records of events (TraceEvent dicts in time order), one at a time, in the order
+    to_chrome lists them. consume=True: each entry of the list is dropped (set to None) once converted,
+    so that a large trace is not held twice, as events and as records (the writer's peak memory); only
+    the begins still waiting for their ends, and what the links need, stay. Why a generator: the
+    writer encodes each record as it comes instead of building the whole list first."""
+    yield producer_mark()
     last_ts = 0
     for ev in events:
         end = ev["ts"] + (ev.get("dur") or 0)
         if end > last_ts:
             last_ts = end
+    # The links first, each kept as the two ends' (ts, pid, tid): the events themselves can then go.
+    flows = [(P.CATS[src["k"]], src["ts"], src["pid"], src["tid"], dst["ts"], dst["pid"], dst["tid"])
+             for src, dst in link_all(events)]
+    open_ = {}
     names = {}
-    for ev in events:
+    for i, ev in enumerate(events):
+        if consume:
+            events[i] = None
         k = ev["k"]
         ph = ev["ph"]
         a = ev.get("a")
@@ -181,30 +201,27 @@ def to_chrome(events, meta=None):
             # The begin's corr stays `corr`; the end's (a join, a result) travels as `ecorr` (chrome.ts).
             if begin is None or not begin.get("corr"):
                 merged.pop("corr", None)
-            out.append(_chrome_of(merged, {"ecorr": ev["corr"]} if ev.get("corr") else None))
+            yield _chrome_of(merged, {"ecorr": ev["corr"]} if ev.get("corr") else None)
             continue
         # An X that links at both ends carries its corr as `ecorr` too (as chrome.ts toChrome).
-        out.append(_chrome_of(ev, {"ecorr": ev["corr"]} if ph == "X" and links_at_both_ends(ev) else None))
+        yield _chrome_of(ev, {"ecorr": ev["corr"]} if ph == "X" and links_at_both_ends(ev) else None)
     for stack in open_.values():
         for begin in stack:
             merged = dict(begin)
             merged["ph"] = "X"
             merged["dur"] = max(0, last_ts - begin["ts"])
-            out.append(_chrome_of(merged, {"unfinished": True}))
+            yield _chrome_of(merged, {"unfinished": True})
+    open_ = None
     flow_id = 1
-    for src, dst in link_all(events):
-        cat = P.CATS[src["k"]]
-        out.append({"name": "link", "cat": cat, "ph": "s", "id": flow_id, "ts": src["ts"], "pid": src["pid"], "tid": src["tid"]})
-        out.append({"name": "link", "cat": cat, "ph": "f", "bp": "e", "id": flow_id, "ts": dst["ts"], "pid": dst["pid"], "tid": dst["tid"]})
+    for cat, sts, spid, stid, dts, dpid, dtid in flows:
+        yield {"name": "link", "cat": cat, "ph": "s", "id": flow_id, "ts": sts, "pid": spid, "tid": stid}
+        yield {"name": "link", "cat": cat, "ph": "f", "bp": "e", "id": flow_id, "ts": dts, "pid": dpid, "tid": dtid}
         flow_id += 1
     for (kind, pid, tid), name in names.items():
         if kind == "p":
-            out.append({"name": "process_name", "ph": "M", "ts": 0, "pid": pid, "tid": pid, "args": {"name": name}})
+            yield {"name": "process_name", "ph": "M", "ts": 0, "pid": pid, "tid": pid, "args": {"name": name}}
         else:
-            out.append({"name": "thread_name", "ph": "M", "ts": 0, "pid": pid, "tid": tid, "args": {"name": name}})
-    metadata = dict(meta or {})
-    metadata.update({"producer": P.PRODUCER, "formatVersion": P.FORMAT_VERSION, "kinds": kind_codes()})
-    return {"traceEvents": out, "metadata": metadata}
+            yield {"name": "thread_name", "ph": "M", "ts": 0, "pid": pid, "tid": tid, "args": {"name": name}}
 
 
 def _line_encoder():
@@ -230,24 +247,28 @@ def _line_encoder():
     return json.JSONEncoder(separators=(",", ":"), default=str, check_circular=False).encode
 
 
-def write_chrome(path, events, meta=None):
-    """Writes atomically (temp file + rename): a reader never sees a half-written trace."""
-    trace = to_chrome(events, meta)
+def write_chrome(path, events, meta=None, consume=False):
+    """Writes atomically (temp file + rename): a reader never sees a half-written trace. Each record is
+    encoded as it is made (see chrome_records; consume=True lets the events go as they are written)."""
     tmp = "%s.tmp-%d" % (path, os.getpid())
     with open(tmp, "w", encoding="utf-8") as f:
         # traceEvents first, one event per line: readable, and repairable if ever cut short.
         f.write('{"traceEvents": [\n')
-        evs = trace["traceEvents"]
         enc = _line_encoder()
-        step = 20000
-        for i in range(0, len(evs), step):
-            f.write(",\n".join(map(enc, evs[i:i + step])))
-            f.write(",\n" if i + step < len(evs) else "\n")
-        f.write('],\n"metadata": ')
-        f.write(json.dumps(trace["metadata"], default=str))
+        chunk = []
+        first = True
+        for rec in chrome_records(events, consume):
+            chunk.append(enc(rec))
+            if len(chunk) >= 20000:
+                f.write(("" if first else ",\n") + ",\n".join(chunk))
+                first = False
+                chunk = []
+        if chunk:
+            f.write(("" if first else ",\n") + ",\n".join(chunk))
+        f.write('\n],\n"metadata": ')
+        f.write(json.dumps(chrome_metadata(meta), default=str))
         f.write("}\n")
     os.replace(tmp, path)
-    return trace
 
 
 # ---- reading our own files back (tests, tools) --------------------------------------------------------

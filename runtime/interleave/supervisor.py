@@ -576,7 +576,7 @@ def _write_trace_now(o, collector, exit_ev, child, code, signum, wall, signal_lo
     if collector.rejected:
         meta["rejectedConnections"] = collector.rejected
     try:
-        write_chrome(o.output, events, meta)
+        write_chrome(o.output, events, meta, consume=True)     # (events go as they are written)
     except OSError as e:
         sys.stderr.write("interleave: error: cannot write %s: %s\n" % (o.output, e))
 

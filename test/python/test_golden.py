@@ -190,3 +190,31 @@ class TwoEventGroupTest(unittest.TestCase):
                                  {"k": "msg.send", "ph": "i", "ts": 5, "pid": 1, "tid": 1, "corr": 3}])
         self.assertEqual([(a["k"], b["k"]) for a, b in links], [("msg.send", "msg.recv")])
 
+
+
+class StreamingWriterTest(unittest.TestCase):
+    """write_chrome encodes each record as chrome_records makes it, and (consume=True, as the supervisor
+    writes) lets each event go once converted: the file holds what to_chrome lists, nothing more or less."""
+
+    def test_the_written_file_is_to_chrome_and_the_events_are_let_go(self):
+        import copy
+        import tempfile
+        from interleave import chrome
+        events, meta = chrome.read_chrome(GOLDEN)     # b/e pairs, links, names, counters, unfinished
+        events.append({"k": "lock.hold", "ph": "b", "ts": events[-1]["ts"], "pid": 1, "tid": 1, "obj": 99})
+        expected = chrome.to_chrome(copy.deepcopy(events), {"exitCode": 0})
+        self.assertTrue(any(r["ph"] == "s" for r in expected["traceEvents"]))
+        self.assertTrue(any(r.get("args", {}).get("unfinished") for r in expected["traceEvents"]))
+        for records in (2, 20001):      # one chunk, and more than one (the writer encodes 20,000 at a time)
+            with self.subTest(records=records):
+                evs = copy.deepcopy(events)
+                while len(evs) < records:
+                    evs.append({"k": "thread.run", "ph": "X", "ts": evs[-1]["ts"], "dur": 1, "pid": 1, "tid": 1})
+                want = chrome.to_chrome(copy.deepcopy(evs), {"exitCode": 0})
+                with tempfile.TemporaryDirectory() as d:
+                    path = os.path.join(d, "t.json")
+                    chrome.write_chrome(path, evs, {"exitCode": 0}, consume=True)
+                    with open(path, encoding="utf-8") as f:
+                        got = json.load(f)
+                self.assertEqual(got, json.loads(json.dumps(want)))
+                self.assertEqual(set(map(id, evs)), {id(None)})
