@@ -24,7 +24,7 @@ const HANDLED = new Set([
   'augmented_assignment', 'delete_statement', 'for_statement', 'for_in_clause', 'while_statement',
   'list_comprehension', 'set_comprehension', 'dictionary_comprehension', 'generator_expression', 'with_statement',
   'if_statement', 'return_statement', 'yield', 'await', 'call', 'attribute', 'keyword_argument', 'as_pattern',
-  'except_clause', 'named_expression',
+  'except_clause', 'named_expression', 'elif_clause',
 ]);
 /** Leaves with nothing to record. */
 const SKIPPED = new Set(['comment', 'integer', 'float', 'true', 'false', 'none', 'ellipsis', 'pass_statement',
@@ -302,7 +302,16 @@ export class Extractor {
         }
         return;
       }
-      case 'while_statement': this.visitChildren(node, { ...ctx, inLoop: true }); return;
+      case 'elif_clause': {
+        this.noteTest(node, ctx);
+        this.visitChildren(node, ctx);
+        return;
+      }
+      case 'while_statement': {
+        this.noteTest(node, ctx);
+        this.visitChildren(node, { ...ctx, inLoop: true });
+        return;
+      }
       case 'list_comprehension': case 'set_comprehension': case 'dictionary_comprehension': case 'generator_expression':
         this.visitChildren(node, { ...ctx, inLoop: true }); return;
       case 'with_statement': this.withStmt(node, ctx); return;
@@ -508,9 +517,17 @@ export class Extractor {
     return undefined;
   }
 
+  /** An if/elif/while test and the block it guards, as ranges (TestFact). */
+  private noteTest(node: Node, ctx: Ctx): void {
+    const cond = node.childForFieldName('condition');
+    const body = node.childForFieldName('consequence') ?? node.childForFieldName('body');
+    if (cond && body) ctx.fn.tests.push({ cond: this.range(cond), body: this.range(body) });
+  }
+
   private ifStmt(node: Node, ctx: Ctx): void {
     const fn = ctx.fn;
     const cond = node.childForFieldName('condition');
+    this.noteTest(node, ctx);
     const a0 = fn.accesses.length;
     if (cond) this.visit(cond, ctx);
     const a1 = fn.accesses.length;

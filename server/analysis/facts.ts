@@ -107,6 +107,12 @@ export interface IfFact {
   bodyWrites: Access[];
 }
 
+/** A test (`if`, `elif`, `while`) and the body it guards. */
+export interface TestFact {
+  cond: Range;
+  body: Range;
+}
+
 /** An acquire() that some path can leave held (IL003), found while walking the block. */
 export interface UnreleasedAcquire {
   lock: string;
@@ -148,6 +154,8 @@ export interface Fn {
   bindings: Binding[];
   locks: LockAcquire[];
   ifs: IfFact[];
+  /** Every `if`/`elif`/`while` test and the block it guards (queue check-then-act, IL002). */
+  tests: TestFact[];
   unreleased: UnreleasedAcquire[];
   /** Names returned or yielded (objects that escape, e.g. a started Process handed to the caller). */
   returned: Set<string>;
@@ -175,7 +183,7 @@ export function newFn(name: string, qualname: string, range: Range, nameRange: R
     name, qualname, range, nameRange,
     isModule: false, isLambda: false, isAsync: false,
     params: [], globals: new Set(), nonlocals: new Set(), locals: new Set(), imports: new Map(),
-    accesses: [], calls: [], bindings: [], locks: [], ifs: [], unreleased: [], returned: new Set(), children: [],
+    accesses: [], calls: [], bindings: [], locks: [], ifs: [], tests: [], unreleased: [], returned: new Set(), children: [],
     ...opts,
   };
 }

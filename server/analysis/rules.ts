@@ -66,6 +66,7 @@ export function runRules(m: ModuleModel, topStatements: { range: Range; definiti
   const writes = collectWrites(m);
   addMainThreadWrites(m, writes);
   out.push(...checkThenAct(m, writes, covered));
+  out.push(...queueCheckThenAct(m));
   out.push(...unsyncWrites(m, writes, covered));
   out.push(...unreleased(m));
   out.push(...lockOrder(m));
@@ -290,6 +291,40 @@ function checkThenAct(m: ModuleModel, writes: Map<string, Write[]>, covered: Set
           { fix: { kind: 'wrap', range: copy(f.stmt.range), ...lockFor(m, key, fn, group) }, sharedKey: key },
         ));
         covered.add(wa);
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * IL002 on a queue: `if not q.empty(): q.get()` (or `while`, or `qsize()`/`full()` before `put()`) in code that
+ * two or more threads run. The queue's own methods are thread-safe, but the test and the call are two steps:
+ * another consumer can take the last item between them, and this get() then blocks for good (the queue
+ * docs: "if empty() returns False it doesn't guarantee that a subsequent call to get() will not block").
+ * A non-blocking get()/put() (block=False, a timeout, get_nowait) is what the docs recommend instead.
+ */
+function queueCheckThenAct(m: ModuleModel): Issue[] {
+  const out: Issue[] = [];
+  if (!/\.(empty|qsize|full)\(/.test(m.text)) return out;
+  for (const fn of m.fns) {
+    const ctxs = m.threadContexts(fn);
+    if (!(ctxs.some((e) => e.multi) || ctxs.length > 1)) continue;
+    for (const t of fn.tests) {
+      for (const test of fn.calls) {
+        if (!test.receiver || !['empty', 'qsize', 'full'].includes(test.method) || !inside(test.range, t.cond)) continue;
+        if (m.kindOf(test.receiver, fn) !== 'queue') continue;
+        const want = test.method === 'full' ? 'put' : 'get';
+        const act = fn.calls.find((c) => c.receiver === test.receiver && c.method === want && inside(c.range, t.body)
+          && !c.args.some((a) => a.keyword === 'timeout' || /^(block(ing)?=)?False$/.test(a.text.replace(/\s/g, '')))
+          && !(want === 'get' && c.args.filter((a) => !a.keyword).length >= 2)
+          && !(want === 'put' && c.args.filter((a) => !a.keyword).length >= 3));
+        if (!act) continue;
+        const q = test.receiver;
+        const verb = want === 'get' ? 'take the last item' : 'fill the last slot';
+        out.push(issue('IL002',
+          `Check-then-act on queue \`${q}\`: another thread (${entrySummary(ctxs)}) can ${verb} between \`${q}.${test.method}()\` and \`${q}.${want}()\` at line ${line(act.range)}, which then blocks for good (the queue docs: ${test.method}() "doesn't guarantee" that a subsequent ${want}() will not block). Use \`${q}.${want}_nowait()\` and catch \`queue.${want === 'get' ? 'Empty' : 'Full'}\`, or give ${want}() a timeout.`,
+          test.range, [rel(act.range, `${q}.${want}() here can block for good`), ...ctxs.slice(0, 2).flatMap(startedVia)], [q]));
       }
     }
   }

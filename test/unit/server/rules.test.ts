@@ -41,6 +41,25 @@ describe('lint rules on fixtures', () => {
     });
   });
 
+  describe('IL002 on a queue: a test of empty()/qsize()/full() before a blocking get()/put()', () => {
+    it('reports the test when two threads can run it, with the blocking call as related information', async () => {
+      const text = readFixture('il002_queue_pos.py');
+      const issues = await analyseText(text);
+      assert.deepStrictEqual(issues.map(fmt).sort(), expectedFindings(text).map(fmt).sort());
+      const first = issues.find((i) => i.range.start.line === 8)!;
+      assert.match(first.message, /^Check-then-act on queue `jobs`: another thread .* can take the last item between `jobs\.empty\(\)` and `jobs\.get\(\)` at line 10/);
+      assert.match(first.message, /Use `jobs\.get_nowait\(\)` and catch `queue\.Empty`/);
+      assert.deepStrictEqual(first.related[0].range.start.line + 1, 10);
+      const put = issues.find((i) => i.names.includes('slots'))!;
+      assert.match(put.message, /fill the last slot between `slots\.full\(\)` and `slots\.put\(\)`/);
+    });
+
+    it('reports nothing for non-blocking gets, gets with a timeout, or a queue only one thread takes from', async () => {
+      const actual = (await analyseText(readFixture('il002_queue_neg.py'))).map((f) => `${fmt(f)} ${f.message}`);
+      assert.deepStrictEqual(actual, []);
+    });
+  });
+
   it('has a fixture pair for every rule', () => {
     const files = fs.readdirSync(RULE_FIXTURES);
     for (const code of RULE_CODES) {
