@@ -18,6 +18,8 @@ export const RULES = {
   IL011: 'process joined before the queue it puts on is read',
   IL012: 'os.fork() while a thread started here may run',
   IL013: 'Popen.wait() before its output pipe is read',
+  IL014: 'thread or process target called instead of passed',
+  IL015: 'args is not a tuple',
 } as const;
 export type RuleCode = keyof typeof RULES;
 export const RULE_CODES = Object.keys(RULES) as RuleCode[];

@@ -16,7 +16,7 @@ import { Issue, hoverText, runRules } from './rules';
 
 export const DEFAULT_SEVERITY: Record<RuleCode, Severity> = {
   IL001: 'warning', IL002: 'warning', IL003: 'warning', IL004: 'warning', IL005: 'warning',
-  IL006: 'error', IL007: 'error', IL008: 'warning', IL009: 'warning', IL010: 'warning', IL011: 'warning', IL012: 'warning', IL013: 'warning',
+  IL006: 'error', IL007: 'error', IL008: 'warning', IL009: 'warning', IL010: 'warning', IL011: 'warning', IL012: 'warning', IL013: 'warning', IL014: 'error', IL015: 'error',
 };
 
 export interface RuleOptions {

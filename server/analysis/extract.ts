@@ -317,6 +317,7 @@ export class Extractor {
       case 'with_statement': this.withStmt(node, ctx); return;
       case 'if_statement': this.ifStmt(node, ctx); return;
       case 'return_statement': case 'yield':
+        if (node.type === 'return_statement' && node.namedChildren.length) ctx.fn.returnsValue = true;
         for (const c of node.namedChildren) {
           if (c.type === 'identifier') ctx.fn.returned.add(this.src(c));
           this.visit(c, ctx);
@@ -759,6 +760,11 @@ export class Extractor {
         a.kind = 'tuple';
         a.elements = v.namedChildren.map((c) => this.src(c));
         break;
+      case 'parenthesized_expression': {
+        const inner = v.namedChild(0);
+        if (inner && v.namedChildren.length === 1) a.parenthesized = inner.type;
+        break;
+      }
     }
     return a;
   }

@@ -49,6 +49,8 @@ export interface Arg {
   callee?: string;
   /** `partial(f, …)`: f's text; tuple arguments: the element texts. */
   elements?: string[];
+  /** `(x)`: an expression in parentheses, not a tuple; the parenthesised expression's node type. */
+  parenthesized?: string;
 }
 
 export interface Call {
@@ -159,6 +161,8 @@ export interface Fn {
   unreleased: UnreleasedAcquire[];
   /** Names returned or yielded (objects that escape, e.g. a started Process handed to the caller). */
   returned: Set<string>;
+  /** A `return <value>` somewhere in the body (not counting nested functions): else it returns None. */
+  returnsValue: boolean;
   /** Nested functions and lambdas, for name resolution. */
   children: Fn[];
   /** Module-level statements that are definitions (def/class/import) do not need a __main__ guard. */
@@ -183,7 +187,7 @@ export function newFn(name: string, qualname: string, range: Range, nameRange: R
     name, qualname, range, nameRange,
     isModule: false, isLambda: false, isAsync: false,
     params: [], globals: new Set(), nonlocals: new Set(), locals: new Set(), imports: new Map(),
-    accesses: [], calls: [], bindings: [], locks: [], ifs: [], tests: [], unreleased: [], returned: new Set(), children: [],
+    accesses: [], calls: [], bindings: [], locks: [], ifs: [], tests: [], unreleased: [], returned: new Set(), returnsValue: false, children: [],
     ...opts,
   };
 }

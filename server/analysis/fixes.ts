@@ -114,6 +114,8 @@ function fixesFor(text: string, hint: FixHint): Fix[] {
         preferred: true,
       }];
     }
+    case 'replace':
+      return [{ title: hint.title, edits: [{ range: hint.range, newText: hint.newText }], preferred: true }];
     case 'acquireToWith': {
       const first = hint.acquireStmt.start.line;
       const last = hint.releaseStmt.end.line;

@@ -4,7 +4,7 @@
  * call graph, and shared-state keys computed for every access.
  */
 import type { Range } from '../../protocol/lsp';
-import { Access, Binding, Call, ClassFacts, Fn, Unit, newFn } from './facts';
+import { Access, Arg, Binding, Call, ClassFacts, Fn, Unit, newFn } from './facts';
 
 export type EntryKind = 'thread' | 'process' | 'task' | 'greenlet';
 
@@ -84,6 +84,11 @@ export class ModuleModel {
   readonly fns: Fn[];
   readonly classes: ClassFacts[];
   readonly entries: Entry[] = [];
+  /**
+   * Thread and process starts whose target is a call (`Thread(target=work())`: IL014) or whose args is an
+   * expression in parentheses rather than a tuple (`args=(i)`: IL015).
+   */
+  readonly startArgs: { fn: Fn; call: Call; kind: EntryKind; target?: Arg; args?: Arg }[] = [];
   /** Function → the entries it runs under (thread/process/task contexts), via the call graph. */
   readonly contexts = new Map<Fn, Entry[]>();
   /** Functions only ever called with a lock held. */
@@ -379,6 +384,11 @@ export class ModuleModel {
     const pos = (i: number) => call.args.filter((a) => !a.keyword)[i];
     const add = (kind: EntryKind, arg: typeof call.args[number] | undefined, multi: boolean, label: string, argsArg?: typeof call.args[number]) => {
       if (!arg) return;
+      if (kind === 'thread' || kind === 'process') {
+        const calledTarget = arg.kind === 'call' && arg.callee && !/(^|\.)partial$/.test(arg.callee) ? arg : undefined;
+        const parenArgs = argsArg?.parenthesized ? argsArg : undefined;
+        if (calledTarget || parenArgs) this.startArgs.push({ fn, call, kind, target: calledTarget, args: parenArgs });
+      }
       let targets: Fn[] = [];
       if (arg.kind === 'lambda' && arg.lambda) targets = [arg.lambda];
       else if (arg.kind === 'call' && arg.callee && /(^|\.)partial$/.test(arg.callee) && arg.elements?.length) targets = this.resolveTarget(arg.elements[0], fn);

@@ -1,5 +1,5 @@
 /**
- * The thirteen rules (IL001…IL013, see protocol/lsp.ts and server/RULES.md). Each reads the ModuleModel and
+ * The fifteen rules (IL001…IL015, see protocol/lsp.ts and server/RULES.md). Each reads the ModuleModel and
  * returns issues: findings plus what the quick fixes and hover need.
  */
 import type { Finding, Position, Range, RelatedLocation, RuleCode, Severity } from '../../protocol/lsp';
@@ -13,7 +13,8 @@ export type FixHint =
   | { kind: 'wrap'; range: Range; lock: string; newLock?: { name: string } }
   | { kind: 'guard'; range: Range }
   | { kind: 'closeBeforeJoin'; receiver: string; joinStmt: Range }
-  | { kind: 'acquireToWith'; lock: string; acquireStmt: Range; releaseStmt: Range };
+  | { kind: 'acquireToWith'; lock: string; acquireStmt: Range; releaseStmt: Range }
+  | { kind: 'replace'; title: string; range: Range; newText: string };
 
 export interface Issue extends Finding {
   fix?: FixHint;
@@ -77,6 +78,8 @@ export function runRules(m: ModuleModel, topStatements: { range: Range; definiti
   out.push(...joinBeforeGet(m));
   out.push(...forkWithThreads(m));
   out.push(...waitOnUnreadPipe(m));
+  out.push(...calledTarget(m));
+  out.push(...argsNotATuple(m));
   out.push(...sharedMemory(m));
   out.push(...blockingInAsync(m));
   return out;
@@ -660,6 +663,60 @@ function waitOnUnreadPipe(m: ModuleModel): Issue[] {
         `\`${p}.wait()\` with ${pipes} and nothing reading ${streams.map((k) => `\`${p}.${k}\``).join(' or ')} first: once the child writes more than the pipe holds (about 64 KiB), it blocks until someone reads, and this wait never returns (Python docs: Popen.wait). Use \`${p}.communicate()\`, which reads the output while it waits, or read the output before waiting.`,
         wait.range, related.length ? related : [rel(ctor.range, 'started here')], [p]));
     }
+  }
+  return out;
+}
+
+/**
+ * IL014: `Thread(target=work())`, `Process(target=work(x))`: the function runs right there, in the calling
+ * thread, and what it returns becomes the target. Reported when every function the name can be returns
+ * nothing (no `return <value>`), so the target is None (or a generator object): the thread or process
+ * runs nothing. A call that returns a function (`target=make_worker(i)`) is a factory, not this mistake.
+ */
+function calledTarget(m: ModuleModel): Issue[] {
+  const out: Issue[] = [];
+  for (const s of m.startArgs) {
+    const t = s.target;
+    if (!t?.callee) continue;
+    const fns = m.resolveTarget(t.callee, s.fn);
+    if (!fns.length || fns.some((f) => f.returnsValue || f.cls)) continue;
+    const params = t.elements ?? [];
+    const hasArgs = s.call.args.some((a) => a.keyword === 'args') || s.call.args.filter((a) => !a.keyword).length > 2;
+    let newText: string | undefined;
+    if (!params.length) newText = t.callee;
+    else if (t.keyword && !hasArgs && !params.some((p) => /^\*|=/.test(p))) newText = `${t.callee}, args=(${params.join(', ')}${params.length === 1 ? ',' : ''})`;
+    const what = s.kind === 'process' ? 'process' : 'thread';
+    out.push(issue('IL014',
+      `\`${t.text}\` calls \`${t.callee}\` right here, in the calling thread, before the ${what} starts: the ${what} gets what it returns (None) as its target and runs nothing. Pass the function itself${newText ? `: \`${newText}\`` : ', and its arguments in `args=(…)`'}.`,
+      t.range, [], [t.callee],
+      newText ? { fix: { kind: 'replace', title: `Pass ${t.callee} itself as the target`, range: copy(t.range), newText } } : {}));
+  }
+  return out;
+}
+
+const LITERAL = new Set(['integer', 'float', 'string', 'concatenated_string', 'true', 'false', 'none', 'unary_operator']);
+
+/**
+ * IL015: `args=(x)` for a thread or process: parentheses alone only group `x`; the comma makes a tuple.
+ * The new thread then calls `target(*x)`: a TypeError for a number, one argument per character for a
+ * string. Reported when `x` cannot be a sequence meant to be unpacked: a literal (a number, a string), or a `for`
+ * variable over `range(…)`.
+ */
+function argsNotATuple(m: ModuleModel): Issue[] {
+  const out: Issue[] = [];
+  for (const s of m.startArgs) {
+    const a = s.args;
+    if (!a?.parenthesized) continue;
+    const inner = a.text.slice(1, -1).trim();
+    const loopInt = a.parenthesized === 'identifier'
+      && s.fn.bindings.some((b) => b.name === inner && /^range\(/.test(b.iterates ?? ''));
+    if (!LITERAL.has(a.parenthesized) && !loopInt) continue;
+    const what = s.kind === 'process' ? 'process' : 'thread';
+    const fixed = `${a.text.slice(0, -1).replace(/\s+$/, '')},)`;
+    out.push(issue('IL015',
+      `\`${a.text}\` is not a tuple: the parentheses only group \`${inner}\`, so the ${what} calls its target with \`*${inner}\` and fails with a TypeError (a string would be split into one argument per character). Write \`${fixed}\`: the comma makes the tuple.`,
+      a.range, [], [inner],
+      { fix: { kind: 'replace', title: `Make it a one-element tuple: ${fixed}`, range: copy(a.range), newText: fixed } }));
   }
   return out;
 }

@@ -94,6 +94,30 @@ describe('quick fixes', () => {
     assert.strictEqual(applyEdits(text, fix.edits), 'import threading\nlock = threading.Lock()\nitems = []\ndef f(x):\n    with lock:\n        items.append(int(x))\n');
   });
 
+  it('passes a called target itself (its arguments into args) and makes a parenthesised args a tuple', async () => {
+    const text = [
+      'import threading',
+      'def greet(name, times):',
+      '    print(name, times)',
+      'def work():',
+      '    pass',
+      'for i in range(2):',
+      '    threading.Thread(target=greet("ann", 2)).start()',
+      '    threading.Thread(target=work()).start()',
+      '    threading.Thread(target=greet, args=(i)).start()',
+      '',
+    ].join('\n');
+    const { issues } = await analyse(text);
+    const fixed = (code: string, line: number) => {
+      const issue = issues.find((i) => i.code === code && i.range.start.line === line)!;
+      const [fix] = quickFixes(text, issue);
+      return { title: fix.title, line: applyEdits(text, fix.edits).split('\n')[line].trim() };
+    };
+    assert.deepStrictEqual(fixed('IL014', 6), { title: 'Pass greet itself as the target', line: 'threading.Thread(target=greet, args=("ann", 2)).start()' });
+    assert.deepStrictEqual(fixed('IL014', 7), { title: 'Pass work itself as the target', line: 'threading.Thread(target=work).start()' });
+    assert.deepStrictEqual(fixed('IL015', 8), { title: 'Make it a one-element tuple: (i,)', line: 'threading.Thread(target=greet, args=(i,)).start()' });
+  });
+
   it('merges a code into an existing suppression comment', async () => {
     const text = 'import asyncio, time\nasync def f():\n    time.sleep(1)  # interleave: ignore[IL001]\n';
     const [issue] = await analyseText(text);
