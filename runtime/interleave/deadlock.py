@@ -900,8 +900,8 @@ def _report(reason, idents, run=None):
                 entry["waitingForProcess"] = sub[0]
                 subs.append(sub)
         threads.append(entry)
-    for child, name, ops, ours in subs:
-        # The child's side of the cycle (it has no watchdog of its own to report it).
+    for child, name, ops, ours in {sub[0]: sub for sub in subs}.values():
+        # The child's side of the cycle, once per child (it has no watchdog of its own to report it).
         op, stream = ops[0]
         threads.append({"pid": child, "tid": child, "name": name, "holding": [], "stack": [],
                         "waitType": "pipe %s (%s)" % (op, stream), "waitingForProcess": pid})

@@ -36,6 +36,16 @@ p.stdin.close()
 print(len(p.stdout.read()))
 '''
 
+# Two threads stuck on the same child: one waits for it to end, one feeds it input it does not read.
+TWO_THREADS_ONE_CHILD = r'''
+import subprocess, threading
+p = subprocess.Popen(["cat"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+def feed():
+    p.stdin.write(b"x" * 1_000_000)
+threading.Thread(target=feed, name="feeder").start()
+p.wait()
+'''
+
 # Waits of the same shapes on children that are slow, not stuck: never reported.
 SLOW_CHILDREN = r'''
 import subprocess
@@ -107,6 +117,14 @@ class SubprocessPipeDeadlockTest(unittest.TestCase):
         main, child = d["a"]["threads"]
         self.assertEqual(child["waitType"], "pipe write (stdout)")
         self.assertIn("this process is blocked writing to its stdin", d["a"]["hint"])
+
+    def test_two_threads_stuck_on_one_child_name_it_once(self):
+        r = trace_script(write_program(self, TWO_THREADS_ONE_CHILD), extra_options=EXIT_QUICKLY)
+        d = only_deadlock(self, r)
+        child = self.child_of(r)
+        waits = sorted((t["name"], t["waitType"], t["waitingForProcess"]) for t in d["a"]["threads"])
+        self.assertEqual(waits, [("MainThread", "subprocess", child), ("cat", "pipe write (stdout)", d["pid"]),
+                                 ("feeder", "subprocess", child)])
 
     def test_slow_children_are_not_deadlocks(self):
         r = trace_script(write_program(self, SLOW_CHILDREN), extra_options=EXIT_QUICKLY)
