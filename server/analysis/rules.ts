@@ -634,11 +634,26 @@ function forkWithThreads(m: ModuleModel): Issue[] {
  * process generates enough output to a pipe such that it blocks waiting for the OS pipe buffer to accept
  * more data."). Any mention of `p.stdout`/`p.stderr` or `p.communicate` between the two (a read, a loop over
  * it, handing it to a thread) counts as reading it. No quick fix: what replaces wait() depends on how the
- * output is used afterwards (communicate() closes the pipes).
+ * output is used afterwards (communicate() closes the pipes). Also `subprocess.call(…, stdout=PIPE)` (and
+ * check_call), which wait the same way and never read ("Do not use stdout=PIPE or stderr=PIPE with this
+ * function").
  */
 function waitOnUnreadPipe(m: ModuleModel): Issue[] {
   const out: Issue[] = [];
-  if (!/Popen/.test(m.text) || !/\bPIPE\b/.test(m.text)) return out;
+  if (!/\bPIPE\b/.test(m.text)) return out;
+  for (const fn of m.fns) {
+    for (const c of fn.calls) {
+      const full = m.resolveCallee(c.callee);
+      if (full !== 'subprocess.call' && full !== 'subprocess.check_call') continue;
+      const piped = c.args.filter((a) => (a.keyword === 'stdout' || a.keyword === 'stderr') && /(^|\.)PIPE$/.test(a.text.trim()));
+      if (!piped.length) continue;
+      const pipes = piped.map((a) => `${a.keyword}=PIPE`).join(' and ');
+      out.push(issue('IL013',
+        `\`${c.callee}()\` with ${pipes}: it waits for the child and nothing ever reads the pipe, so once the child writes more than the pipe holds (about 64 KiB), both wait for good (Python docs: "Do not use stdout=PIPE or stderr=PIPE with this function"). Use \`subprocess.run(…, capture_output=True)\` to get the output, or \`stdout=subprocess.DEVNULL\` to drop it.`,
+        c.range, piped.map((a) => rel(a.range, `${a.keyword}=PIPE here`)), [c.callee]));
+    }
+  }
+  if (!/Popen/.test(m.text)) return out;
   const lineStarts = [0];
   for (let i = 0; i < m.text.length; i++) if (m.text[i] === '\n') lineStarts.push(i + 1);
   const offset = (p: Position) => (lineStarts[p.line] ?? m.text.length) + p.character;
