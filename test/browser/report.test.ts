@@ -210,6 +210,8 @@ describe('timeline report in Chromium', function () {
     assert.match(details, new RegExp(`MainThread \\(pid ${report!.pid}, tid \\d+\\) waits in subprocess of pid ${child}`));
     assert.match(details, new RegExp(`\\(pid ${child}, tid ${child}\\) waits in pipe write \\(stdout\\) of pid ${report!.pid}`));
     assert.match(details, /blocked writing to its stdout: the pipe is full and nothing reads it/);
+    // The cycle drawn: the parent's thread -> the child's lane, and back.
+    assert.strictEqual(summary.arrowKinds.deadlock, 2, JSON.stringify(summary.arrowKinds));
     await page.close();
   });
 

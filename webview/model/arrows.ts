@@ -65,21 +65,25 @@ export class ArrowIndex {
   private readonly deadlockLinks = new Set<string>();
 
   /**
-   * Red arrows of a deadlock: each blocked thread → the holder of what it waits for. Each process
-   * watches its own threads, so processes deadlocked on each other's locks send one report each: a
-   * waiter is also linked to a holder named by another report (at the later report's time).
+   * Red arrows of a deadlock: each blocked thread → the holder of what it waits for, or → the threads
+   * listed for the process it waits for (a join, a child blocked on a pipe to it). Each process watches
+   * its own threads, so processes deadlocked on each other's locks send one report each: a waiter is
+   * also linked to a holder named by another report (at the later report's time).
    */
   deadlock(ev: TraceEvent, threads: readonly DeadlockThread[]): void {
     const fresh = threads.map((t) => ({ ts: ev.ts, t }));
     const all = [...this.deadlocked, ...fresh];
     for (const w of all) {
       const t = w.t;
-      if (t.waitingFor === undefined) continue;
+      const proc = typeof t.waitingForProcess === 'number' ? t.waitingForProcess : undefined;
+      if (t.waitingFor === undefined && proc === undefined) continue;
       for (const hh of all) {
         const h = hh.t;
         if (!fresh.includes(w) && !fresh.includes(hh)) continue;   // linked when the later one came
-        if (h === t || !Array.isArray(h.holding) || !h.holding.includes(t.waitingFor)) continue;
-        const key = `${t.pid}/${t.tid}>${h.pid}/${h.tid}#${t.waitingFor}`;
+        if (h === t) continue;
+        const holds = t.waitingFor !== undefined && Array.isArray(h.holding) && h.holding.includes(t.waitingFor);
+        if (!holds && (proc === undefined || h.pid !== proc)) continue;
+        const key = `${t.pid}/${t.tid}>${h.pid}/${h.tid}#${holds ? t.waitingFor : 'p'}`;
         if (this.deadlockLinks.has(key)) continue;
         this.deadlockLinks.add(key);
         const ts = Math.max(w.ts, hh.ts);

@@ -268,6 +268,20 @@ describe('webview model: arrows and markers', () => {
     assert.strictEqual(m.arrows.spans.items.length, 2);
   });
 
+  it('links a thread waiting for a process to the threads listed for that process (a child on a pipe, a join)', () => {
+    const m = new TimelineModel();
+    // The program's main thread waits for its child 9; the child (listed by the same report) waits for 7.
+    m.append([{ k: 'deadlock', ph: 'i', ts: 50, pid: 7, tid: 70, a: { reason: 'all-blocked', threads: [
+      { pid: 7, tid: 70, name: 'MainThread', waitType: 'subprocess', waitingForProcess: 9, holding: [], stack: [] },
+      { pid: 9, tid: 9, name: 'cat', waitType: 'pipe read (stdin)', waitingForProcess: 7, holding: [], stack: [] }] } }]);
+    const d = m.arrows.spans.items.map((a) => `${a.kind}:${a.fromLane}->${a.toLane}`).sort();
+    assert.deepStrictEqual(d, ['deadlock:7/70->9/9', 'deadlock:9/9->7/70']);
+    // A process waited for that no report lists (it has ended): no arrow.
+    m.append([{ k: 'deadlock', ph: 'i', ts: 60, pid: 5, tid: 5, a: { reason: 'all-blocked', threads: [
+      { pid: 5, tid: 5, name: 'MainThread', waitType: 'Process.join', waitingForProcess: 6, holding: [], stack: [] }] } }]);
+    assert.strictEqual(m.arrows.spans.items.length, 2);
+  });
+
   it('marks a deadlock with its cycle lanes, stacks, and red arrows waiter → holder', () => {
     const m = new TimelineModel();
     m.append([ev({ k: 'deadlock', ph: 'i', ts: 50, a: { reason: 'cycle', threads: [
