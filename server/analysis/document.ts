@@ -11,8 +11,11 @@ import { createPythonParser } from '../parse/python';
 import type { Unit } from './facts';
 import { Extractor } from './extract';
 import { ENTRY_TOKENS, LOCAL_TOKENS } from './prefilter';
+import { offsetAt } from './position';
 import { ExternalEntry, ImportedEntry, ModuleModel } from './model';
 import { Issue, hoverText, runRules } from './rules';
+
+export { offsetAt };   // (its home is position.ts; the document's callers and tests import it from here)
 
 export const DEFAULT_SEVERITY: Record<RuleCode, Severity> = {
   IL001: 'warning', IL002: 'warning', IL003: 'warning', IL004: 'warning', IL005: 'warning',
@@ -247,18 +250,6 @@ function le(a: Position, b: Position): boolean {
   return a.line < b.line || (a.line === b.line && a.character <= b.character);
 }
 
-/** UTF-16 offset of an LSP position (clamped to the text, as LSP asks). */
-export function offsetAt(text: string, pos: Position): number {
-  let offset = 0;
-  for (let line = 0; line < pos.line; line++) {
-    const nl = text.indexOf('\n', offset);
-    if (nl < 0) return text.length;
-    offset = nl + 1;
-  }
-  const lineEnd = text.indexOf('\n', offset);
-  const end = lineEnd < 0 ? text.length : lineEnd;
-  return Math.min(offset + Math.max(0, pos.character), end);
-}
 
 function pointAt(text: string, index: number): { row: number; column: number } {
   let row = 0;

@@ -7,6 +7,7 @@ import { RULES } from '../../protocol/lsp';
 import type { Access, Call, Fn } from './facts';
 import { Entry, ModuleModel } from './model';
 import { mainWindows, writesInWindow } from './mainthread';
+import { offsetAt } from './position';
 
 /** How a quick fix can repair an issue (all ranges in the analysed text). */
 export type FixHint =
@@ -654,9 +655,6 @@ function waitOnUnreadPipe(m: ModuleModel): Issue[] {
     }
   }
   if (!/Popen/.test(m.text)) return out;
-  const lineStarts = [0];
-  for (let i = 0; i < m.text.length; i++) if (m.text[i] === '\n') lineStarts.push(i + 1);
-  const offset = (p: Position) => (lineStarts[p.line] ?? m.text.length) + p.character;
   for (const fn of m.fns) {
     for (const b of fn.bindings) {
       if (b.selfAttr || !b.ctor || m.resolveCallee(b.ctor) !== 'subprocess.Popen') continue;
@@ -669,7 +667,7 @@ function waitOnUnreadPipe(m: ModuleModel): Issue[] {
       const p = b.name;
       const wait = fn.calls.find((w) => w.receiver === p && w.method === 'wait' && le(ctor.range.end, w.range.start));
       if (!wait) continue;
-      const between = m.text.slice(offset(ctor.range.end), offset(wait.range.start));
+      const between = m.text.slice(offsetAt(m.text, ctor.range.end), offsetAt(m.text, wait.range.start));
       const read = new RegExp(`\\b${p}\\s*\\.\\s*(${streams.join('|')}|communicate)\\b`);
       if (read.test(between)) continue;
       const pipes = streams.map((k) => `${k}=PIPE`).join(' and ');
@@ -702,7 +700,7 @@ function calledTarget(m: ModuleModel): Issue[] {
     else if (t.keyword && !hasArgs && !params.some((p) => /^\*|=/.test(p))) newText = `${t.callee}, args=(${params.join(', ')}${params.length === 1 ? ',' : ''})`;
     const what = s.kind === 'process' ? 'process' : 'thread';
     out.push(issue('IL014',
-      `\`${t.text}\` calls \`${t.callee}\` right here, in the calling thread, before the ${what} starts: the ${what} gets what it returns (None) as its target and runs nothing. Pass the function itself${newText ? `: \`${newText}\`` : ', and its arguments in `args=(…)`'}.`,
+      `\`${t.text}\` calls \`${t.callee}\` right here, in the calling thread, before the ${what} starts: the ${what} gets its result (None, or a generator) as its target instead of a function, and runs nothing. Pass the function itself${newText ? `: \`${newText}\`` : ', and its arguments in `args=(…)`'}.`,
       t.range, [], [t.callee],
       newText ? { fix: { kind: 'replace', title: `Pass ${t.callee} itself as the target`, range: copy(t.range), newText } } : {}));
   }
