@@ -633,6 +633,7 @@ def _subprocess_wait(ident, thread, frame):
         if not children:
             return None
         popen, ours = _popen_waited(frame, children), "wait"
+        ends = childwait.our_ends(popen) if popen is not None else None
         if popen is None:
             # Blocked in the kernel on one of the children's pipes? (A read of p.stdout, a write to
             # p.stdin: the program's own frame calls C, the stack does not say.)
@@ -641,13 +642,14 @@ def _subprocess_wait(ident, thread, frame):
             if op is None:
                 return None
             for p in children:
-                stream = childwait.our_ends(p).get(op[1])
+                ends = childwait.our_ends(p)
+                stream = ends.get(op[1])
                 if stream is not None:
                     popen, ours = p, stream
                     break
             if popen is None:
                 return None
-        ops = childwait.blocked_on_us(popen.pid, childwait.process_waits(popen.pid), childwait.our_ends(popen))
+        ops = childwait.blocked_on_us(popen.pid, childwait.process_waits(popen.pid), ends)
         if ops is None:
             return None
         info = popen.__dict__.get("_il") or {}

@@ -205,10 +205,11 @@ class StreamingWriterTest(unittest.TestCase):
         expected = chrome.to_chrome(copy.deepcopy(events), {"exitCode": 0})
         self.assertTrue(any(r["ph"] == "s" for r in expected["traceEvents"]))
         self.assertTrue(any(r.get("args", {}).get("unfinished") for r in expected["traceEvents"]))
-        for records in (2, 20001):      # one chunk, and more than one (the writer encodes 20,000 at a time)
-            with self.subTest(records=records):
+        # As read (one chunk), and padded past one chunk (the writer encodes 20,000 records at a time).
+        for at_least in (len(events), 20001):
+            with self.subTest(at_least=at_least):
                 evs = copy.deepcopy(events)
-                while len(evs) < records:
+                while len(evs) < at_least:
                     evs.append({"k": "thread.run", "ph": "X", "ts": evs[-1]["ts"], "dur": 1, "pid": 1, "tid": 1})
                 want = chrome.to_chrome(copy.deepcopy(evs), {"exitCode": 0})
                 with tempfile.TemporaryDirectory() as d:
